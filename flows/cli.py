@@ -1,0 +1,246 @@
+"""The ``neurovar`` command line.
+
+``neurovar compute NAME ...`` runs one cell here and prints it; ``neurovar run``
+runs a grid through the Prefect flow; ``neurovar catalog`` inspects results.
+Every bad input exits with status 2 and a one-line message naming the flag or
+the YAML field, before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import typing
+from typing import Any, Optional
+
+import click
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.errors import SpecError
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    help="neurovar: batch experiments on neurovarieties (dimension, fibers, independence, ED degrees).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(message: str, code: int = 2) -> typing.NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise SystemExit(code)
+
+
+def spec_error_exit(e: SpecError, flag_names: dict[str, str] | None = None) -> typing.NoReturn:
+    field = e.field
+    if flag_names is not None:
+        leaf = field.split(".")[-1].split("[")[0]
+        msg = e.message
+        if leaf in ("model", "spec") and ":" in msg and msg.split(":")[0].strip() in flag_names:
+            leaf, msg = msg.split(":", 1)[0].strip(), msg.split(":", 1)[1].strip()
+        field = flag_names.get(leaf, field)
+        fail(f"{field}: {msg}")
+    fail(str(e))
+
+
+# --------------------------------------------------------------------------
+# neurovar compute NAME: options generated from the model specs and each
+# computation's Params, so a new model or computation needs no CLI change.
+# --------------------------------------------------------------------------
+
+def _unwrap(annotation):
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _unwrap(args[0]) if len(args) == 1 else annotation
+    return annotation
+
+
+def _kind(annotation) -> str:
+    ann = _unwrap(annotation)
+    origin = typing.get_origin(ann)
+    if ann is bool:
+        return "bool"
+    if ann is int:
+        return "int"
+    if ann is float:
+        return "float"
+    if origin in (tuple, list):
+        return "intlist"
+    return "str"
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _fields_of(classes) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for cls in classes:
+        for name, f in cls.model_fields.items():
+            if name == "model":
+                continue
+            out.setdefault(name, f)
+    return out
+
+
+def _parse_value(kind: str, raw: str, flag: str):
+    if kind == "intlist":
+        try:
+            return [int(x) for x in raw.replace(" ", "").split(",") if x != ""]
+        except ValueError:
+            fail(f"{flag}: expected comma-separated integers such as 3,5,1, got {raw!r}")
+    return raw
+
+
+def _print_record(rec: dict, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(_jsonable(rec), sort_keys=False) + "\n")
+        return
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold cyan")
+    table.add_column()
+    for k, v in rec.items():
+        table.add_row(k, json.dumps(_jsonable(v)) if isinstance(v, (list, dict, tuple)) else str(v))
+    console.print(table)
+
+
+def _jsonable(v):
+    if isinstance(v, tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, list):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if hasattr(v, "item"):
+        return v.item()
+    return v
+
+
+_PROVENANCE_HIDDEN = ("versions", "host", "timestamp", "computation_version", "timeout_s")
+
+
+def _make_compute_command(comp) -> click.Command:
+    from pipeline.models import MODELS
+
+    model_fields = _fields_of(spec for spec, _ in MODELS.values()) if comp.needs_model else {}
+    param_fields = dict(comp.params.model_fields)
+    flag_names = {n: _flag(n) for n in list(model_fields) + list(param_fields)}
+    flag_names.update(model="--model", seed="--seed", timeout_s="--timeout")
+
+    params: list[click.Parameter] = []
+    if comp.needs_model:
+        choices = list(MODELS) if comp.models is None else list(comp.models)
+        params.append(click.Option(["--model"], required=True, help=f"one of: {', '.join(choices)}"))
+    for name, f in {**model_fields, **param_fields}.items():
+        kind = _kind(f.annotation)
+        desc = f.description or ""
+        if kind == "bool":
+            params.append(click.Option([f"{_flag(name)}/--no-{name.replace('_', '-')}"], default=None, help=desc))
+        elif kind == "int":
+            params.append(click.Option([_flag(name)], type=int, default=None, help=desc))
+        elif kind == "float":
+            params.append(click.Option([_flag(name)], type=float, default=None, help=desc))
+        else:
+            params.append(click.Option([_flag(name)], type=str, default=None, help=desc or ("comma-separated integers" if kind == "intlist" else "")))
+    params += [
+        click.Option(["--seed"], type=int, default=0, show_default=True, help="random seed of the parameter point and data"),
+        click.Option(["--timeout"], type=float, default=None, help="seconds before the cell is stopped"),
+        click.Option(["--json", "as_json"], is_flag=True, help="print one JSON object"),
+    ]
+
+    def callback(**kw):
+        from pipeline.cells import make_cell
+        from pipeline.runner import run_cells
+
+        as_json = kw.pop("as_json")
+        seed = kw.pop("seed")
+        timeout = kw.pop("timeout")
+        model = None
+        if comp.needs_model:
+            mname = kw.pop("model")
+            spec_cls = MODELS.get(mname, (None,))[0]
+            if spec_cls is None:
+                fail(f"--model: unknown model {mname!r}; choose one of {', '.join(MODELS)}")
+            model = {"model": mname}
+            for name in model_fields:
+                v = kw.pop(name, None)
+                if v is None:
+                    continue
+                if name not in spec_cls.model_fields:
+                    if name in param_fields:
+                        kw[name] = v
+                        continue
+                    fail(f"{_flag(name)}: does not apply to --model {mname}")
+                model[name] = _parse_value(_kind(model_fields[name].annotation), v, _flag(name))
+        opts = {}
+        for name in param_fields:
+            v = kw.pop(name, None)
+            if v is not None:
+                opts[name] = _parse_value(_kind(param_fields[name].annotation), v, _flag(name))
+        try:
+            cell = make_cell(comp.name, model, opts, seed=seed, timeout_s=timeout)
+        except SpecError as e:
+            spec_error_exit(e, flag_names)
+        rec = run_cells([cell])[0]
+        for k in _PROVENANCE_HIDDEN:
+            rec.pop(k, None)
+        _print_record(rec, as_json)
+        if rec["status"] != "ok":
+            err_console.print(f"[bold red]{rec['status']}:[/] {(rec.get('error') or '').splitlines()[0] if rec.get('error') else ''}")
+            raise SystemExit(1)
+
+    return click.Command(comp.name, params=params, callback=callback, help=comp.description)
+
+
+def compute_group() -> click.Group:
+    from pipeline.compute import computations
+
+    group = click.Group("compute", help="Run one computation here and print its record.")
+    for comp in computations().values():
+        group.add_command(_make_compute_command(comp))
+    return group
+
+
+def _register_commands() -> None:
+    """Import the modules that add commands to ``app`` (run, catalog, ...)."""
+    import importlib
+
+    for mod in ("flows.commands",):
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name != mod:
+                raise
+
+
+def build_cli() -> click.Group:
+    _register_commands()
+    group = typer.main.get_group(app)
+    group.add_command(compute_group())
+    return group
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    cli = build_cli()
+    try:
+        cli.main(args=argv, prog_name="neurovar", standalone_mode=True)
+    except click.exceptions.Exit as e:  # --help inside a generated command group
+        raise SystemExit(e.exit_code) from None
+    except SpecError as e:  # pragma: no cover - commands convert their own
+        fail(str(e))
+
+
+@app.callback()
+def _root() -> None:
+    """neurovar: batch experiments on neurovarieties."""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,146 @@
+"""Dimension of a neurovariety: the exact rank of the parameterization's Jacobian.
+
+``dim M`` is the rank of ``d(coefficients of f_theta)/d(theta)`` at a generic
+``theta``. Evaluating ``f_theta`` at ``N`` generic input points is injective on
+any ``m``-dimensional space of functions once ``N >= m``, so with
+``N = min(#params, dim V) + 2`` points the rank of ``d(f_theta(x_j))/d(theta)``
+is the same number and no polynomial is ever expanded.
+
+The rank is computed exactly over ``GF(2^61 - 1)`` at a random point
+(python-flint ``nmod_mat``); it equals the generic rank over ``C`` except with
+probability at most ``deg/p`` (Schwartz--Zippel). A floating-point SVD rank
+of the same Jacobian at a real Gaussian point is reported beside it
+(``float_rank``, ``float_gap``) and never overrides the exact value.
+
+Note that ``dim M`` is the complex (Zariski) dimension: the shallow network
+``(2, 2, 1)`` with ``x^3`` fills ``C[x, y]_3`` (dimension 4) although its real
+image is not all of ``R[x, y]_3`` (``x^3 - 3 x y^2`` is not a sum of two real
+cubes of linear forms).
+
+Example
+-------
+>>> from pipeline.models import build_model
+>>> r = dimension(build_model({"model": "mlp", "widths": [2, 2, 1], "activation": "x^2"}))
+>>> r["dimension"], r["filling"]
+(3, True)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..algebra.field import MERSENNE61, FloatField, PrimeField, float_rank
+from ..models.base import Model
+
+VERSION = "1"
+#: Largest Jacobian (entries) for the floating-point cross-check.
+FLOAT_CHECK_MAX_ENTRIES = 4_000_000
+
+
+def evaluation_points(model: Model) -> int:
+    """Number of generic input points that make point evaluation injective on the tangent space."""
+    return min(model.num_params, model.ambient_dimension) + 2
+
+
+def exact_rank(model: Model, seed: int = 0, prime: int = MERSENNE61) -> int:
+    """Rank of the Jacobian over GF(prime) at a parameter and points drawn from ``seed``."""
+    F = PrimeField(prime)
+    rng = np.random.default_rng([seed, 61])
+    theta = model.random_parameters(F, rng)
+    X = F.random((evaluation_points(model), model.input_dim), rng)
+    return F.rank(model.jacobian(theta, X, F))
+
+
+def float_jacobian(model: Model, seed: int = 0) -> np.ndarray:
+    """The same Jacobian in float64 at a Gaussian parameter and Gaussian points."""
+    F = FloatField()
+    rng = np.random.default_rng([seed, 64])
+    theta = model.random_parameters(F, rng)
+    X = F.random((evaluation_points(model), model.input_dim), rng)
+    return model.jacobian(theta, X, F)
+
+
+def dimension(model: Model, seed: int = 0, float_check: bool = True, prime: int = MERSENNE61) -> dict:
+    """Exact dimension of the neurovariety of ``model`` and the derived quantities.
+
+    Returns
+    -------
+    dict
+        ``dimension`` (exact), ``expected_dimension``, ``ambient_dimension``,
+        ``num_params``, ``symmetry_dimension``, ``fiber_dimension``
+        (``num_params - dimension``), ``defect`` (``expected - dimension``),
+        ``filling`` (``dimension == ambient_dimension``), ``prime``, ``seed``,
+        ``float_rank``, ``float_gap``, ``float_rank_agrees`` (None when skipped),
+        ``method``.
+    """
+    dim = exact_rank(model, seed, prime)
+    out = {
+        "dimension": dim,
+        "expected_dimension": model.expected_dimension,
+        "ambient_dimension": model.ambient_dimension,
+        "num_params": model.num_params,
+        "symmetry_dimension": model.symmetry_dimension,
+        "fiber_dimension": model.num_params - dim,
+        "defect": model.expected_dimension - dim,
+        "filling": dim == model.ambient_dimension,
+        "prime": prime,
+        "seed": seed,
+        "float_rank": None,
+        "float_gap": None,
+        "float_rank_agrees": None,
+        "method": "exact-modp-jacobian",
+    }
+    if float_check and evaluation_points(model) * model.output_dim * model.num_params <= FLOAT_CHECK_MAX_ENTRIES:
+        with np.errstate(all="ignore"):
+            J = float_jacobian(model, seed)
+            if np.all(np.isfinite(J)):
+                r, gap = float_rank(J)
+                out.update(float_rank=r, float_gap=gap, float_rank_agrees=(r == dim))
+    return out
+
+
+def _run(model: Model, params, seed: int) -> dict:
+    return dimension(model, seed=seed, float_check=params.float_check, prime=params.prime)
+
+
+class DimensionParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    float_check: bool = Field(True, description="also compute the float SVD rank as a cross-check")
+    prime: int = Field(MERSENNE61, description="2^61-1 (default) or a prime below 2^31")
+
+    @field_validator("prime")
+    @classmethod
+    def _prime(cls, p):
+        import flint
+
+        if p != MERSENNE61 and not (2 < p < 2**31 and flint.fmpz(p).is_prime()):
+            raise ValueError(f"must be 2305843009213693951 (2^61-1) or a prime below 2^31, got {p}")
+        return p
+
+
+from . import Computation  # noqa: E402
+
+COMPUTATION = Computation(
+    name="dimension",
+    version=VERSION,
+    run=_run,
+    params=DimensionParams,
+    description="exact dimension of the neurovariety (Jacobian rank mod 2^61-1)",
+    outputs={
+        "dimension": "int",
+        "expected_dimension": "int",
+        "ambient_dimension": "int",
+        "num_params": "int",
+        "symmetry_dimension": "int",
+        "fiber_dimension": "int",
+        "defect": "int",
+        "filling": "bool",
+        "prime": "int",
+        "float_rank": "int",
+        "float_gap": "float",
+        "float_rank_agrees": "bool",
+        "method": "str",
+    },
+    cost=lambda model, params: 1e-3 + 2e-8 * evaluation_points(model) * model.num_params**2,
+)

@@ -1,0 +1,64 @@
+"""Parameterizations ``theta -> f_theta``, one module each, and their registry.
+
+Example
+-------
+>>> m = build_model({"model": "mlp", "widths": [2, 2, 1], "activation": "x^2"})
+>>> m.num_params
+6
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from ..errors import SpecError
+from .attention import Attention, AttentionSpec
+from .base import Model, ModelSpec
+from .cnn import CNN, CNNSpec
+from .linear import Linear, LinearSpec
+from .mlp import MLP, MLPSpec
+
+#: model name -> (spec class, model class)
+MODELS: dict[str, tuple[type[ModelSpec], type[Model]]] = {
+    "mlp": (MLPSpec, MLP),
+    "linear": (LinearSpec, Linear),
+    "cnn": (CNNSpec, CNN),
+    "attention": (AttentionSpec, Attention),
+}
+
+
+def pydantic_error(err: ValidationError, prefix: str = "") -> SpecError:
+    """Turn the first pydantic error into a :class:`SpecError` naming the field."""
+    e = err.errors()[0]
+    loc = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in e["loc"]).replace(".[", "[")
+    field = f"{prefix}.{loc}" if prefix and loc else (prefix or loc or "spec")
+    msg = e["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if e["type"] == "extra_forbidden":
+        msg = "unknown field; check the spelling"
+    return SpecError(field, msg)
+
+
+def model_spec(data: dict | ModelSpec, prefix: str = "model") -> ModelSpec:
+    """Validate a model description (a dict with key ``model``) into its spec."""
+    if isinstance(data, ModelSpec):
+        return data
+    if not isinstance(data, dict):
+        raise SpecError(prefix, f"expected a mapping with key 'model', got {type(data).__name__}")
+    name = data.get("model")
+    if name not in MODELS:
+        raise SpecError(f"{prefix}.model", f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    try:
+        return MODELS[name][0].model_validate(data)
+    except ValidationError as err:
+        raise pydantic_error(err, prefix) from None
+
+
+def build_model(data: dict | ModelSpec, seed: int = 0) -> Model:
+    """The :class:`Model` for a description; ``seed`` draws ``generic:r`` activations."""
+    spec = model_spec(data)
+    return MODELS[spec.model][1](spec, seed=seed)
+
+
+__all__ = ["MODELS", "Model", "ModelSpec", "build_model", "model_spec", "pydantic_error"]

@@ -1,0 +1,168 @@
+"""One-dimensional convolutional networks with one channel per layer.
+
+Layer ``l`` convolves with a filter of size ``k_l`` and stride ``s_l`` (no padding):
+``(W_l h)_i = sum_j w_l[j] h[s_l * i + j]``, so the lengths are
+``d_l = (d_{l-1} - k_l) // s_l + 1``. The activation (linear by default) acts
+between layers; an optional bias is one scalar per layer. The default input
+length is the smallest one whose output has length 1.
+
+The Jacobian is the MLP's Jacobian in the dense (Toeplitz) weights, summed over
+the entries that share a filter coefficient.
+
+Example
+-------
+>>> m = CNN(CNNSpec(filters=(3, 2)))
+>>> m.input_dim, m.output_dim, m.num_params
+(4, 1, 5)
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import field_validator, model_validator
+
+from .activation import Activation
+from .base import Model, ModelSpec
+from .mlp import MLPSpec, backward, forward
+
+
+class CNNSpec(ModelSpec):
+    """``model: cnn``: filter sizes, strides (default 1), input length, activation, bias."""
+
+    model: Literal["cnn"] = "cnn"
+    filters: tuple[int, ...]
+    strides: tuple[int, ...] | None = None
+    input_dim: int | None = None
+    activation: str = "x"
+    bias: bool = False
+
+    @field_validator("filters")
+    @classmethod
+    def _filters(cls, v):
+        if not v:
+            raise ValueError("need at least one filter size, e.g. 3,2")
+        if any(k < 1 for k in v):
+            raise ValueError(f"filter sizes must be positive integers, got {list(v)}")
+        return tuple(v)
+
+    @field_validator("activation")
+    @classmethod
+    def _act(cls, v):
+        return Activation.parse(v).text
+
+    @model_validator(mode="after")
+    def _lengths(self):
+        if self.strides is None:
+            object.__setattr__(self, "strides", (1,) * len(self.filters))
+        if len(self.strides) != len(self.filters):
+            raise ValueError(f"strides: need one stride per filter ({len(self.filters)}), got {len(self.strides)}")
+        if any(s < 1 for s in self.strides):
+            raise ValueError(f"strides must be positive integers, got {list(self.strides)}")
+        if self.input_dim is None:
+            d = 1
+            for k, s in zip(reversed(self.filters), reversed(self.strides)):
+                d = (d - 1) * s + k
+            object.__setattr__(self, "input_dim", d)
+        d = self.input_dim
+        for l, (k, s) in enumerate(zip(self.filters, self.strides)):
+            if k > d:
+                raise ValueError(f"filters: filter {l + 1} has size {k} but its input has length {d}; use a smaller filter or a longer input")
+            d = (d - k) // s + 1
+        return self
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        ws = [self.input_dim]
+        for k, s in zip(self.filters, self.strides):
+            ws.append((ws[-1] - k) // s + 1)
+        return tuple(ws)
+
+
+class CNN(Model):
+    name = "cnn"
+
+    def __init__(self, spec: CNNSpec, seed: int = 0):
+        self.spec = spec
+        self.widths = spec.widths
+        self.activation = Activation.parse(spec.activation, seed=seed)
+        self.bias = spec.bias
+
+    @property
+    def depth(self) -> int:
+        return len(self.spec.filters)
+
+    @property
+    def num_params(self) -> int:
+        return sum(self.spec.filters) + (self.depth if self.bias else 0)
+
+    @property
+    def input_dim(self) -> int:
+        return self.widths[0]
+
+    @property
+    def output_dim(self) -> int:
+        return self.widths[-1]
+
+    @property
+    def degree(self) -> int:
+        return self.activation.degree ** (self.depth - 1)
+
+    @property
+    def homogeneous(self) -> bool:
+        return (self.activation.is_monomial or self.depth == 1) and not self.bias
+
+    @property
+    def symmetry_dimension(self) -> int:
+        """One scaling between consecutive layers for monomial (incl. linear) activations
+        (Kohn, Merkh, Montufar, Trager, *Geometry of linear convolutional networks*, SIAM J. Appl.
+        Algebra Geom. 2022); none otherwise."""
+        return self.depth - 1 if self.activation.is_monomial else 0
+
+    def _dense(self, theta):
+        """Dense layers ``[(W_l, b_l)]`` and, per layer, the filter index of every dense entry."""
+        layers, k = [], 0
+        for l, (ks, s) in enumerate(zip(self.spec.filters, self.spec.strides)):
+            rows, cols = self.widths[l + 1], self.widths[l]
+            w = theta[k : k + ks]
+            k += ks
+            W = np.zeros((rows, cols), dtype=theta.dtype)
+            for i in range(rows):
+                W[i, s * i : s * i + ks] = w
+            b = None
+            if self.bias:
+                b = np.repeat(theta[k : k + 1], rows)
+                k += 1
+            layers.append((W, b))
+        return layers
+
+    def random_parameters(self, F, rng):
+        return F.random(self.num_params, rng)
+
+    def evaluate(self, theta, X, F):
+        out, _ = forward(self._dense(theta), self.activation, X, F)
+        return out.T
+
+    def jacobian(self, theta, X, F):
+        layers = self._dense(theta)
+        _, cache = forward(layers, self.activation, X, F)
+        blocks = backward(layers, self.activation, cache, F)
+        N, dL = X.shape[0], self.output_dim
+        cols = []
+        for l, ((dW, db), ks, s) in enumerate(zip(blocks, self.spec.filters, self.spec.strides)):
+            rows, width = self.widths[l + 1], self.widths[l]
+            dW = dW.reshape(N, dL, rows, width)
+            for j in range(ks):
+                terms = [dW[:, :, i, s * i + j] for i in range(rows)]
+                cols.append(F.sum(np.stack(terms), axis=0))
+            if db is not None:
+                cols.append(F.sum(np.moveaxis(db, 2, 0), axis=0))
+        J = np.stack(cols, axis=2)
+        return J.reshape(N * dL, -1)
+
+    def record(self) -> dict:
+        d = self.spec.model_dump()
+        d["widths"] = self.widths
+        d["depth"] = self.depth
+        return d
