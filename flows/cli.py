@@ -129,15 +129,15 @@ _PROVENANCE_HIDDEN = ("versions", "host", "timestamp", "computation_version", "t
 def _make_compute_command(comp) -> click.Command:
     from pipeline.models import MODELS
 
-    model_fields = _fields_of(spec for spec, _ in MODELS.values()) if comp.needs_model else {}
+    model_fields = _fields_of(spec for spec, _ in MODELS.values()) if comp.needs_model is not False else {}
     param_fields = dict(comp.params.model_fields)
     flag_names = {n: _flag(n) for n in list(model_fields) + list(param_fields)}
     flag_names.update(model="--model", seed="--seed", timeout_s="--timeout")
 
     params: list[click.Parameter] = []
-    if comp.needs_model:
+    if comp.needs_model is not False:
         choices = list(MODELS) if comp.models is None else list(comp.models)
-        params.append(click.Option(["--model"], required=True, help=f"one of: {', '.join(choices)}"))
+        params.append(click.Option(["--model"], required=bool(comp.needs_model), help=f"one of: {', '.join(choices)}"))
     for name, f in {**model_fields, **param_fields}.items():
         kind = _kind(f.annotation)
         desc = f.description or ""
@@ -163,8 +163,14 @@ def _make_compute_command(comp) -> click.Command:
         seed = kw.pop("seed")
         timeout = kw.pop("timeout")
         model = None
-        if comp.needs_model:
-            mname = kw.pop("model")
+        mname = kw.pop("model", None)
+        if mname is None:
+            for name in model_fields:
+                if kw.get(name) is not None and name not in param_fields:
+                    fail(f"{_flag(name)}: needs --model")
+                if name not in param_fields:
+                    kw.pop(name, None)
+        if mname is not None:
             spec_cls = MODELS.get(mname, (None,))[0]
             if spec_cls is None:
                 fail(f"--model: unknown model {mname!r}; choose one of {', '.join(MODELS)}")

@@ -91,7 +91,9 @@ def make_cell(
     pre = f"{prefix}." if prefix else ""
     comp = get_computation(computation)
     mdump = None
-    if comp.needs_model:
+    if comp.needs_model is False and model is not None:
+        raise SpecError(f"{pre}model", f"computation {computation!r} takes no model")
+    if model is not None or comp.needs_model:
         if model is None:
             raise SpecError(f"{pre}model", f"computation {computation!r} needs a model ({', '.join(MODELS)})")
         spec = model_spec(model, prefix=f"{pre}model")
@@ -159,7 +161,7 @@ def run_cell(cell: Cell) -> dict:
     rec = base_record(cell)
     t0 = time.perf_counter()
     try:
-        model = build_model(cell.model, seed=cell.seed) if comp.needs_model else None
+        model = build_model(cell.model, seed=cell.seed) if cell.model is not None else None
         params = comp.params.model_validate(cell.params)
         out = comp.run(model, params, cell.seed)
         for k in comp.outputs:
@@ -185,7 +187,7 @@ def cell_cost(cell: Cell) -> float:
     if comp.cost is None:
         return 0.05
     try:
-        model = build_model(cell.model, seed=cell.seed) if comp.needs_model else None
+        model = build_model(cell.model, seed=cell.seed) if cell.model is not None else None
         return float(comp.cost(model, comp.params.model_validate(cell.params)))
     except Exception:
         return 0.05

@@ -31,7 +31,8 @@ class Computation:
     run: Callable[..., dict]  # run(model_or_None, params, seed) -> outputs
     outputs: dict[str, str]
     params: type[BaseModel] = NoParams
-    needs_model: bool = True
+    #: True: a model is required; False: no model; None: optional (e.g. implicit equations)
+    needs_model: bool | None = True
     models: tuple[str, ...] | None = None  # models it supports (None: all)
     description: str = ""
     #: rough relative cost of a cell, used to pack batches (seconds, a guess)
