@@ -1,0 +1,327 @@
+"""The Parquet catalog: one dataset per computation, append-only, atomic.
+
+Layout under the results root (default ``results/``)::
+
+    results/
+      dimension/part-20261126T231500-3f2a...parquet     one file per finished batch
+      edd/...
+      _runs/run-<id>.parquet                              one row per flow run
+
+Every part file is written to ``.<name>.tmp`` in the same folder, flushed, and
+renamed into place with ``os.replace``: dataset discovery ignores names starting
+with ``.`` or ``_``, so a process killed at any moment leaves only whole files.
+Files are written with the full schema of their computation (built from the
+model specs, the computation's options and its declared outputs), and read with
+that schema passed explicitly, so older files with fewer columns still load.
+
+``load`` resolves duplicate ``cell_key`` rows (newest ``written_at`` wins), so a
+batch written twice never shows twice.
+
+Example
+-------
+>>> import tempfile
+>>> from pipeline.cells import make_cell, run_cell
+>>> root = tempfile.mkdtemp()
+>>> rec = run_cell(make_cell("dimension", {"model": "linear", "widths": [2, 1, 2]}))
+>>> _ = write_records([rec], "dimension", root)
+>>> load("dimension", root)[["widths", "dimension"]].to_dict("records")
+[{'widths': [2, 1, 2], 'dimension': 3}]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import typing
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from pipeline.compute import computations, get_computation
+from pipeline.models import MODELS
+
+DEFAULT_ROOT = "results"
+RUNS = "_runs"
+
+_SIMPLE = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "str": pa.string(),
+           "list<int>": pa.list_(pa.int64()), "json": pa.string()}
+
+PROVENANCE: dict[str, pa.DataType] = {
+    "cell_key": pa.string(),
+    "computation": pa.string(),
+    "computation_version": pa.string(),
+    "status": pa.string(),
+    "error": pa.string(),
+    "seconds": pa.float64(),
+    "seed": pa.int64(),
+    "timeout_s": pa.float64(),
+    "versions": pa.string(),
+    "host": pa.string(),
+    "timestamp": pa.string(),
+    "flow_run_id": pa.string(),
+    "run_id": pa.string(),
+    "written_at": pa.timestamp("us", tz="UTC"),
+}
+
+
+def _arrow_type(annotation) -> tuple[pa.DataType, str]:
+    """Arrow type of a pydantic field annotation, and its kind (``json`` for anything composite)."""
+    origin = typing.get_origin(annotation)
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return _arrow_type(args[0]) if len(args) == 1 else (pa.string(), "json")
+    if origin is typing.Literal:
+        return pa.string(), "str"
+    if annotation is bool:
+        return pa.bool_(), "bool"
+    if annotation is int:
+        return pa.int64(), "int"
+    if annotation is float:
+        return pa.float64(), "float"
+    if annotation is str:
+        return pa.string(), "str"
+    if origin in (tuple, list) and args and all(a in (int, Ellipsis) for a in args):
+        return pa.list_(pa.int64()), "list<int>"
+    return pa.string(), "json"
+
+
+def column_kinds(computation: str) -> dict[str, str]:
+    """Every column of a computation's records and its kind (int, float, bool, str, list<int>, json)."""
+    comp = get_computation(computation)
+    kinds: dict[str, str] = {}
+    for name, t in PROVENANCE.items():
+        kinds[name] = "timestamp" if name == "written_at" else {pa.string(): "str", pa.float64(): "float", pa.int64(): "int"}[t]
+    if comp.needs_model is not False:
+        kinds["model"] = "str"
+        kinds["widths"] = "list<int>"
+        kinds["depth"] = "int"
+        for spec, _ in MODELS.values():
+            for name, f in spec.model_fields.items():
+                kinds.setdefault(name, _arrow_type(f.annotation)[1])
+    for name, f in comp.params.model_fields.items():
+        kinds.setdefault(name, _arrow_type(f.annotation)[1])
+    for name, kind in comp.outputs.items():
+        kinds[name] = kind  # outputs win (e.g. 'prime' is both an option and an output)
+    return kinds
+
+
+def schema(computation: str) -> pa.Schema:
+    """The Arrow schema of a computation's catalog."""
+    fields = []
+    for name, kind in column_kinds(computation).items():
+        t = PROVENANCE["written_at"] if kind == "timestamp" else _SIMPLE[kind]
+        fields.append(pa.field(name, t))
+    return pa.schema(fields)
+
+
+def _cell_value(v: Any, kind: str):
+    if v is None:
+        return None
+    if kind == "json":
+        return json.dumps(v, sort_keys=True, default=str) if not isinstance(v, str) else v
+    if kind == "list<int>":
+        return [int(x) for x in v]
+    if kind == "int":
+        return int(v)
+    if kind == "float":
+        return float(v)
+    if kind == "bool":
+        return bool(v)
+    if kind == "str":
+        return str(v)
+    return v
+
+
+def _atomic_write(table: pa.Table, folder: Path, name: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}.tmp"
+    final = folder / name
+    with open(tmp, "wb") as fh:
+        pq.write_table(table, fh, compression="zstd")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+    try:  # make the rename durable
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+    return final
+
+
+def _part_name(prefix: str = "part") -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    return f"{prefix}-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+
+
+def records_table(records: Iterable[dict], computation: str) -> pa.Table:
+    kinds = column_kinds(computation)
+    sch = schema(computation)
+    now = datetime.now(timezone.utc)
+    cols: dict[str, list] = {name: [] for name in kinds}
+    for rec in records:
+        for name, kind in kinds.items():
+            if name == "written_at":
+                cols[name].append(now)
+            else:
+                cols[name].append(_cell_value(rec.get(name), kind))
+    return pa.Table.from_pydict(cols, schema=sch)
+
+
+def write_records(records: list[dict], computation: str, root: str | Path = DEFAULT_ROOT) -> Path | None:
+    """Append records as one new part file (atomically); returns its path (None if no records)."""
+    if not records:
+        return None
+    table = records_table(records, computation)
+    return _atomic_write(table, Path(root) / computation, _part_name())
+
+
+def part_files(computation: str, root: str | Path = DEFAULT_ROOT) -> list[Path]:
+    folder = Path(root) / computation
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.parquet") if not p.name.startswith((".", "_")))
+
+
+def _read_table(computation: str, root, columns=None, filter_expr=None) -> pa.Table:
+    files = part_files(computation, root)
+    sch = schema(computation)
+    if not files:
+        return sch.empty_table() if columns is None else sch.empty_table().select(columns)
+    dataset = ds.dataset([str(f) for f in files], schema=sch, format="parquet")
+    return dataset.to_table(columns=columns, filter=filter_expr)
+
+
+def _dedupe(df: pd.DataFrame) -> pd.DataFrame:
+    if df.empty or "cell_key" not in df:
+        return df
+    if "written_at" in df:
+        df = df.sort_values("written_at", kind="stable")
+    return df.drop_duplicates("cell_key", keep="last").reset_index(drop=True)
+
+
+def load(computation: str, root: str | Path = DEFAULT_ROOT, filters: dict | None = None,
+         status: str | None = None, parse_json: bool = True) -> pd.DataFrame:
+    """The catalog of one computation as a pandas DataFrame.
+
+    Parameters
+    ----------
+    computation : str
+        e.g. ``"dimension"``.
+    root : path
+        The results root (default ``results``).
+    filters : dict, optional
+        Column equalities, e.g. ``{"model": "mlp", "activation": "x^3"}`` (a list value means "in").
+    status : str, optional
+        Keep only rows with this status (``ok``, ``timeout``, ``error``).
+    parse_json : bool
+        Parse ``json`` columns (certificates, lists of components) back into Python objects.
+
+    Duplicate ``cell_key`` rows are resolved: the newest write wins.
+    """
+    if computation not in computations():
+        from pipeline.errors import SpecError
+
+        raise SpecError("computation", f"unknown computation {computation!r}; choose one of {', '.join(computations())}")
+    df = _read_table(computation, root).to_pandas()
+    df = _dedupe(df)
+    for name, kind in column_kinds(computation).items():
+        if kind == "list<int>" and name in df:
+            df[name] = df[name].map(lambda w: [int(x) for x in w] if w is not None and not isinstance(w, float) else None)
+        if kind == "json" and parse_json and name in df:
+            df[name] = df[name].map(lambda s: json.loads(s) if isinstance(s, str) else None)
+    if status is not None:
+        df = df[df["status"] == status]
+    for col, value in (filters or {}).items():
+        if col not in df:
+            from pipeline.errors import SpecError
+
+            raise SpecError("filters", f"unknown column {col!r}")
+        if isinstance(value, (list, tuple, set)) and col != "widths":
+            df = df[df[col].isin(list(value))]
+        else:
+            df = df[df[col].map(lambda v: v == value)]
+    return df.reset_index(drop=True)
+
+
+def keys(computation: str, root: str | Path = DEFAULT_ROOT, statuses: tuple[str, ...] | None = None) -> set[str]:
+    """The cell keys present in the catalog (optionally only with the given statuses)."""
+    cols = ["cell_key", "status", "written_at"]
+    t = _read_table(computation, root, columns=cols)
+    if t.num_rows == 0:
+        return set()
+    df = _dedupe(t.to_pandas())
+    if statuses is not None:
+        df = df[df["status"].isin(statuses)]
+    return set(df["cell_key"])
+
+
+def compact(computation: str, root: str | Path = DEFAULT_ROOT) -> tuple[int, int]:
+    """Merge all part files of a computation into one (duplicates resolved).
+
+    The merged file is written (atomically) before the old parts are removed, so
+    an interruption leaves at worst duplicates, which ``load`` resolves.
+    Returns ``(files_before, rows_after)``.
+    """
+    files = part_files(computation, root)
+    if len(files) <= 1:
+        return len(files), (len(load(computation, root, parse_json=False)) if files else 0)
+    table = _read_table(computation, root)
+    df = _dedupe(table.to_pandas())
+    merged = pa.Table.from_pandas(df, schema=schema(computation), preserve_index=False)
+    _atomic_write(merged, Path(root) / computation, _part_name("compact"))
+    for f in files:
+        f.unlink(missing_ok=True)
+    return len(files), merged.num_rows
+
+
+# ------------------------------------------------------------------ runs table
+RUNS_SCHEMA = pa.schema([
+    ("run_id", pa.string()),
+    ("flow_run_id", pa.string()),
+    ("spec_name", pa.string()),
+    ("spec_hash", pa.string()),
+    ("spec_path", pa.string()),
+    ("started", pa.timestamp("us", tz="UTC")),
+    ("ended", pa.timestamp("us", tz="UTC")),
+    ("cells_planned", pa.int64()),
+    ("cells_skipped", pa.int64()),
+    ("cells_ok", pa.int64()),
+    ("cells_timeout", pa.int64()),
+    ("cells_error", pa.int64()),
+    ("workers", pa.int64()),
+    ("scheduler", pa.string()),
+    ("versions", pa.string()),
+    ("status", pa.string()),
+])
+
+
+def write_run(row: dict, root: str | Path = DEFAULT_ROOT) -> Path:
+    """Append one row to the ``_runs`` table."""
+    cols = {f.name: [row.get(f.name)] for f in RUNS_SCHEMA}
+    table = pa.Table.from_pydict(cols, schema=RUNS_SCHEMA)
+    return _atomic_write(table, Path(root) / RUNS, f"run-{row['run_id']}.parquet")
+
+
+def load_runs(root: str | Path = DEFAULT_ROOT) -> pd.DataFrame:
+    folder = Path(root) / RUNS
+    files = sorted(p for p in folder.glob("*.parquet") if not p.name.startswith(".")) if folder.is_dir() else []
+    if not files:
+        return RUNS_SCHEMA.empty_table().to_pandas()
+    df = ds.dataset([str(f) for f in files], schema=RUNS_SCHEMA, format="parquet").to_table().to_pandas()
+    # a run writes its row when it starts and again when it ends: keep the latest
+    return df.sort_values("started").drop_duplicates("run_id", keep="last").reset_index(drop=True)
+
+
+def present_computations(root: str | Path = DEFAULT_ROOT) -> list[str]:
+    root = Path(root)
+    return [c for c in computations() if part_files(c, root)]
