@@ -257,6 +257,11 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return toks
 
 
+def _int(text: str) -> int:
+    """Decimal text to int with no length limit (Python's int() refuses > 4300 digits)."""
+    return int(text) if len(text) < 4000 else int(flint.fmpz(text))
+
+
 class _Reader:
     def __init__(self, toks):
         self.toks = toks
@@ -289,13 +294,13 @@ class _Reader:
             return text[1:-1]
         if kind == "int":
             self.take()
-            num = int(text)
+            num = _int(text)
             if self.peek()[1] == "/":  # a / b  or  a / 2^k
                 self.take()
-                base = int(self.take()[1])
+                base = _int(self.take()[1])
                 if self.peek()[1] == "^":
                     self.take()
-                    base = base ** int(self.take()[1])
+                    base = base ** _int(self.take()[1])
                 return Fraction(num, base)
             return num
         raise MsolveError(f"unreadable msolve output: unexpected {text!r}")

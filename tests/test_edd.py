@@ -1,0 +1,151 @@
+"""ED degrees against hand computations, theorems and the attention slides."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from math import comb
+
+import numpy as np
+import pytest
+
+from pipeline.compute.edd import ATTENTION_HYPERSURFACE, EddParams, edd
+from pipeline.errors import SpecError
+from pipeline.models import build_model
+
+ATTENTION = {"model": "attention", "d": 2, "d_out": 1, "n": 2, "t": 2}
+
+
+def run(model=None, **kw):
+    kw.setdefault("real", False)
+    return edd(build_model(model) if model else None, EddParams(**kw), seed=kw.pop("seed", 0))
+
+
+def test_circle_identity_two_real_points():
+    r = run(equations="x^2 + y^2 - 1", variables="x,y", weights="identity", real=True)
+    assert (r["edd"], r["real_critical_points"], r["primes_agree"]) == (2, 2, True)
+
+
+def test_circle_with_diag_4_1_has_four(tmp_path):
+    # Q = diag(4,1): 4(x-u1) = l x, y-u2 = l y on x^2+y^2 = 1 is a quartic in l: 4 points
+    assert run(equations="x^2 + y^2 - 1", weights="diag:4,1")["edd"] == 4
+    f = tmp_path / "Q.txt"
+    f.write_text("# Q = diag(4, 1)\n4 0\n0 1\n")
+    assert run(equations="x^2 + y^2 - 1", weights=f"file:{f}")["edd"] == 4
+
+
+@pytest.mark.parametrize("n, d", [(2, 2), (2, 3), (3, 2), (2, 4), (3, 3)])
+def test_generic_hypersurface_formula(n, d):
+    # Draisma et al., ED degree of a general affine hypersurface: d * sum_{i<n} (d-1)^i
+    rng = np.random.default_rng([n, d])
+    names = [f"x{i}" for i in range(n)]
+    terms = []
+    for e in itertools.product(range(d + 1), repeat=n):
+        if sum(e) <= d:
+            mono = "*".join(f"{v}^{k}" for v, k in zip(names, e) if k) or "1"
+            terms.append(f"{int(rng.integers(1, 100))}*{mono}")
+    r = run(equations=" + ".join(terms), variables=",".join(names))
+    assert r["edd"] == d * sum((d - 1) ** i for i in range(n))
+    assert r["primes_agree"] is True
+
+
+@pytest.mark.parametrize("widths", [(2, 1, 2), (3, 1, 2), (3, 1, 3), (3, 2, 3), (4, 2, 3)])
+def test_eckart_young_rank_varieties(widths):
+    # m x n matrices of rank <= r, identity weights: binom(min(m, n), r) critical points (Eckart-Young)
+    r = run({"model": "linear", "widths": list(widths)})
+    m, rank, n = widths[-1], min(widths), widths[0]
+    assert r["edd"] == comb(min(m, n), rank)
+    assert r["codimension"] == (m - rank) * (n - rank)
+
+
+def test_attention_hypersurface_generic_Q():
+    r = run(equations=ATTENTION_HYPERSURFACE, weights="generic")
+    assert (r["edd"], r["zero_loss_points"], r["positive_dimensional"]) == (14, 0, [])
+
+
+@pytest.mark.parametrize(
+    "k, points, zero_loss_points, parts",
+    [
+        (0, 14, 0, []),
+        (1, 14, 4, []),  # 10 on the ramification locus + 4 = (K+u) ∩ M (a line meets a quartic)
+        (2, 4, 0, [(1, 4, True)]),  # 4 points + a plane quartic curve of zero-loss points
+        (3, 0, 0, [(2, 4, True)]),  # a surface
+        (4, 0, 0, [(3, 4, True)]),
+        (5, 0, 0, [(4, 4, True)]),
+    ],
+)
+def test_attention_hypersurface_degenerate_Q_table(k, points, zero_loss_points, parts):
+    r = run(equations=ATTENTION_HYPERSURFACE, weights=f"psd:{k}")
+    assert r["kernel_dimension"] == k
+    assert (r["edd"], r["zero_loss_points"]) == (points, zero_loss_points)
+    assert [(p["dimension"], p["degree"], p["zero_loss"]) for p in r["positive_dimensional"]] == parts
+    assert r["primes_agree"] is True
+
+
+@pytest.mark.parametrize("weights", ["generic", "data:3", "data:4"])
+def test_attention_model_parametric_agrees_with_implicit(weights):
+    imp = run(ATTENTION, weights=weights)
+    par = run(ATTENTION, weights=weights, method="exact-parametric")
+    assert imp["method"] == "exact-implicit-modp" and par["method"] == "exact-parametric-modp"
+    assert imp["edd"] == par["edd"] == 14
+    assert par["fiber_size"] == 1  # (V, M) with V[0,0] = 1 is generically one-to-one
+
+
+def test_attention_model_two_inputs_gives_curves():
+    r = run(ATTENTION, weights="data", dataset_size=2, real=True)
+    assert r["kernel_dimension"] == 2  # rank Q = 2 |S| = 4
+    assert r["edd"] is None  # the positive-loss part is a curve
+    parts = {p["zero_loss"]: p for p in r["positive_dimensional"]}
+    assert (parts[False]["dimension"], parts[False]["degree"]) == (1, 2)
+    assert (parts[True]["dimension"], parts[True]["degree"]) == (1, 2)
+    par = run(ATTENTION, weights="data", dataset_size=2, method="exact-parametric")
+    assert sorted(p["zero_loss"] for p in par["positive_dimensional"]) == [False, True]
+
+
+def test_attention_model_one_input_gives_a_threefold():
+    r = run(ATTENTION, weights="data:1")
+    assert r["kernel_dimension"] == 4 and r["edd"] == 0
+    assert [(p["dimension"], p["zero_loss"]) for p in r["positive_dimensional"]] == [(3, True)]
+
+
+def test_validation_names_the_field():
+    with pytest.raises(SpecError, match="exactly one"):
+        run(ATTENTION, equations="x^2 - 1")
+    with pytest.raises(SpecError, match="exactly one"):
+        run()
+    with pytest.raises(ValueError, match="dataset_size"):
+        EddParams(equations="x - 1", dataset_size=3)
+    with pytest.raises(ValueError, match="dataset_size"):
+        EddParams(equations="x - 1", weights="data")
+    with pytest.raises(ValueError, match="psd:k"):
+        EddParams(equations="x - 1", weights="spd")
+    with pytest.raises(ValueError, match="x\\^2"):
+        EddParams(equations="x**2 - 1")
+    with pytest.raises(ValueError, match="method"):
+        EddParams(equations="x - 1", method="numeric")
+    with pytest.raises(SpecError, match="diag"):
+        run(equations="x^2 + y^2 - 1", weights="diag:1,2,3")
+
+
+def test_cli_equations(cli):
+    res = cli("compute", "edd", "--equations", "x^2+y^2-1", "--variables", "x,y", "--weights", "identity", "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    rec = out[0] if isinstance(out, list) else out
+    assert rec["edd"] == 2 and rec["real_critical_points"] == 2
+
+
+def test_cli_attention_data(cli):
+    res = cli("compute", "edd", "--model", "attention", "--d", "2", "--d-out", "1", "--n", "2", "--t", "2",
+              "--weights", "data", "--dataset-size", "2", "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    rec = out[0] if isinstance(out, list) else out
+    parts = rec["positive_dimensional"]
+    parts = json.loads(parts) if isinstance(parts, str) else parts
+    assert sorted((p["dimension"], p["degree"]) for p in parts) == [(1, 2), (1, 2)]
+
+
+def test_cli_bad_weights_exit_2(cli):
+    res = cli("compute", "edd", "--equations", "x^2+y^2-1", "--weights", "spd")
+    assert res.returncode == 2 and "weights" in (res.stderr + res.stdout)
