@@ -87,7 +87,10 @@ def run_batch(cells: list[Cell]) -> list[dict]:
     from pipeline.runner import CellRunner, run_cells
 
     if _RUNNER is None:
+        import atexit
+
         _RUNNER = CellRunner()
+        atexit.register(_RUNNER.kill)
     return run_cells(cells, runner=_RUNNER)
 
 

@@ -132,8 +132,10 @@ def cell_inputs(cell: Cell) -> dict:
     """The cell's inputs as record columns (model fields, options, seed)."""
     rec: dict[str, Any] = {"computation": cell.computation}
     if cell.model is not None:
-        model = build_model(cell.model, seed=cell.seed)
-        rec.update(model.record())
+        try:
+            rec.update(build_model(cell.model, seed=cell.seed).record())
+        except Exception:  # an invalid model is reported by run_cell; keep its raw fields
+            rec.update(cell.model)
     rec.update(cell.params)
     rec["seed"] = cell.seed
     rec["timeout_s"] = cell.timeout_s
@@ -159,6 +161,7 @@ def run_cell(cell: Cell) -> dict:
     """Run one cell in this process; exceptions become ``status='error'`` records."""
     comp = get_computation(cell.computation)
     rec = base_record(cell)
+    rec.update({k: None for k in comp.outputs})
     t0 = time.perf_counter()
     try:
         model = build_model(cell.model, seed=cell.seed) if cell.model is not None else None
@@ -177,6 +180,7 @@ def run_cell(cell: Cell) -> dict:
 def failed_record(cell: Cell, status: str, error: str, seconds: float) -> dict:
     """The record of a cell that did not finish (``timeout`` or a lost worker)."""
     rec = base_record(cell)
+    rec.update({k: None for k in get_computation(cell.computation).outputs})
     rec.update(status=status, error=error, seconds=seconds)
     return rec
 

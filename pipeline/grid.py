@@ -172,18 +172,26 @@ class GridSpec(BaseModel):
             if isinstance(values, dict):
                 raise SpecError(path, "must be a list of values, e.g. [2, 3]")
             vals = values if isinstance(values, list) else [values]
-            if key in GENERATORS or key == "seed":
+            if key in self._generator_keys() or key == "seed":
                 low = 0 if key == "seed" else 1
                 for j, v in enumerate(vals):
                     if not isinstance(v, int) or isinstance(v, bool) or v < low:
                         what = "a non-negative integer" if key == "seed" else "a positive integer"
                         raise SpecError(f"{path}[{j}]", f"must be {what}, got {v!r}")
-        if "widths" in self.axes and any(g in self.axes for g in GENERATORS):
+        if "widths" in self.axes and self._generates_widths and any(g in self.axes for g in GENERATORS):
             raise SpecError("grid.axes.widths", "give either explicit widths or the generators input_dim/hidden/depth/output_dim, not both")
-        gens = [g for g in GENERATORS if g in self.axes]
+        gens = [g for g in GENERATORS if g in self.axes] if self._generates_widths else []
         if gens and len(gens) < len(GENERATORS):
             missing = [g for g in GENERATORS if g not in self.axes]
             raise SpecError(f"grid.axes.{missing[0]}", f"the width generators need all of {', '.join(GENERATORS)}; add {missing[0]}")
+
+    @property
+    def _generates_widths(self) -> bool:
+        """Whether input_dim/hidden/depth/output_dim generate widths (models with a ``widths`` field)."""
+        return self.model is not None and "widths" in MODELS[self.model][0].model_fields
+
+    def _generator_keys(self) -> tuple[str, ...]:
+        return GENERATORS if self._generates_widths else ()
 
     # ---------------------------------------------------------------- expansion
     def _axis(self, key) -> list:
@@ -193,7 +201,7 @@ class GridSpec(BaseModel):
     def _widths(self) -> list[list[int]] | None:
         if "widths" in self.axes:
             return [list(w) if isinstance(w, (list, tuple)) else w for w in self._axis("widths")]
-        if "input_dim" not in self.axes:
+        if not self._generates_widths or "input_dim" not in self.axes:
             return None
         out = []
         for d0, L, dL in itertools.product(self._axis("input_dim"), self._axis("depth"), self._axis("output_dim")):
@@ -214,7 +222,8 @@ class GridSpec(BaseModel):
         for comp_name in self.computations:
             comp = computations()[comp_name]
             fields = self._fields_for(comp_name)
-            keys = [k for k in self.axes if k not in GENERATORS and k != "widths" and (k in fields or k == "seed")]
+            gens = self._generator_keys()
+            keys = [k for k in self.axes if k not in gens and k != "widths" and (k in fields or k == "seed")]
             if widths is not None:
                 keys = ["widths"] + keys
             lists = [widths if k == "widths" else self._axis(k) for k in keys]

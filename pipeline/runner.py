@@ -30,6 +30,8 @@ from typing import Callable, Iterable
 from .cells import Cell, failed_record, run_cell
 
 _HEADER = struct.Struct("!Q")
+#: seconds a fresh child may take to import the computations
+STARTUP_TIMEOUT = 300.0
 
 
 def _send(stream, obj) -> None:
@@ -71,6 +73,12 @@ class CellRunner:
             env=env,
             close_fds=True,
         )
+        # the child says "ready" once its imports are done: start-up never counts against a cell's limit
+        head = _read_exact(self.proc.stdout.fileno(), _HEADER.size, time.monotonic() + STARTUP_TIMEOUT)
+        body = _read_exact(self.proc.stdout.fileno(), _HEADER.unpack(head)[0], time.monotonic() + 10) if head else None
+        if body is None or pickle.loads(body) != "ready":
+            self.kill()
+            raise RuntimeError("the cell runner's child process did not start")
 
     def kill(self) -> None:
         if self.proc is not None:
@@ -136,6 +144,10 @@ def _child_main() -> None:  # pragma: no cover - runs in the child
     stdin = sys.stdin.buffer
     stdout = sys.stdout.buffer
     sys.stdout = sys.stderr  # stray prints must not corrupt the pipe
+    from .compute import computations
+
+    computations()  # import every computation before saying ready
+    _send(stdout, "ready")
     while True:
         head = stdin.read(_HEADER.size)
         if len(head) < _HEADER.size:

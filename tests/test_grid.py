@@ -1,0 +1,85 @@
+"""Grid specs: expansion, and malformed files rejected with the YAML path, exit 2, nothing written."""
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import SpecError
+from pipeline.grid import GridSpec, load_grid
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_quickstart_expands_to_the_product_of_its_axes():
+    spec = load_grid(REPO / "grids" / "quickstart.yaml")
+    cells = spec.cells()
+    # 3 input dims x 5 hidden x 2 depths x 3 activations, minus ambient > 3000 (none here)
+    assert len(cells) == 3 * 5 * 2 * 3
+    assert {tuple(c.model["widths"]) for c in cells} >= {(2, 2, 1), (4, 6, 6, 1)}
+    assert len({c.key for c in cells}) == len(cells)
+
+
+def test_generators_and_constraints():
+    spec = GridSpec.from_mapping({
+        "name": "g", "computations": ["dimension"], "model": "mlp", "equal_hidden": False,
+        "axes": {"input_dim": [2], "hidden": [2, 3], "depth": [3], "output_dim": [1], "activation": ["x^2"]},
+        "constraints": {"max_params": 16},
+    })
+    widths = [c.model["widths"] for c in spec.cells()]
+    # all hidden combinations (2,2),(2,3),(3,2),(3,3); params 4+4+2=10, 4+6+3=13, 6+6+2=14, 6+9+3=18 > 16
+    assert widths == [[2, 2, 2, 1], [2, 2, 3, 1], [2, 3, 2, 1]]
+
+
+def test_seed_axis_and_explicit_widths():
+    spec = GridSpec.from_mapping({"name": "g", "computations": "dimension", "model": "linear",
+                                  "axes": {"widths": [[2, 1, 2], [3, 2, 3]], "seed": [0, 1]}})
+    cells = spec.cells()
+    assert [(c.model["widths"], c.seed) for c in cells] == [([2, 1, 2], 0), ([2, 1, 2], 1), ([3, 2, 3], 0), ([3, 2, 3], 1)]
+
+
+BAD = {
+    "unknown top-level key": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {widths: [[2,2,1]]}\nwidht: 3\n", "grid.widht"),
+    "unknown axis": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {widths: [[2,2,1]], colour: [1]}\n", "grid.axes.colour"),
+    "negative hidden width": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {input_dim: [2], hidden: [2, 3, -1], depth: [2], output_dim: [1]}\n", "grid.axes.hidden[2]"),
+    "empty axis": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {widths: []}\n", "grid.axes.widths"),
+    "wrong type": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {input_dim: [two], hidden: [2], depth: [2], output_dim: [1]}\n", "grid.axes.input_dim[0]"),
+    "bad polynomial": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {widths: [[2,2,1]], activation: ['x^2', 'os.system(1)']}\n", "grid.axes.activation[1]"),
+    "unknown computation": ("name: g\ncomputations: [dimension, volume]\nmodel: mlp\naxes: {widths: [[2,2,1]]}\n", "grid.computations[1]"),
+    "unknown model": ("name: g\ncomputations: [dimension]\nmodel: transformer\naxes: {widths: [[2,2,1]]}\n", "grid.model"),
+    "zero in explicit widths": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {widths: [[2,2,1], [2,0,1]]}\n", "grid.axes.widths[1]"),
+    "missing name": ("computations: [dimension]\nmodel: mlp\naxes: {widths: [[2,2,1]]}\n", "grid.name"),
+    "not YAML": ("name: g\ncomputations: [dimension\nmodel: mlp\n", "grid"),
+    "incomplete generators": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {input_dim: [2], hidden: [2]}\n", "grid.axes.depth"),
+    "negative timeout": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {widths: [[2,2,1]]}\ntimeout_s: -5\n", "grid.timeout_s"),
+    "negative seed": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {widths: [[2,2,1]], seed: [-1]}\n", "grid.axes.seed[0]"),
+    "not a mapping": ("- just\n- a list\n", "grid"),
+    "filter longer than input": ("name: g\ncomputations: [dimension]\nmodel: cnn\naxes: {filters: [[3,2]], input_dim: [2]}\n", "grid.axes.filters[0]"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD))
+def test_malformed_spec_exits_2_naming_the_field(kind, tmp_path, cli):
+    text, field = BAD[kind]
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(text)
+    results = tmp_path / "results"
+    p = cli("run", spec, "--results", results, cwd=tmp_path)
+    assert p.returncode == 2, (kind, p.stdout, p.stderr)
+    assert field in p.stderr, (kind, p.stderr)
+    assert "Traceback" not in p.stderr
+    assert not results.exists()  # nothing written
+
+
+def test_library_error_carries_the_field():
+    with pytest.raises(SpecError) as e:
+        GridSpec.from_mapping({"name": "g", "computations": ["dimension"], "model": "mlp",
+                               "axes": {"input_dim": [2], "hidden": [0], "depth": [2], "output_dim": [1]}})
+    assert e.value.field == "grid.axes.hidden[0]"
+
+
+def test_dry_run_counts_without_writing(tmp_path, cli):
+    p = cli("run", REPO / "grids" / "quickstart.yaml", "--dry-run", "--results", tmp_path / "r")
+    assert p.returncode == 0, p.stderr
+    assert "90 cells" in p.stdout and "90 to run" in p.stdout
+    assert not (tmp_path / "r").exists()
