@@ -218,7 +218,7 @@ def _register_commands() -> None:
     """Import the modules that add commands to ``app`` (run, catalog, ...)."""
     import importlib
 
-    for mod in ("flows.commands",):
+    for mod in ("flows.commands", "flows.analysis_commands", "flows.deploy_commands"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:
