@@ -18,7 +18,8 @@ ATTENTION = {"model": "attention", "d": 2, "d_out": 1, "n": 2, "t": 2}
 
 def run(model=None, **kw):
     kw.setdefault("real", False)
-    return edd(build_model(model) if model else None, EddParams(**kw), seed=kw.pop("seed", 0))
+    seed = kw.pop("seed", 0)
+    return edd(build_model(model) if model else None, EddParams(**kw), seed=seed)
 
 
 def test_circle_identity_two_real_points():
@@ -149,3 +150,41 @@ def test_cli_attention_data(cli):
 def test_cli_bad_weights_exit_2(cli):
     res = cli("compute", "edd", "--equations", "x^2+y^2-1", "--weights", "spd")
     assert res.returncode == 2 and "weights" in (res.stderr + res.stdout)
+
+
+# --------------------------------------------------------------------------- curves over C: lines or conics
+@pytest.mark.parametrize(
+    "equations, lines, span, components",
+    [
+        ("x^2 + y^2 - 1; z", 0, 2, 1),  # an irreducible conic in the plane z = 0
+        ("x^2 - 2*y^2; z - 1", 2, 2, 2),  # x = ±sqrt(2) y: two lines conjugate over Q(sqrt 2), meeting at (0,0,1)
+        ("x^2 - 2; y - x*z", 2, 3, 2),  # (±sqrt 2, ±sqrt(2) t, t): two skew conjugate lines, span 3
+        ("x^2 - x; x*z; x*y - y; y*z", 2, 3, 2),  # (x, y) ∩ (x - 1, z): the z-axis and a skew line
+        ("x - 2*y + 1; z + y - 3", 1, 1, 1),  # a line
+    ],
+)
+def test_curve_components_on_hand_made_curves(equations, lines, span, components):
+    from pipeline.algebra.edd_system import curve_components
+    from pipeline.algebra.msolve import ideal_dimension_degree
+    from pipeline.algebra.parser import parse_system
+
+    ctx, f = parse_system(equations, ["x", "y", "z"])
+    dim, degree = ideal_dimension_degree(f, ["x", "y", "z"])
+    assert dim == 1
+    c = curve_components(f, ["x", "y", "z"], 3, degree)
+    assert (c["lines"], c["linear_span"], c["components_over_C"]) == (lines, span, components)
+    assert c["linear_span_upper"] == span  # these ideals are radical: the linear forms in them are all of them
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_attention_two_inputs_is_a_conic_and_two_skew_lines(seed):
+    # The slides' dataset table, |S| = 2 (k = 2): "a curve and two lines". The zero-loss part
+    # (ker Q + u) ∩ M is an irreducible conic; the positive-loss part, degree 2 and irreducible over Q,
+    # is two complex conjugate lines, skew (their span is a 3-space, which no conic has).
+    r = run(ATTENTION, weights="data:2", real=True, seed=seed)
+    parts = {p["zero_loss"]: p for p in r["positive_dimensional"]}
+    conic, lines = parts[True], parts[False]
+    assert (conic["dimension"], conic["degree"], conic["lines"], conic["components_over_C"]) == (1, 2, 0, 1)
+    assert conic["linear_span"] == 2
+    assert (lines["dimension"], lines["degree"], lines["lines"], lines["components_over_C"]) == (1, 2, 2, 2)
+    assert lines["linear_span"] == 3 and lines["components_over_Q"] == [2]

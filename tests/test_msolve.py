@@ -154,3 +154,21 @@ def test_hilbert_numerators_of_monomial_ideals():
 )
 def test_dimension_and_degree_of_known_varieties(polys, variables, expected):
     assert tuple(ideal_dimension_degree(polys, variables)) == expected
+
+
+def test_elimination_ideal_of_the_twisted_cubic_is_the_cuspidal_cubic():
+    # eliminate x from y = x^2, z = x^3: the ideal of (y, z) = (t^2, t^3) is <z^2 - y^3>
+    p = MSOLVE_PRIMES[0]
+    gb = ms.groebner_basis(["y - x^2", "z - x^3"], ["x", "y", "z"], p, eliminate=1)
+    free = [g for g in gb if all(e[0] == 0 for e in g)]
+    assert free == [{(0, 0, 2): 1, (0, 3, 0): p - 1}] or free == [{(0, 3, 0): 1, (0, 0, 2): p - 1}]
+
+
+def test_rational_points_are_exact_and_none_outside_the_prime_field():
+    p = MSOLVE_PRIMES[0]  # 1073741827 = 3 mod 4: -1 is not a square
+    assert sorted(ms.rational_points(["x^2 - 4", "y - x^2 + 1"], ["x", "y"], p)) == [(2, 3), (p - 2, 3)]
+    assert p % 4 == 3 and ms.rational_points(["x^2 + 1"], ["x"], p) is None
+    q = 1000033  # = 1 mod 4: the two square roots of -1 are in GF(q)
+    pts = ms.rational_points(["x^2 + 1", "y - 3*x"], ["x", "y"], q)
+    assert q % 4 == 1 and len(pts) == 2
+    assert all((x * x + 1) % q == 0 and y == 3 * x % q for x, y in pts)

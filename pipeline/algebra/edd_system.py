@@ -26,6 +26,14 @@ in ``x``). A second prime repeats everything; over ``Q`` msolve counts the real
 critical points of the finite parts and, for positive-dimensional parts, splits
 the hyperplane section into Galois orbits (degrees of the components over ``Q``).
 
+A curve part of degree <= 2 is also decomposed over ``C`` (:func:`curve_components`):
+a prime ``p`` is chosen for which two hyperplane sections split into
+``GF(p)``-rational points; the line through a point of one section and a point
+of the other lies on the curve iff the generators of the elimination ideal
+(the curve's ideal in ``x``-space, ``msolve -e``) vanish on it, and the affine
+span of the section points is the curve's linear span. A degree-2 curve is two
+lines (skew: span 3, meeting: span 2) or an irreducible conic (span 2, no line).
+
 Example
 -------
 >>> from fractions import Fraction as Fr
@@ -105,13 +113,14 @@ def _slice(ring: _Ring, polys: list, coords: list, dim: int, rng) -> list:
     return out
 
 
-def _part(ring: _Ring, polys: list, coords: list, prime: int, rng_seed, timeout, real: bool) -> dict:
+def _part(ring: _Ring, polys: list, coords: list, prime: int, rng_seed, timeout, real: bool,
+          classify: bool = False) -> dict:
     """Solve one part: finite count, or dimension/degree of a positive-dimensional one."""
     names = ring.names
     t0 = time.perf_counter()
     r = msolve.solve(polys, names, characteristic=prime, timeout=timeout)
     out = {"kind": r.kind, "count": r.distinct if r.kind == "finite" else 0, "multiplicity_count": r.count,
-           "dimension": None, "degree": None, "components_over_Q": None, "real": None}
+           "dimension": None, "degree": None, "components_over_Q": None, "real": None, "curve": None}
     solver = r.seconds
     if r.kind == "finite":
         out["dimension"] = 0
@@ -133,6 +142,11 @@ def _part(ring: _Ring, polys: list, coords: list, prime: int, rng_seed, timeout,
         if real and rs.kind == "finite":
             out["components_over_Q"], sec = _orbit_degrees(cut, names, timeout)
             solver += sec
+        if classify and dim == 1 and out["degree"] is not None and out["degree"] <= 2:
+            t1 = time.perf_counter()
+            out["curve"] = curve_components(polys, names, len(coords), out["degree"], seed=rng_seed,
+                                            timeout=timeout)
+            solver += time.perf_counter() - t1
     out["seconds"] = time.perf_counter() - t0
     out["solver_seconds"] = solver
     return out
@@ -153,6 +167,104 @@ def _orbit_degrees(polys, names, timeout) -> tuple[list[int] | None, float]:
             _, factors = p.factor()
             return sorted(f.degree() for f, e in factors), sec
     return None, sec
+
+
+def _next_prime(n: int) -> int:
+    n += 1
+    while not flint.fmpz(n).is_prime():
+        n += 1
+    return n
+
+
+def _poly_text(g: dict, names: Sequence[str]) -> str:
+    terms = []
+    for e, c in g.items():
+        mono = "*".join(f"{v}^{k}" for v, k in zip(names, e) if k)
+        terms.append(f"{c}*{mono}" if mono else f"{c}")
+    return " + ".join(terms) or "0"
+
+
+def curve_components(polys: list, names: Sequence[str], ncoords: int, degree: int, seed=0,
+                     timeout: float | None = None, max_primes: int = 40) -> dict | None:
+    """Lines and linear span of a curve: the projection to the first ``ncoords`` variables of ``V(polys)``.
+
+    The curve's ideal in ``x = names[:ncoords]`` is the elimination ideal ``J``
+    (msolve's reduced Gröbner basis for the order eliminating the other
+    variables, over ``GF(p)``). Two random affine hyperplanes cut the curve in
+    ``degree`` points each; primes ``p`` are tried (from ``2^30`` up) until both
+    sections are ``GF(p)``-rational (components conjugate over a number field
+    ``K`` split over ``GF(p)`` when ``p`` splits in ``K``). Then
+
+    * a line component through a point ``P`` of the first section meets the
+      second one in a point ``R``; the line ``PR`` lies on the curve iff every
+      generator of ``J`` (degree ``<= e``) vanishes at ``e + 1`` further points
+      of it — an exact test, so ``lines`` is the number of line components;
+    * ``linear_span`` is the dimension of the affine span of the ``2 * degree``
+      points (a lower bound for the curve's span, equal to it for generic
+      sections); ``linear_span_upper`` is ``ncoords`` minus the number of
+      independent affine-linear forms in ``J`` (an upper bound, as ``J`` may
+      be smaller than the curve's radical ideal).
+
+    For ``degree <= 2`` this decides ``components_over_C``: a conic is
+    irreducible (no line, span 2), two lines are two components (span 3: skew,
+    span 2: meeting in a point).
+
+    Returns
+    -------
+    dict or None
+        ``lines``, ``linear_span``, ``linear_span_upper``, ``components_over_C``
+        (None when ``degree > 2``), ``prime``; None when no prime in
+        ``max_primes`` tries split both sections.
+
+    Example
+    -------
+    >>> from pipeline.algebra.parser import parse_system
+    >>> ctx, f = parse_system("x*y; z - 1", ["x", "y", "z"])   # two lines meeting at (0, 0, 1)
+    >>> c = curve_components(f, ["x", "y", "z"], 3, 2)
+    >>> c["lines"], c["linear_span"], c["components_over_C"]
+    (2, 2, 2)
+    """
+    names = list(names)
+    coords, aux = names[:ncoords], names[ncoords:]
+    order = aux + coords
+    rng = np.random.default_rng([*np.atleast_1d(seed).tolist(), 31337])
+    hyper = [[int(v) for v in _rand(rng, ncoords + 1)] for _ in range(2)]
+    p = 1 << 30
+    for _ in range(max_primes):
+        p = _next_prime(p)
+        gb = msolve.groebner_basis(polys, order, characteristic=p, eliminate=len(aux), timeout=timeout)
+        J = [{e[len(aux):]: c for e, c in g.items()} for g in gb if all(not any(e[: len(aux)]) for e in g)]
+        if not J:
+            return None
+        texts = [_poly_text(g, coords) for g in J]
+        sections = []
+        for h in hyper:
+            lin = " + ".join([str(h[0])] + [f"{c}*{v}" for c, v in zip(h[1:], coords)])
+            pts = msolve.rational_points(texts + [lin], coords, characteristic=p, timeout=timeout)
+            if pts is None or len(pts) != degree:
+                break
+            sections.append(pts)
+        if len(sections) < 2:
+            continue
+        top = max(sum(e) for g in J for e in g)
+        lines = 0
+        for P in sections[0]:
+            for R in sections[1]:
+                if all(msolve.evaluate_mod_p(g, [(a + lam * (b - a)) % p for a, b in zip(P, R)], p) == 0
+                       for lam in range(2, top + 3) for g in J):
+                    lines += 1
+        pts = sections[0] + sections[1]
+        diffs = [[(a - b) % p for a, b in zip(pt, pts[0])] for pt in pts[1:]]
+        span = flint.nmod_mat(diffs, p).rank() if diffs else 0
+        linear_forms = sum(1 for g in J if max(sum(e) for e in g) <= 1)
+        comps = None
+        if degree == 1:
+            comps = 1
+        elif degree == 2:
+            comps = 2 if lines == 2 else (1 if lines == 0 else None)
+        return {"lines": lines, "linear_span": span, "linear_span_upper": ncoords - linear_forms,
+                "components_over_C": comps, "prime": p}
+    return None
 
 
 def codimension(equations: list, n: int, prime: int = MSOLVE_PRIMES[0], timeout=None) -> int:
@@ -235,7 +347,8 @@ def critical_set(equations: list, Q, u, seed: int = 0, primes: Sequence[int] = M
         None when the positive-loss part is positive-dimensional, whose isolated
         points are not separated), ``positive_loss_points``, ``zero_loss_points``,
         ``positive_dimensional`` (list of ``{dimension, degree, zero_loss,
-        components_over_Q}``), ``real_critical_points``, ``prime``,
+        components_over_Q, components_over_C, lines, linear_span}``; the last three
+        from :func:`curve_components` for curves of degree <= 2, else None), ``real_critical_points``, ``prime``,
         ``primes_agree``, ``solver_seconds``, ``codimension``, ``kernel_dimension``.
     """
     n = len(u)
@@ -247,13 +360,13 @@ def critical_set(equations: list, Q, u, seed: int = 0, primes: Sequence[int] = M
         raise ValueError("equations: they vanish identically (M is the whole space); nothing to minimise over")
     (R, positive, x), (Z, zero, z), k = _systems(equations, Q, u, codim, seed)
 
-    def run(prime, with_real):
-        pos = _part(R, positive, x, prime, [seed, 17], timeout, with_real)
-        zl = _part(Z, zero, z, prime, [seed, 19], timeout, with_real) if zero is not None else None
+    def run(prime, with_real, classify=False):
+        pos = _part(R, positive, x, prime, [seed, 17], timeout, with_real, classify)
+        zl = _part(Z, zero, z, prime, [seed, 19], timeout, with_real, classify) if zero is not None else None
         return pos, zl
 
     t0 = time.perf_counter()
-    pos, zl = run(primes[0], real)
+    pos, zl = run(primes[0], real, classify=True)
     solver = sum(p["solver_seconds"] for p in (pos, zl) if p is not None)
     agree = None
     if confirm and len(primes) > 1:
@@ -264,8 +377,11 @@ def critical_set(equations: list, Q, u, seed: int = 0, primes: Sequence[int] = M
     pos_dim = []
     for part, is_zero in ((pos, False), (zl, True)):
         if part is not None and part["kind"] == "positive_dimensional":
+            curve = part["curve"] or {}
             pos_dim.append({"dimension": part["dimension"], "degree": part["degree"], "zero_loss": is_zero,
-                            "components_over_Q": part["components_over_Q"]})
+                            "components_over_Q": part["components_over_Q"],
+                            "components_over_C": curve.get("components_over_C"), "lines": curve.get("lines"),
+                            "linear_span": curve.get("linear_span")})
     pos_pts = pos["count"] if pos["kind"] != "positive_dimensional" else None
     zl_pts = 0 if zl is None else (zl["count"] if zl["kind"] != "positive_dimensional" else 0)
     edd = None if pos_pts is None else pos_pts + zl_pts
@@ -294,4 +410,4 @@ def random_point(n: int, seed: int, scale: int = 10**6) -> list[Fraction]:
     return [Fraction(int(a), int(b)) for a, b in zip(rng.integers(-scale, scale + 1, n), rng.integers(1, 98, n))]
 
 
-__all__ = ["codimension", "critical_set", "random_point"]
+__all__ = ["codimension", "critical_set", "curve_components", "random_point"]

@@ -582,8 +582,146 @@ def ideal_dimension_degree(polys, variables: Sequence[str], characteristic: int 
                                               len(variables))
 
 
+# ----------------------------------------------------------------------------- Gröbner bases, points
+def _parse_polynomial_mod_p(text: str, nvars: int, p: int) -> dict[tuple[int, ...], int]:
+    """``{exponents: coefficient mod p}`` of one expanded polynomial printed by msolve (``x0 .. x{n-1}``)."""
+    out: dict[tuple[int, ...], int] = {}
+    for sign, term in re.findall(r"([+-]?)\s*([^+-]+)", text.replace(" ", "").replace("\n", "")):
+        coeff, e = 1, [0] * nvars
+        for factor in term.split("*"):
+            if re.fullmatch(r"\d+", factor):
+                coeff = coeff * int(factor)
+                continue
+            m = re.fullmatch(r"x(\d+)(?:\^(\d+))?", factor)
+            if not m or int(m.group(1)) >= nvars:
+                raise MsolveError(f"unreadable Groebner basis term {term!r}")
+            e[int(m.group(1))] += int(m.group(2) or 1)
+        key = tuple(e)
+        out[key] = (out.get(key, 0) + (-coeff if sign == "-" else coeff)) % p
+    return {k: v for k, v in out.items() if v}
+
+
+def groebner_basis(polys, variables: Sequence[str], characteristic: int = MSOLVE_PRIMES[0], eliminate: int = 0,
+                   timeout: float | None = None) -> list[dict[tuple[int, ...], int]]:
+    """The reduced Gröbner basis over ``GF(p)`` (``msolve -g 2``), optionally of an elimination order.
+
+    Parameters
+    ----------
+    eliminate : int
+        ``0``: grevlex. ``k > 0``: two grevlex blocks, the first ``k`` variables
+        eliminated (``msolve -e k``); the elements free of them generate the
+        elimination ideal ``I ∩ K[variables[k:]]``.
+
+    Returns
+    -------
+    list of dict
+        One ``{exponent tuple (order of variables): coefficient in [0, p)}`` per element.
+
+    Example
+    -------
+    >>> gb = groebner_basis(["x - y^2", "y - z"], ["y", "x", "z"], 7, eliminate=1)
+    >>> [g for g in gb if all(e[0] == 0 for e in g)]   # z^2 - x
+    [{(0, 0, 2): 1, (0, 1, 0): 6}]
+    """
+    _check_characteristic(characteristic)
+    if characteristic == 0:
+        raise ValueError("groebner_basis works over a prime field: give a prime below 2^31")
+    text = format_input(polys, variables, characteristic)
+    if len(text.splitlines()) <= 2:
+        return []
+    args = ["-g", "2"] + (["-e", str(int(eliminate))] if eliminate else [])
+    raw, _ = _run(args, text, timeout)
+    body = "\n".join(line for line in raw.splitlines() if not line.lstrip().startswith("#")).strip()
+    body = body.rstrip(":").strip()
+    if not (body.startswith("[") and body.endswith("]")):
+        raise MsolveError(f"unreadable Groebner basis output {raw[:200]!r}")
+    items = [s for s in body[1:-1].split(",") if s.strip()]
+    return [_parse_polynomial_mod_p(s, len(variables), characteristic) for s in items]
+
+
+def evaluate_mod_p(poly: dict[tuple[int, ...], int], point: Sequence[int], p: int) -> int:
+    """Value of a ``{exponents: coefficient}`` polynomial at a point of ``GF(p)^n``."""
+    total = 0
+    for e, c in poly.items():
+        term = c
+        for x, k in zip(point, e):
+            if k:
+                term = term * pow(int(x), k, p) % p
+        total += term
+    return total % p
+
+
+def _poly_mod(coeffs, p):
+    return flint.nmod_poly([int(c) % p for c in coeffs], p)
+
+
+def rational_points(polys, variables: Sequence[str], characteristic: int = MSOLVE_PRIMES[0],
+                    timeout: float | None = None) -> list[tuple[int, ...]] | None:
+    """All solutions of a zero-dimensional system when they all lie in ``GF(p)^n``, else None.
+
+    A fresh last variable ``w = sum c_i x_i`` (random ``c``) is added so that
+    msolve's rational parametrization ``elim(w) = 0, x_i = -P_i(w) / den(w)`` is
+    in ``w``; the roots of ``elim`` are found with flint. Every point returned is
+    checked to satisfy ``polys`` exactly.
+
+    Example
+    -------
+    >>> sorted(rational_points(["x^2 - 1", "y - x - 2"], ["x", "y"], 1000003))
+    [(1, 3), (1000002, 1)]
+    >>> rational_points(["x^2 + 1"], ["x"], 1000003) is None   # 1000003 = 3 mod 4: no i in GF(p)
+    True
+    """
+    p = characteristic
+    _check_characteristic(p)
+    if p == 0:
+        raise ValueError("rational_points works over a prime field: give a prime below 2^31")
+    n = len(variables)
+    names = list(variables) + ["w_"]
+    terms = [_terms(f, variables) for f in polys]
+    import random
+
+    rnd = random.Random(p * 7919 + n)
+    c = [rnd.randrange(1, min(p, 10**6)) for _ in range(n)]
+    lines = [_expanded([(e + (0,), v) for e, v in t], p) for t in terms]
+    lin = _expanded([(tuple(int(i == j) for j in range(n)) + (0,), c[i]) for i in range(n)]
+                    + [((0,) * n + (1,), -1)], p)
+    lines = [s for s in lines if s is not None] + [lin]
+    text = ",".join(f"x{i}" for i in range(n + 1)) + f"\n{p}\n" + ",\n".join(lines) + "\n"
+    raw, _ = _run(["-t", "1"], text, timeout)
+    tree = parse_output(raw)
+    if not (isinstance(tree, list) and tree and tree[0] == 0):
+        return [] if tree and tree[0] == -1 else None
+    param = next((it for it in tree[1:] if isinstance(it, list) and len(it) >= 6 and isinstance(it[3], list)), None)
+    if param is None or list(param[3]) != [f"x{i}" for i in range(n + 1)] or list(param[4]) != [0] * n + [1]:
+        return None  # msolve chose another separating form: give up rather than guess
+    elim = _poly_mod(param[5][1][0][1], p)
+    den = _poly_mod(param[5][1][1][1], p)
+    params = []
+    for item in param[5][1][2]:
+        poly = item[0] if isinstance(item[0], list) else item
+        params.append(_poly_mod(poly[1], p))
+    if len(params) != n:
+        return None
+    _, factors = elim.factor()
+    if any(f.degree() != 1 for f, _ in factors) or sum(k for _, k in factors) != elim.degree():
+        return None
+    points = []
+    for f, _ in factors:
+        w = int(-f.coeffs()[0] * pow(int(f.coeffs()[1]), -1, p)) % p if len(f.coeffs()) > 1 else 0
+        dv = int(den(w))
+        if dv == 0:
+            return None
+        inv = pow(dv, -1, p)
+        points.append(tuple((-int(P(w)) * inv) % p for P in params))
+    checks = [{e: int(_as_fraction(v).numerator * pow(_as_fraction(v).denominator, -1, p)) % p for e, v in t}
+              for t in terms]
+    if any(evaluate_mod_p(g, pt, p) for g in checks for pt in points):
+        raise MsolveError("a point read from msolve's parametrization does not satisfy the system")
+    return points
+
+
 __all__ = [
     "MSOLVE_ENV", "MSOLVE_PACKAGE", "DimensionDegree", "MsolveError", "MsolveNotFound", "MsolveResult",
-    "MsolveTimeout", "dimension_degree_of_monomial_ideal", "format_input", "hilbert_numerator",
-    "ideal_dimension_degree", "leading_ideal", "msolve_executable", "parse_output", "solve",
+    "MsolveTimeout", "dimension_degree_of_monomial_ideal", "format_input", "hilbert_numerator", "rational_points",
+    "evaluate_mod_p", "groebner_basis", "ideal_dimension_degree", "leading_ideal", "msolve_executable", "parse_output", "solve",
 ]
