@@ -311,12 +311,13 @@ def thresholds(
                    monotone=monotone, rows=len(sub))
         rows.append(row)
     out = pd.DataFrame(rows, columns=columns)
-    out["threshold"] = pd.array(out["threshold"].tolist(), dtype="Int64") if _all_int(out["threshold"]) else out["threshold"]
+    ths = [row["threshold"] for row in rows]
+    out["threshold"] = pd.array(ths, dtype="Int64") if _all_int(ths) else pd.Series(ths, dtype=object)
     return out.sort_values(by, key=_sort_key).reset_index(drop=True) if by else out
 
 
-def _all_int(s: pd.Series) -> bool:
-    return all(v is None or isinstance(v, (int, np.integer)) for v in s.tolist())
+def _all_int(values) -> bool:
+    return all(v is None or isinstance(v, (int, np.integer)) for v in values)
 
 
 def _plain(v):
