@@ -1,0 +1,412 @@
+"""Fibers of ``theta -> f_theta`` and identifiability: how many parameters give one function.
+
+For a random parameter point ``theta0`` the fiber ``{theta : f_theta = f_theta0}``
+is studied in two ways.
+
+**Dimension.** ``fiber_dimension = #params - rank J`` with ``J`` the exact
+Jacobian of the parameterization (:func:`pipeline.compute.dimension.exact_rank`,
+mod ``2^61 - 1``), compared with ``symmetry_dimension``, the dimension of the
+known symmetry group (one scaling per hidden neuron for ``x^r``, ``GL(d_i)`` for
+linear networks, none for other activations).
+
+**Number of points.** The continuous symmetries are fixed by a gauge (an
+affine slice, :mod:`pipeline.algebra.gauge`, where the residual finite group
+is derived) and the isolated solutions of ``f_theta = f_theta0`` in the slice
+are counted exactly over the algebraic closure of ``GF(p)``, ``p < 2^31``, with
+msolve. The equations are not the coefficient identities themselves (that would
+need the symbolic expansion of ``f_theta`` in the inputs) but the equivalent
+point identities
+
+    f_theta(x_j) = f_theta0(x_j),   j = 1..N,
+
+at ``N`` = (number of monomials of ``V``) random points ``x_j in GF(p)^{d0}``,
+with ``theta`` symbolic (python-flint ``nmod_mpoly`` in the free parameters)
+and the ``x_j`` numeric. The points are checked to be *unisolvent* (the
+monomial evaluation matrix has full rank over ``GF(p)``), so
+``g(x_j) = 0 for all j`` iff ``g = 0`` for every ``g in V``: the system has
+exactly the same solutions over the algebraic closure as the coefficient
+identities. Every equation is checked to vanish at ``theta0``.
+
+When the fiber is only the known symmetries, the count is
+``expected_fiber_points = prod_i d_i! * |R|`` (``|R|`` the residual group of the
+gauge; 1 for linear networks, whose permutations lie in ``GL``). If the Jacobian
+of the free parameters in the slice is rank-deficient at ``theta0``, every
+component of the generic fiber in the slice is positive-dimensional (all
+components of a generic fiber of a dominant map have the same dimension), so
+``fiber_points`` is null, ``positive_dimensional`` is true, and msolve is not
+run (``method = "exact-modp-jacobian"``).
+
+A count mod ``p`` at a random point equals the count over ``C`` for a generic
+point except with small probability; ``confirm`` repeats the count with a
+second prime and a fresh point (``primes_agree``).
+
+Example
+-------
+>>> from pipeline.models import build_model
+>>> r = fiber(build_model({"model": "mlp", "widths": [2, 2, 1], "activation": "x^3"}))
+>>> r["fiber_points"], r["expected_fiber_points"], r["only_known_symmetries"]
+(2, 2, True)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from itertools import combinations_with_replacement
+from math import comb
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..algebra.field import MSOLVE_PRIMES, PrimeField
+from ..algebra.gauge import GAUGES, Gauge, choose_gauge
+from ..models.base import Model
+from ..models.mlp import forward
+from .dimension import exact_rank
+
+VERSION = "1"
+METHODS = ("exact", "numerical")
+
+
+# --- the polynomial system -----------------------------------------------------
+
+@dataclass
+class FiberSystem:
+    """The point identities ``f_theta(x_j) - f_theta0(x_j)`` in the free parameters.
+
+    Attributes
+    ----------
+    polys : list of flint.nmod_mpoly
+        One polynomial per (point, output coordinate), fully expanded.
+    variables : list of str
+        ``t0, t1, ...``: the free (non-gauge) parameters, in parameter order.
+    free : numpy.ndarray
+        Indices of the free parameters in the flat parameter vector.
+    theta0 : numpy.ndarray
+        The base point (in the gauge slice), entries in ``GF(prime)``.
+    points : numpy.ndarray
+        The ``N`` unisolvent input points, shape ``(N, d0)``.
+    prime : int
+    gauge : Gauge
+    """
+
+    polys: list
+    variables: list
+    free: np.ndarray
+    theta0: np.ndarray
+    points: np.ndarray
+    prime: int
+    gauge: Gauge
+
+
+def monomial_exponents(nvars: int, degree: int, homogeneous: bool) -> list[tuple[int, ...]]:
+    """Exponent vectors of the monomials spanning ``V`` (degree ``== degree`` or ``<= degree``)."""
+    out = []
+    degrees = [degree] if homogeneous else range(degree + 1)
+    for d in degrees:
+        for combo in combinations_with_replacement(range(nvars), d):
+            e = [0] * nvars
+            for v in combo:
+                e[v] += 1
+            out.append(tuple(e))
+    return out
+
+
+def unisolvent_points(model: Model, F: PrimeField, rng: np.random.Generator, tries: int = 5) -> np.ndarray:
+    """``N = #monomials`` random points at which evaluation is injective on ``V`` (rank-checked)."""
+    exps = monomial_exponents(model.input_dim, model.degree, model.homogeneous)
+    n = len(exps)
+    E = np.array(exps, dtype=np.int64)  # (n, d0)
+    for _ in range(tries):
+        X = F.random((n, model.input_dim), rng)
+        Vm = None
+        for v in range(model.input_dim):
+            col = np.stack([F.pow(X[:, v], int(e)) for e in E[:, v]], axis=1)  # (N, n)
+            Vm = col if Vm is None else F.mul(Vm, col)
+        if F.rank(Vm) == n:
+            return X
+    raise RuntimeError(f"no unisolvent point set found in {tries} tries over GF({F.p}); the prime is too small")
+
+
+def _symbolic_forward(model: Model, params: np.ndarray, X: np.ndarray, p: int) -> np.ndarray:
+    """``f_theta(x_j)`` with ``theta`` an object array of nmod_mpoly; returns ``(N, dL)`` objects."""
+    coeffs = [int(F_c) for F_c in PrimeField(p).asarray(list(model.activation.coeffs))]
+    monomial = model.activation.is_monomial
+    r = model.activation.degree
+    layers = model.layers(params)
+    h = np.array([[int(v) for v in row] for row in X.T], dtype=object)  # (d0, N)
+    for i, (W, b) in enumerate(layers):
+        z = W.dot(h)
+        if b is not None:
+            z = z + b[:, None]
+        if i < len(layers) - 1:
+            if monomial:
+                c = coeffs[-1]
+                z = np.vectorize(lambda u: c * u**r if c != 1 else u**r, otypes=[object])(z)
+            else:
+                def horner(u):
+                    acc = u * 0 + coeffs[-1]
+                    for c in reversed(coeffs[:-1]):
+                        acc = acc * u + c
+                    return acc
+
+                z = np.vectorize(horner, otypes=[object])(z)
+        h = z
+    return h.T
+
+
+def fiber_system(model: Model, gauge: Gauge, prime: int, rng: np.random.Generator) -> FiberSystem:
+    """Build the polynomial system whose solutions are ``fiber(theta0) ∩ slice``.
+
+    ``theta0`` is drawn uniformly in the slice ``{theta[k] = gauge.fixed[k]}``.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from pipeline.models import build_model
+    >>> from pipeline.algebra.gauge import choose_gauge
+    >>> m = build_model({"model": "mlp", "widths": [2, 2, 1], "activation": "x^3"})
+    >>> S = fiber_system(m, choose_gauge(m), 1073741827, np.random.default_rng(0))
+    >>> len(S.polys), S.variables
+    (4, ['t0', 't1', 't2', 't3'])
+    """
+    import flint
+
+    F = PrimeField(prime)
+    theta0 = model.random_parameters(F, rng)
+    for k, v in gauge.fixed.items():
+        theta0[k] = v % prime
+    free = np.array([k for k in range(model.num_params) if k not in gauge.fixed], dtype=np.int64)
+    names = [f"t{i}" for i in range(len(free))]
+    ctx = flint.nmod_mpoly_ctx.get(tuple(names) if names else ("t0",), modulus=prime)
+    gens = ctx.gens()
+    params = np.empty(model.num_params, dtype=object)
+    for k, v in gauge.fixed.items():
+        params[k] = ctx.constant(v % prime)
+    for i, k in enumerate(free):
+        params[k] = gens[i]
+    X = unisolvent_points(model, F, rng)
+    target = model.evaluate(theta0, X, F)  # (N, dL) numeric
+    sym = _symbolic_forward(model, params, X, prime)
+    polys = []
+    for j in range(sym.shape[0]):
+        for o in range(sym.shape[1]):
+            polys.append(sym[j, o] - int(target[j, o]))
+    # every equation vanishes at theta0 (checks the symbolic forward pass against the model)
+    values = [int(theta0[k]) for k in free]
+    for g in polys:
+        if g.is_zero():
+            continue
+        if int(g(*values) if values else g.leading_coefficient()) != 0:
+            raise AssertionError("symbolic and numeric forward passes disagree at theta0")
+    polys = [g for g in polys if not g.is_zero()]
+    return FiberSystem(polys, names, free, theta0, X, prime, gauge)
+
+
+def slice_jacobian_rank(model: Model, system: FiberSystem) -> int:
+    """Rank over ``GF(p)`` of ``d f_theta(x_j) / d theta_free`` at ``theta0``."""
+    F = PrimeField(system.prime)
+    J = model.jacobian(system.theta0, system.points, F)
+    return F.rank(np.ascontiguousarray(J[:, system.free]))
+
+
+# --- counting -------------------------------------------------------------------
+
+def count_fiber_points(model: Model, gauge: Gauge, prime: int, seed: int, timeout: float | None = None) -> dict:
+    """Count ``fiber(theta0) ∩ slice`` over the algebraic closure of ``GF(prime)``.
+
+    Returns a dict with ``fiber_points`` (distinct solutions; None when
+    positive-dimensional or timed out), ``positive_dimensional``, ``reduced``
+    (every solution simple: msolve's count with multiplicity equals the distinct
+    count), ``slice_fiber_dimension`` (free parameters minus the rank of their
+    Jacobian at ``theta0``), ``num_unknowns``, ``num_equations``,
+    ``solver_seconds``, ``method`` and ``timed_out``.
+
+    Example
+    -------
+    >>> from pipeline.models import build_model
+    >>> from pipeline.algebra.gauge import choose_gauge
+    >>> m = build_model({"model": "mlp", "widths": [2, 2, 1], "activation": "x^3"})
+    >>> count_fiber_points(m, choose_gauge(m), 1073741827, seed=0)["fiber_points"]  # Sylvester: 2! * 1
+    2
+    """
+    from ..algebra import msolve
+
+    rng = np.random.default_rng([seed, prime, 0xF1BE])
+    S = fiber_system(model, gauge, prime, rng)
+    n = len(S.free)
+    slice_dim = n - slice_jacobian_rank(model, S)
+    out = {
+        "num_unknowns": n,
+        "num_equations": len(S.polys),
+        "slice_fiber_dimension": slice_dim,
+        "solver_seconds": 0.0,
+        "reduced": None,
+        "timed_out": False,
+    }
+    if n == 0:  # nothing free: the slice is the point theta0
+        return {**out, "fiber_points": 1, "positive_dimensional": False, "reduced": True,
+                "method": "exact-modp-jacobian"}
+    if slice_dim > 0:
+        return {**out, "fiber_points": None, "positive_dimensional": True, "method": "exact-modp-jacobian"}
+    try:
+        res = msolve.solve(S.polys, S.variables, characteristic=prime, timeout=timeout)
+    except msolve.MsolveTimeout:
+        return {**out, "fiber_points": None, "positive_dimensional": None, "method": "exact-msolve",
+                "solver_seconds": float(timeout or 0.0), "timed_out": True}
+    out["solver_seconds"] = float(res.seconds)
+    if res.kind == "finite":
+        return {**out, "fiber_points": int(res.distinct), "positive_dimensional": False,
+                "reduced": res.count == res.distinct, "method": "exact-msolve"}
+    if res.kind == "positive_dimensional":
+        return {**out, "fiber_points": None, "positive_dimensional": True, "method": "exact-msolve"}
+    # empty: impossible, theta0 itself is a solution
+    raise AssertionError(f"msolve found no solution although theta0 solves the system (prime {prime})")
+
+
+def fiber(
+    model: Model,
+    seed: int = 0,
+    gauge: str = "auto",
+    confirm: bool = True,
+    timeout_solver: float | None = None,
+    primes=MSOLVE_PRIMES[:2],
+) -> dict:
+    """Dimension and number of points of the generic fiber of ``model``; see the module docstring.
+
+    Parameters
+    ----------
+    model : Model
+        An MLP or linear network.
+    seed : int
+        Draws ``theta0`` and the input points (and the Jacobian point for ``fiber_dimension``).
+    gauge : str
+        ``auto`` (``incoming`` for ``x^r``, ``gl`` for linear, none otherwise),
+        ``incoming``, ``outgoing``, ``gl`` or ``none``; see :mod:`pipeline.algebra.gauge`.
+    confirm : bool
+        Repeat the count with the second prime of ``primes`` and a fresh ``theta0``.
+    timeout_solver : float, optional
+        Seconds for each msolve call; on expiry ``status`` is ``"timeout"``.
+
+    Returns
+    -------
+    dict
+        ``fiber_dimension``, ``symmetry_dimension``, ``fiber_points``,
+        ``positive_dimensional``, ``expected_fiber_points``,
+        ``only_known_symmetries``, ``reduced``, ``gauge_kind``,
+        ``residual_symmetries``, ``num_unknowns``, ``num_equations``, ``prime``,
+        ``primes_agree``, ``second_prime_points``, ``method``,
+        ``solver_seconds`` and ``status``.
+    """
+    g = choose_gauge(model, gauge)
+    fiber_dim = model.num_params - exact_rank(model, seed)
+    sym = model.symmetry_dimension
+    first = count_fiber_points(model, g, primes[0], seed, timeout_solver)
+    expected = g.expected_points
+    known = None
+    if expected is not None and not first["timed_out"]:
+        known = first["fiber_points"] == expected and fiber_dim == sym
+    out = {
+        "fiber_dimension": fiber_dim,
+        "symmetry_dimension": sym,
+        "fiber_points": first["fiber_points"],
+        "positive_dimensional": first["positive_dimensional"],
+        "expected_fiber_points": expected,
+        "only_known_symmetries": known,
+        "reduced": first["reduced"],
+        "gauge_kind": g.kind,
+        "residual_symmetries": g.residual_order,
+        "num_unknowns": first["num_unknowns"],
+        "num_equations": first["num_equations"],
+        "prime": primes[0],
+        "primes_agree": None,
+        "second_prime_points": None,
+        "method": first["method"],
+        "solver_seconds": first["solver_seconds"],
+        "status": "timeout" if first["timed_out"] else "ok",
+    }
+    if confirm and len(primes) > 1 and not first["timed_out"]:
+        second = count_fiber_points(model, g, primes[1], seed, timeout_solver)
+        out["solver_seconds"] += second["solver_seconds"]
+        if second["timed_out"]:
+            out["status"] = "timeout"
+        else:
+            out["second_prime_points"] = second["fiber_points"]
+            out["primes_agree"] = (second["fiber_points"], second["positive_dimensional"]) == (
+                first["fiber_points"], first["positive_dimensional"])
+    return out
+
+
+# --- the registered computation ---------------------------------------------------
+
+class FiberParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    method: str = Field("exact", description="exact (msolve over GF(p)); numerical needs the numeric engine")
+    gauge: str = Field("auto", description="auto, incoming, outgoing (x^r), gl (linear), none")
+    confirm: bool = Field(True, description="repeat the count with a second prime and point")
+    timeout_solver: float | None = Field(None, description="seconds allowed to each msolve call")
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, v):
+        if v not in METHODS:
+            raise ValueError(f"must be one of {', '.join(METHODS)}, got {v!r}")
+        if v == "numerical":
+            raise ValueError(
+                "the numerical fiber count needs the homotopy-continuation engine, which is not "
+                "available in this installation; use --method exact"
+            )
+        return v
+
+    @field_validator("gauge")
+    @classmethod
+    def _gauge(cls, v):
+        if v not in GAUGES:
+            raise ValueError(f"must be one of {', '.join(GAUGES)}, got {v!r}")
+        return v
+
+    @field_validator("timeout_solver")
+    @classmethod
+    def _timeout(cls, v):
+        if v is not None and v <= 0:
+            raise ValueError(f"must be a positive number of seconds, got {v}")
+        return v
+
+
+def _run(model: Model, params: FiberParams, seed: int) -> dict:
+    return fiber(model, seed=seed, gauge=params.gauge, confirm=params.confirm, timeout_solver=params.timeout_solver)
+
+
+def _cost(model, params) -> float:
+    return 0.05 * (2 if params.confirm else 1) * max(1, model.num_params) ** 1.5 / 10
+
+
+from . import Computation  # noqa: E402
+
+COMPUTATION = Computation(
+    name="fiber",
+    version=VERSION,
+    run=_run,
+    params=FiberParams,
+    models=("mlp", "linear"),
+    description="generic fiber of theta -> f_theta: dimension and number of points after a gauge (msolve over GF(p))",
+    outputs={
+        "fiber_dimension": "int",
+        "symmetry_dimension": "int",
+        "fiber_points": "int",
+        "positive_dimensional": "bool",
+        "expected_fiber_points": "int",
+        "only_known_symmetries": "bool",
+        "reduced": "bool",
+        "gauge_kind": "str",
+        "residual_symmetries": "int",
+        "num_unknowns": "int",
+        "num_equations": "int",
+        "prime": "int",
+        "primes_agree": "bool",
+        "second_prime_points": "int",
+        "method": "str",
+        "solver_seconds": "float",
+    },
+    cost=_cost,
+)
