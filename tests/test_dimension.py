@@ -150,3 +150,16 @@ def test_linear_cnn_fills_the_filter_space():
     # stride 1: end-to-end filter = product of the layer filters (KMMT 2022), length sum(k) - L + 1
     r = dim_of({"model": "cnn", "filters": [3, 2, 2]})
     assert r["dimension"] == 3 + 2 + 2 - 3 + 1
+
+
+@pytest.mark.parametrize("spec", [
+    {"model": "mlp", "widths": [3, 5, 1], "activation": "x^4"},
+    {"model": "cnn", "filters": [3, 2, 2], "activation": "x^2"},
+    {"model": "attention", "d": 2, "d_out": 1, "n": 2, "t": 2},
+])
+def test_small_and_large_backends_agree(spec, monkeypatch):
+    import pipeline.compute.dimension as D
+
+    small = D.exact_rank(build_model(spec))
+    monkeypatch.setattr(D, "SMALL_JACOBIAN", 0)
+    assert D.exact_rank(build_model(spec)) == small

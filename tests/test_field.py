@@ -46,3 +46,14 @@ def test_rank_of_known_matrices():
     V = F.asarray([[x**k for k in range(4)] for x in (1, 2, 3, 5)])
     assert F.rank(V) == 4
     assert float_rank(np.outer([1.0, 2.0], [3.0, 4.0]))[0] == 1
+
+
+def test_object_backend_matches_uint64_backend():
+    rng = np.random.default_rng(5)
+    U, O = PrimeField(), PrimeField(backend="object")
+    A, B = U.random((3, 4), rng), U.random((4, 5), rng)
+    Ao, Bo = A.astype(object), B.astype(object)
+    assert (U.matmul(A, B).astype(object) == O.matmul(Ao, Bo)).all()
+    assert (U.mul(A, A).astype(object) == O.mul(Ao, Ao)).all()
+    assert (U.sub(A, A[::-1]).astype(object) == O.sub(Ao, Ao[::-1])).all()
+    assert U.rank(U.matmul(A, B)) == O.rank(O.matmul(Ao, Bo)) == 3

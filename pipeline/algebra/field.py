@@ -54,7 +54,7 @@ class Field:
     def asarray(self, values) -> np.ndarray:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def const(self, c) -> np.ndarray:
+    def const(self, c):
         return self.asarray([c])[0]
 
     def zeros(self, shape) -> np.ndarray:  # pragma: no cover - interface
@@ -127,12 +127,42 @@ class PrimeField(Field):
 
     exact = True
 
-    def __init__(self, p: int = MERSENNE61):
+    def __init__(self, p: int = MERSENNE61, backend: str = "uint64"):
         if p != MERSENNE61 and not (2 < p < 2**31):
             raise ValueError("PrimeField supports p = 2**61 - 1 or a prime p < 2**31")
+        if backend not in ("uint64", "object"):
+            raise ValueError("backend must be 'uint64' or 'object'")
         self.p = p
         self._p = np.uint64(p)
         self._mersenne = p == MERSENNE61
+        #: "object" stores Python ints: one numpy call per operation, faster for small arrays
+        self.backend = backend
+        if backend == "object":
+            for name in ("asarray", "zeros", "random", "add", "sub", "mul", "matmul"):
+                setattr(self, name, getattr(self, f"_obj_{name}"))
+
+    # --- Python-int (object dtype) arithmetic, for small problems -------------
+    def _obj_asarray(self, values):
+        arr = np.asarray(values, dtype=object)
+        return np.array([self._reduce_scalar(v) for v in arr.ravel()], dtype=object).reshape(arr.shape)
+
+    def _obj_zeros(self, shape):
+        return np.zeros(shape, dtype=object)
+
+    def _obj_random(self, shape, rng):
+        return rng.integers(0, self.p, size=shape, dtype=np.uint64).astype(object)
+
+    def _obj_add(self, a, b):
+        return np.remainder(np.add(a, b, dtype=object), self.p)
+
+    def _obj_sub(self, a, b):
+        return np.remainder(np.subtract(a, b, dtype=object), self.p)
+
+    def _obj_mul(self, a, b):
+        return np.remainder(np.multiply(a, b, dtype=object), self.p)
+
+    def _obj_matmul(self, a, b):
+        return np.remainder(np.matmul(np.asarray(a, dtype=object), np.asarray(b, dtype=object)), self.p)
 
     def __repr__(self) -> str:
         return "PrimeField(2**61 - 1)" if self._mersenne else f"PrimeField({self.p})"
@@ -185,11 +215,11 @@ class PrimeField(Field):
     def rank(self, m: np.ndarray) -> int:
         import flint
 
-        m = np.asarray(m, dtype=np.uint64)
+        m = np.asarray(m)
         if m.size == 0:
             return 0
         rows, cols = m.shape
-        return int(flint.nmod_mat(rows, cols, m.ravel().tolist(), self.p).rank())
+        return int(flint.nmod_mat(rows, cols, [int(v) for v in m.ravel().tolist()], self.p).rank())
 
 
 class FloatField(Field):

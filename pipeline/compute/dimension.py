@@ -43,9 +43,14 @@ def evaluation_points(model: Model) -> int:
     return min(model.num_params, model.ambient_dimension) + 2
 
 
+#: Jacobians with fewer entries than this are formed with Python-int arrays (fewer numpy calls)
+SMALL_JACOBIAN = 4096
+
+
 def exact_rank(model: Model, seed: int = 0, prime: int = MERSENNE61) -> int:
     """Rank of the Jacobian over GF(prime) at a parameter and points drawn from ``seed``."""
-    F = PrimeField(prime)
+    small = evaluation_points(model) * model.output_dim * model.num_params < SMALL_JACOBIAN
+    F = PrimeField(prime, backend="object" if small else "uint64")
     rng = np.random.default_rng([seed, 61])
     theta = model.random_parameters(F, rng)
     X = F.random((evaluation_points(model), model.input_dim), rng)
