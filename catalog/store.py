@@ -123,6 +123,8 @@ def schema(computation: str) -> pa.Schema:
 def _cell_value(v: Any, kind: str):
     if v is None:
         return None
+    if isinstance(v, float) and v != v and kind != "float":  # NaN of a missing value read back by pandas
+        return None
     if kind == "json":
         return json.dumps(v, sort_keys=True, default=str) if not isinstance(v, str) else v
     if kind == "list<int>":

@@ -79,3 +79,14 @@ def test_runs_table_keeps_latest_row(tmp_path):
     store.write_run(row, tmp_path)
     runs = store.load_runs(tmp_path)
     assert len(runs) == 1 and runs["status"].iloc[0] == "completed" and runs["cells_ok"].iloc[0] == 3
+
+
+def test_rows_read_back_can_be_written_again(tmp_path):
+    recs = dim_records([(2, 1, 2)])
+    recs[0]["status"] = "timeout"
+    recs[0]["dimension"] = None
+    store.write_records(recs, "dimension", tmp_path)
+    df = store.load("dimension", tmp_path)  # the missing ints come back as NaN
+    store.write_records(df.to_dict("records"), "dimension", tmp_path / "copy")
+    again = store.load("dimension", tmp_path / "copy")
+    assert again["dimension"].isna().all() and again["widths"].tolist() == [[2, 1, 2]]
