@@ -113,7 +113,7 @@ def check_tuple(polys, scaling_invariant: bool = True, what: str = "polynomial")
             if normal[i] == normal[j]:
                 if scaling_invariant:
                     raise ValueError(
-                        f"{what} {i + 1} ({polys[i]}) and {j + 1} ({polys[j]}) are proportional, so their "
+                        f"{what}s {i + 1} ({polys[i]}) and {j + 1} ({polys[j]}) are proportional, so their "
                         "powers are always dependent; remove one (the inputs must be pairwise non-proportional)"
                     )
                 raise ValueError(f"{what}s {i + 1} and {j + 1} are equal ({polys[i]}); remove one")

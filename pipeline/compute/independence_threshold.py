@@ -14,7 +14,7 @@ over the family's tuples, the tuple attaining it (``worst_tuple``, its
 histogram of ``min_r``.
 
 Exactness (see :mod:`pipeline.compute.independence`): independence at ``r`` is
-certified by a non-zero minor mod ``2^61 - 1`` of the values at random points,
+certified by a non-zero minor mod a prime of the values at random points,
 computed for every tuple and every ``r`` at once from the values
 ``p_i(a_j)`` (``p^r = p^(r-1) * p`` entrywise). Each dependence that decides a
 ``min_r`` is confirmed over ``Q`` by exact expansion and a rational kernel
@@ -34,6 +34,7 @@ Example
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from fractions import Fraction
 from typing import Sequence
 
@@ -41,13 +42,15 @@ import numpy as np
 from pydantic import Field, ValidationInfo, field_validator
 
 from ..algebra.families import TupleBatch, parse_family, parse_tuple, tuple_text
-from ..algebra.field import MERSENNE61, PrimeField
+from ..algebra.field import PrimeField
 from ..models.activation import Activation
 from .independence import (
     METHOD,
+    SCREEN_PRIME,
     FamilyFields,
     activate_mod_p,
     certificate_text,
+    exact_rank,
     evaluation_points,
     full_rank_mask,
     prop16_bound,
@@ -62,6 +65,7 @@ ACTIVATION_KINDS = ("monomial", "generic")
 MAX_R = 1000
 
 
+@lru_cache(maxsize=4096)
 def activation_coeffs(kind: str, r: int, seed: int) -> tuple[Fraction, ...]:
     """Coefficients of ``x^r`` or of ``generic:r`` (drawn from ``seed``)."""
     return Activation.parse(f"x^{r}" if kind == "monomial" else f"generic:{r}", seed).coeffs
@@ -104,44 +108,72 @@ class ActivatedTuple:
 
 
 def screen_all_r(batch: TupleBatch, kind: str, max_r: int, seed: int, F: PrimeField, values=None) -> np.ndarray:
-    """``(T, max_r)`` bool: tuple ``t`` certified independent at ``r = column + 1`` (mod ``p``)."""
+    """``(T, max_r)`` bool: tuple ``t`` certified independent at ``r = column + 1`` (mod ``p``).
+
+    The activation is applied to the values of the pool's polynomials once per
+    ``r`` (``p^r = p^(r-1) * p`` for monomials), then gathered into the tuples.
+    """
     T, k = batch.tuples.shape
     if values is None:
         values = values_mod_p(batch.pool, evaluation_points(batch.ctx.nvars(), k, seed, F), F)
-    V = values[batch.tuples]  # (T, k, N)
     out = np.zeros((T, max_r), dtype=bool)
-    P = V
+    power = values
     for r in range(1, max_r + 1):
         if kind == "monomial":
-            S = P if r == 1 else F.mul(P, V)
-            P = S
+            if r > 1:
+                power = F.mul(power, values)
+            S = power
         else:
-            S = activate_mod_p(activation_coeffs(kind, r, seed), V, F)
-        out[:, r - 1] = full_rank_mask(S, F)
+            S = activate_mod_p(activation_coeffs(kind, r, seed), values, F)
+        out[:, r - 1] = full_rank_mask(S[batch.tuples], F)
     return out
+
+
+def span_dimension_bound(polys: Sequence, coeffs: Sequence[Fraction]) -> int:
+    """An upper bound for ``dim span(s(p_1), ..., s(p_k))`` without expanding anything.
+
+    ``s(p) = sum_j c_j p^j`` lies in the polynomials of degree ``<= r * max deg p_i``
+    in the variables that occur; if all ``p_i`` are homogeneous of one degree
+    ``d``, in the sum of the degree-``j d`` parts over the ``j`` with ``c_j != 0``.
+    When the bound is below ``k`` the tuple is dependent: no kernel is needed
+    to know it.
+    """
+    used = sorted({v for p in polys for e in p.monoms() for v, ev in enumerate(e) if ev})
+    n = len(used)
+    degs = {sum(e) for p in polys for e in p.monoms()}
+    js = [j for j, c in enumerate(coeffs) if c != 0]
+    if len(degs) == 1:
+        (d,) = degs
+        return sum(math.comb(m + n - 1, n - 1) if n else 1 for m in {j * d for j in js})
+    return math.comb(max(js) * max(degs) + n, n)
 
 
 def tuple_threshold(polys, kind: str, max_r: int, seed: int, candidates: Sequence[int], all_r: bool):
     """Exact dependent ``r`` among ``candidates`` (those not certified independent mod ``p``).
 
-    With ``all_r`` every candidate is decided (``dependent_r`` and certificates);
-    otherwise only until the largest truly dependent ``r`` is found, which is
-    all ``min_r`` needs. Returns ``(min_r, dependent_r, certificates)``.
+    With ``all_r`` every candidate is decided, with a verified certificate
+    (``dependent_r`` and ``certificates``); otherwise only until the largest
+    truly dependent ``r`` is found (by a dimension count or the exact rank over
+    ``Q``), which is all ``min_r`` needs. Returns ``(min_r, dependent_r, certificates)``.
     """
     at = ActivatedTuple(polys)
+    k = len(polys)
     dependent: list[int] = []
     certs: dict[str, list[str]] = {}
     for r in sorted(candidates, reverse=True):
-        rank, basis = at.kernel(activation_coeffs(kind, r, seed))
-        if rank < len(polys):
+        coeffs = activation_coeffs(kind, r, seed)
+        if all_r:
+            rank, basis = at.kernel(coeffs)
+            if rank < k:
+                dependent.append(r)
+                certs[str(r)] = certificate_text(basis[0])
+        elif span_dimension_bound(polys, coeffs) < k or exact_rank(at.activated(coeffs)) < k:
             dependent.append(r)
-            certs[str(r)] = certificate_text(basis[0])
-            if not all_r:
-                break
+            break
     dependent.sort()
     top = max(dependent, default=0)
     min_r = None if top == max_r else top + 1
-    return min_r, dependent, {str(r): certs[str(r)] for r in dependent}
+    return min_r, dependent, {str(r): certs[str(r)] for r in dependent if str(r) in certs}
 
 
 def independence_threshold(
@@ -152,7 +184,7 @@ def independence_threshold(
     shard: int = 0,
     num_shards: int = 1,
     seed: int = 0,
-    prime: int = MERSENNE61,
+    prime: int = SCREEN_PRIME,
 ) -> dict:
     """Dependent activation degrees and the threshold ``min_r`` of a tuple or a family shard.
 
