@@ -229,3 +229,14 @@ def test_cli_fiber(cli):
     assert rec["fiber_points"] == 2 and rec["method"] == "exact-msolve" and rec["prime"] == P0
     bad = cli("compute", "fiber", "--model", "mlp", "--widths", "2,2,1", "--gauge", "sideways")
     assert bad.returncode == 2 and "--gauge" in bad.stderr
+
+
+def test_cubic_with_bias_has_sign_flips():
+    # s(z) = a z^3 + b z^2 + c z + d equals a u^3 + c' u + d' with u = z + b/(3a): odd in u up to a
+    # constant, so with biases each hidden neuron can flip sign: 2! * 2^2 points, not 2!
+    r = fiber(mlp((2, 2, 1), "generic:3", bias=True))
+    assert r["residual_symmetries"] == 4
+    assert r["fiber_points"] == factorial(2) * 2**2 == r["expected_fiber_points"]
+    assert r["only_known_symmetries"] is True and r["primes_agree"] is True
+    # a generic quartic has no such shape: only the permutations
+    assert fiber(mlp((2, 2, 1), "generic:4", bias=True))["fiber_points"] == factorial(2)

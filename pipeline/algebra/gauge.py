@@ -42,7 +42,11 @@ determines ``g_i``; this is a section with trivial residual group only when
 ``d_0 >= d_1 >= ... >= d_{L-1}`` (the block must be square-or-wide). Expected
 count: 1 (the permutations lie inside ``GL``).
 
-**Any other activation**: no continuous symmetry is known; no gauge, ``|R| = 1``.
+**Any other activation**: no continuous symmetry is known; no gauge, ``|R| = 1``,
+except for the affine shapes found by :func:`affine_shape`: with bias every
+cubic (indeed any ``s`` with ``s(u + beta) - s(beta)`` odd) has a sign flip per
+hidden neuron, ``|R| = 2^(d_1 + ... + d_{L-1})``; with bias every quadratic is
+a shifted ``x^2`` and has unfixed scalings (no count expected).
 
 Caveat: a gauge only sees fiber points whose gauge coordinates can be made
 non-zero; a component of the fiber inside ``{W_i[j, 0] = 0}`` (e.g. a dead
@@ -182,7 +186,53 @@ def choose_gauge(model, kind: str = "auto") -> Gauge:
         raise ValueError(f"gauge {kind!r} is for linear networks; a monomial activation takes incoming or outgoing")
     if kind != "auto":
         raise ValueError(f"activation {act.text} has no known continuous symmetry; use gauge=auto or none")
+    shape = affine_shape(act.coeffs, model.bias)
+    if shape == "monomial":
+        return Gauge("none", {}, 1, perms, "activation is a shifted monomial: scalings are not fixed", complete=False)
+    if shape == "odd":
+        n = sum(hidden)
+        return Gauge("none", {}, 2**n, perms, f"activation is odd after a shift: sign flips (Z/2)^{n}")
     return Gauge("none", {}, 1, perms, "no continuous symmetry known: no gauge")
+
+
+def affine_shape(coeffs, bias: bool) -> str | None:
+    """``"monomial"``, ``"odd"`` or None: the shape of ``t(u) = s(u + beta) - s(beta)``.
+
+    With bias, a shift ``beta`` of the pre-activation is absorbed by the bias
+    and a constant by the next layer's bias, so ``s`` only matters up to
+    ``s(u + beta) - s(beta)``; ``beta = -c_(r-1) / (r c_r)`` removes the
+    ``u^(r-1)`` term. Without bias ``beta = 0`` and the constant must vanish.
+
+    - ``monomial``: ``t = c u^r``; every hidden neuron has the scalings of
+      ``x^r`` (a continuous symmetry; e.g. every quadratic with bias).
+    - ``odd``: ``t(-u) = -t(u)``; flipping the sign of a neuron's incoming
+      weights and bias (after the shift) and of its outgoing weights is a
+      symmetry, ``|R| = 2`` per hidden neuron (e.g. every cubic with bias).
+
+    Example
+    -------
+    >>> from fractions import Fraction as Q
+    >>> affine_shape([Q(5), Q(-3), Q(7), Q(2)], bias=True), affine_shape([Q(5), Q(-3), Q(7), Q(2)], bias=False)
+    ('odd', None)
+    >>> affine_shape([Q(1), Q(2), Q(3)], bias=True), affine_shape([Q(1), Q(2), Q(3), Q(4), Q(5)], bias=True)
+    ('monomial', None)
+    """
+    from fractions import Fraction
+    from math import comb
+
+    c = [Fraction(x) for x in coeffs]
+    r = len(c) - 1
+    if r < 2:
+        return None
+    beta = -c[r - 1] / (r * c[r]) if bias else Fraction(0)
+    t = [sum(c[k] * comb(k, i) * beta ** (k - i) for k in range(i, r + 1)) for i in range(r + 1)]
+    if not bias and t[0] != 0:
+        return None
+    if all(t[i] == 0 for i in range(1, r)):
+        return "monomial"
+    if all(t[i] == 0 for i in range(2, r + 1, 2)):
+        return "odd"
+    return None
 
 
 __all__ = ["GAUGES", "Gauge", "choose_gauge", "param_offsets"]
