@@ -293,3 +293,23 @@ def test_grids_load():
     for name in ("independence_thresholds", "independence_exhaustive"):
         cells = GridSpec.from_yaml(Path(__file__).parent.parent / "grids" / f"{name}.yaml").cells()
         assert cells and all(c.computation == "independence-threshold" for c in cells)
+
+
+def test_screening_agrees_with_direct_exact_ranks():
+    # the batched mod-p screen plus exact checks must give the same thresholds as expanding
+    # p_i^r and taking the exact integer rank for every tuple and every r
+    from pipeline.compute.independence import exact_rank
+
+    family, max_r = "box:nvars=2,deg=2,k=4,coef=1,homogeneous=1", 8
+    hist: dict[str, int] = {}
+    for batch in parse_family(family).batches():
+        for t in range(len(batch.tuples)):
+            ps = batch.polys(t)
+            top = max((r for r in range(1, max_r + 1) if exact_rank([p**r for p in ps]) < 4), default=0)
+            hist[str(top + 1)] = hist.get(str(top + 1), 0) + 1
+    assert independence_threshold(family=family, max_r=max_r)["min_r_histogram"] == dict(sorted(hist.items()))
+
+
+def test_empty_shard_is_vacuous():
+    out = independence_threshold(family="binary_linear:k=2,coef=1", max_r=3, shard=7, num_shards=8)
+    assert out["tuples_tested"] == 0 and out["min_r"] == 1 and out["worst_tuple"] is None

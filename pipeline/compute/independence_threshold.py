@@ -195,7 +195,8 @@ def independence_threshold(
         ``min_r`` (the family's maximum; ``None`` if some tuple is dependent at
         ``max_r``), ``certificates`` (``{r: kernel vector}`` for ``dependent_r``),
         ``worst_tuple``, ``tuples_tested``, ``min_r_histogram``
-        (``{min_r: count}``, key ``">max_r"`` for unreached), ``bound``
+        (``{min_r: count}``, key ``">max_r"`` for unreached; an empty shard
+        has ``tuples_tested = 0`` and ``min_r = 1``), ``bound``
         (Prop. 16), ``exceeds_bound`` (a dependence at some ``r > bound``),
         ``method``, ``prime``.
     """
@@ -242,9 +243,9 @@ def independence_threshold(
             histogram[label] = histogram.get(label, 0) + 1
             if worst is None or rank_key(m) > rank_key(worst[0]):
                 worst = (m, batch.polys(t), cands)
-    if worst is None:
+    if worst is None:  # an empty shard: vacuously independent from r = 1 on
         return {
-            "k": k, "dependent_r": [], "min_r": None, "certificates": {}, "worst_tuple": None,
+            "k": k, "dependent_r": [], "min_r": 1, "certificates": {}, "worst_tuple": None,
             "tuples_tested": 0, "min_r_histogram": {}, "bound": prop16_bound(k), "exceeds_bound": False,
             "method": METHOD, "prime": prime,
         }
