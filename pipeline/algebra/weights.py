@@ -9,6 +9,10 @@ Spellings (the ``weights`` option of the ``edd`` computation):
 ``data`` / ``data:N`` ``A^T A`` where the rows of ``A`` are feature vectors of ``N`` random inputs
                     (a model's; without a model, ``N`` random rows), so ``rank Q <= rows``
 ``file:PATH``       a text matrix of rationals, one row per line, entries separated by spaces or commas
+``bombieri``        the Bombieri-Weyl (invariant) inner product of forms of degree ``D`` in monomial
+                    coefficients: ``diag(1 / multinomial(D; alpha))`` (``alpha`` padded by ``D - |alpha|``
+                    for non-homogeneous polynomials); for quadratic forms ``x^T S x`` it is the
+                    Frobenius norm of ``S``. Needs a model whose coordinates are coefficients (mlp)
 
 All entries are exact ``Fraction``s drawn from a seeded generator.
 
@@ -34,13 +38,13 @@ import numpy as np
 #: Entries of the random factor B in ``B^T B``.
 RANDOM_ENTRY = 1000
 
-_SPELLINGS = "identity, generic, psd:k, diag:a,b,..., data, data:N or file:PATH"
+_SPELLINGS = "identity, generic, psd:k, diag:a,b,..., data, data:N, bombieri or file:PATH"
 
 
 def parse_weights(text: str) -> tuple[str, object]:
     """``(kind, argument)`` of a weights spelling; raises ValueError naming the fix."""
     t = text.strip()
-    if t in ("identity", "generic", "data"):
+    if t in ("identity", "generic", "data", "bombieri"):
         return t, None
     m = re.fullmatch(r"psd:(\d+)", t)
     if m:
@@ -90,8 +94,8 @@ def gram(A: Sequence[Sequence]) -> list[list[Fraction]]:
 
 
 def weight_matrix(text: str, n: int, seed: int = 0, dataset_size: int | None = None,
-                  features: Callable[[int, np.random.Generator], list[list[Fraction]]] | None = None
-                  ) -> list[list[Fraction]]:
+                  features: Callable[[int, np.random.Generator], list[list[Fraction]]] | None = None,
+                  bombieri: Sequence[Fraction] | None = None) -> list[list[Fraction]]:
     """The ``n x n`` matrix ``Q`` for a weights spelling (see the module docstring).
 
     Parameters
@@ -99,6 +103,9 @@ def weight_matrix(text: str, n: int, seed: int = 0, dataset_size: int | None = N
     features : callable, optional
         ``features(N, rng)`` -> rows of ``A`` (a model's feature vectors of ``N``
         random inputs) for ``data``; default ``N`` random integer rows.
+    bombieri : sequence of Fraction, optional
+        The diagonal of the Bombieri-Weyl matrix in the caller's coordinates
+        (required by ``bombieri``).
     """
     kind, arg = parse_weights(text)
     rng = np.random.default_rng([seed, 7001])
@@ -110,6 +117,13 @@ def weight_matrix(text: str, n: int, seed: int = 0, dataset_size: int | None = N
         if arg > n:
             raise ValueError(f"weights psd:{arg}: the kernel dimension k must be at most n = {n}")
         return gram(_random_int_matrix(n - arg, n, rng)) if arg < n else [[Fraction(0)] * n for _ in range(n)]
+    if kind == "bombieri":
+        if bombieri is None:
+            raise ValueError("weights bombieri needs coordinates that are coefficients of forms: "
+                             "use it with model mlp, or write the diagonal as diag:a,b,...")
+        if len(bombieri) != n:
+            raise ValueError(f"weights bombieri: {len(bombieri)} weights for {n} coordinates")
+        return [[Fraction(bombieri[i]) if i == j else Fraction(0) for j in range(n)] for i in range(n)]
     if kind == "diag":
         if len(arg) != n:
             raise ValueError(f"weights diag: give {n} entries (one per variable), got {len(arg)}")

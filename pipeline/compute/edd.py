@@ -15,10 +15,38 @@ safe parser) or by a model:
   parameter space ``(V, M = K^T Q)`` with the gauge ``V[0,0] = 1``, rank-deficient
   points removed by saturation, and counts divided by the generic fiber size.
 
+* ``mlp`` (polynomial networks, :class:`_MLPVariety`): coordinates are the
+  coefficients ``c_alpha`` of ``f_theta`` in the monomial basis (``c_2_0_1`` is
+  the coefficient of ``x1^2 x3``; ``c{o}_...`` for output ``o`` when ``dL > 1``),
+  all monomials of degree ``D = r^(L-1)`` (homogeneous networks) or ``<= D``.
+  Implicit equations are used for shallow monomial networks ``(n, k, 1)`` with
+  ``x^d``, whose neurovariety is the ``k``-th secant of the Veronese cone, in
+  the symmetric-tensor coordinates ``y_alpha = c_alpha / multinomial(d; alpha)``:
+  ``k = 1``: the 2-minors of the catalecticant ``Cat(1, d-1)`` (``d``-th powers);
+  ``n = 2, 2k <= d``: the ``(k+1)``-minors of the Hankel matrix ``Cat(k, d-k)``;
+  ``d = 2, k < n``: the ``(k+1)``-minors of the symmetric matrix ``S`` of
+  ``x^T S x`` (``S_ii = c_ii``, ``S_ij = c_ij / 2``). ``exact`` takes them when
+  the codimension is at most :data:`MAX_IMPLICIT_CODIM` (the Lagrange system
+  grows with it) and works in parameter space otherwise. Parameter space:
+  ``W_l[a, 0] = 1`` for every hidden neuron of a monomial network (this fixes
+  the scalings ``W_l[a, :] t, W_{l+1}[:, a] t^-r`` completely: the residual
+  group is the permutations of hidden neurons, ``prod d_l!`` points, which the
+  computed ``fiber_size`` confirms); no gauge for other activations. A linear
+  activation ``x`` is the ``linear`` model.
+
 ``weights`` (see :mod:`pipeline.algebra.weights`): ``identity``, ``generic``,
 ``psd:k``, ``diag:...``, ``file:PATH``, ``data``/``data:N`` (``Q = A^T A``, rows of
 ``A`` the model's feature vectors of ``N`` random inputs: ``t * d_out`` rows per
-input for attention, ``dL`` per input for linear networks).
+input for attention, ``dL`` per input for linear networks and mlps, whose rows
+are the monomial vectors ``v_D(a)`` placed in the block of output ``o``), and
+``bombieri`` for mlps (Bombieri-Weyl: Frobenius for quadrics, eigenvector counts
+for powers).
+
+Parameter space counts are made by image: a random linear form ``z = l(c(theta))``
+is adjoined and the other unknowns eliminated (msolve's elimination Gröbner
+basis); the distinct roots of the univariate generator in ``z`` are the distinct
+critical points of ``M``. ``parameter_points`` (distinct critical parameters)
+and ``fiber_size`` (points of a generic fiber) are reported beside it.
 
 The recipe and its outputs are in :mod:`pipeline.algebra.edd_system`.
 
@@ -33,6 +61,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import time
 from fractions import Fraction
 
@@ -47,7 +76,9 @@ from ..algebra.parser import PolynomialSyntaxError, parse_system, polynomial_con
 from ..algebra.weights import kernel_basis, parse_weights, weight_matrix
 from ..errors import SpecError
 
-VERSION = "1"
+VERSION = "2"
+#: ``method: exact`` uses implicit equations up to this codimension, parameter space above it.
+MAX_IMPLICIT_CODIM = 4
 #: Entries of random inputs for data weights are integers in [-RANDOM_INPUT, RANDOM_INPUT].
 RANDOM_INPUT = 1000
 METHODS = ("exact", "exact-implicit", "exact-parametric")
@@ -63,7 +94,8 @@ class EddParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     equations: str | None = Field(None, description='implicit equations "f1; f2" (instead of a model)')
     variables: str | None = Field(None, description='"y1,y2,...": coordinate order (default: order of appearance)')
-    weights: str = Field("identity", description="identity | generic | psd:k | diag:a,b,.. | data | data:N | file:PATH")
+    weights: str = Field("identity", description="identity | generic | psd:k | diag:a,b,.. | data | data:N | "
+                                                 "bombieri | file:PATH")
     dataset_size: int | None = Field(None, description="number of random inputs for weights=data")
     method: str = Field("exact", description="exact (implicit when known) | exact-implicit | exact-parametric")
     confirm: bool = Field(True, description="repeat the count modulo a second prime")
@@ -218,6 +250,143 @@ class _AttentionVariety(_Variety):
         return pnames, ys
 
 
+def _monomials(nvars: int, degree: int, homogeneous: bool) -> list[tuple[int, ...]]:
+    """Exponent vectors of degree ``degree`` (or ``<= degree``), highest degree first, lex-descending."""
+    degs = [degree] if homogeneous else range(degree, -1, -1)
+    out = []
+    for D in degs:
+        out += sorted((e for e in itertools.product(range(D + 1), repeat=nvars) if sum(e) == D), reverse=True)
+    return out
+
+
+def _multinomial(D: int, e) -> int:
+    out = math.factorial(D)
+    for k in e:
+        out //= math.factorial(k)
+    return out // math.factorial(D - sum(e))
+
+
+class _MLPVariety(_Variety):
+    """The neurovariety of a polynomial MLP in the monomial coefficients of its outputs."""
+
+    def __init__(self, model, method: str):
+        self.model = model
+        self.widths = tuple(model.widths)
+        self.act = model.activation
+        self.bias = model.bias
+        self.D = model.degree
+        self.homog = model.homogeneous
+        self.n_in, self.n_out = self.widths[0], self.widths[-1]
+        self.monos = _monomials(self.n_in, self.D, self.homog)
+        tag = (lambda o: "c") if self.n_out == 1 else (lambda o: f"c{o + 1}")
+        self.index = [(o, e) for o in range(self.n_out) for e in self.monos]
+        self.names = [f"{tag(o)}_{'_'.join(map(str, e))}" for o, e in self.index]
+        self.equations, self.codim = self._implicit(method)
+
+    # -- implicit equations of secants of Veronese cones
+    def _implicit(self, method):
+        w, act = self.widths, self.act
+        if method == "exact-parametric" or len(w) != 3 or w[-1] != 1 or self.bias or not act.is_monomial:
+            return None, None
+        n, k, d = w[0], w[1], act.degree
+        if k == 1:
+            a, size = 1, 2
+        elif n == 2 and 2 * k <= d:
+            a, size = k, k + 1
+        elif d == 2 and k < n:
+            a, size = 1, k + 1
+        else:
+            return None, None
+        ctx = polynomial_context(self.names)
+        g = dict(zip(self.monos, ctx.gens()))
+        y = {e: g[e] * flint.fmpq(1, _multinomial(d, e)) for e in self.monos}
+        rows = _monomials(n, a, True)
+        cols = _monomials(n, d - a, True)
+        C = [[y[tuple(i + j for i, j in zip(r, c))] for c in cols] for r in rows]
+        eqs = [_det([[C[i][j] for j in cs] for i in rs])
+               for rs in itertools.combinations(range(len(rows)), size)
+               for cs in itertools.combinations(range(len(cols)), size)]
+        if k == 1:
+            dim = n  # the Veronese cone
+        elif n == 2:
+            dim = 2 * k  # sigma_k of the rational normal curve, 2k <= d
+        else:
+            dim = n * k - k * (k - 1) // 2  # symmetric n x n matrices of rank <= k
+        codim = len(self.monos) - dim
+        if method == "exact" and codim > MAX_IMPLICIT_CODIM:
+            return None, None
+        return eqs, codim
+
+    def features(self, N, rng):
+        rows = []
+        nm = len(self.monos)
+        for _ in range(N):
+            a = rng.integers(-RANDOM_INPUT, RANDOM_INPUT + 1, size=self.n_in)
+            v = [Fraction(math.prod(int(x) ** int(k) for x, k in zip(a, e))) for e in self.monos]
+            for o in range(self.n_out):
+                rows.append([Fraction(0)] * (o * nm) + v + [Fraction(0)] * ((self.n_out - o - 1) * nm))
+        return rows
+
+    def bombieri(self) -> list[Fraction]:
+        return [Fraction(1, _multinomial(self.D, e)) for _, e in self.index]
+
+    def gauge(self) -> set[tuple[int, int, int]]:
+        """``(layer, row, 0)`` entries fixed to 1: the first incoming weight of every hidden neuron."""
+        if not (self.act.is_monomial and self.act.degree >= 2):
+            return set()
+        return {(l, a, 0) for l in range(len(self.widths) - 2) for a in range(self.widths[l + 1])}
+
+    def parametrization(self):
+        w, fixed = self.widths, self.gauge()
+        pnames, slots = [], []
+        for l in range(len(w) - 1):
+            for a in range(w[l + 1]):
+                for b in range(w[l]):
+                    if (l, a, b) not in fixed:
+                        pnames.append(f"w{l + 1}_{a + 1}_{b + 1}")
+                        slots.append(("W", l, a, b))
+            if self.bias:
+                for a in range(w[l + 1]):
+                    pnames.append(f"b{l + 1}_{a + 1}")
+                    slots.append(("b", l, a, None))
+        xn = [f"in{i + 1}" for i in range(self.n_in)]
+        ctx = flint.fmpq_mpoly_ctx.get(tuple(pnames + xn), "degrevlex")
+        gens = ctx.gens()
+        P = len(pnames)
+        var = dict(zip(slots, gens[:P]))
+        h = list(gens[P:])
+        coeffs = [flint.fmpq(c.numerator, c.denominator) for c in self.act.coeffs]
+        for l in range(len(w) - 1):
+            z = []
+            for a in range(w[l + 1]):
+                acc = var.get(("b", l, a, None), ctx.constant(0))
+                for b in range(w[l]):
+                    acc = acc + var.get(("W", l, a, b), ctx.constant(1)) * h[b]
+                z.append(acc)
+            if l < len(w) - 2:
+                h = []
+                for zi in z:
+                    s, pw = ctx.constant(0), ctx.constant(1)
+                    for c in coeffs:
+                        if c != 0:
+                            s = s + c * pw
+                        pw = pw * zi
+                    h.append(s)
+            else:
+                h = z
+        pctx = flint.fmpq_mpoly_ctx.get(tuple(pnames), "degrevlex")
+        pos = {e: i for i, e in enumerate(self.monos)}
+        ys = [dict() for _ in self.index]
+        nm = len(self.monos)
+        for o, f in enumerate(h):
+            for exps, c in f.to_dict().items():
+                key = tuple(int(k) for k in exps[P:])
+                if key not in pos:
+                    raise SpecError("model", f"the network has a monomial {key} outside its coefficient space")
+                ys[o * nm + pos[key]][tuple(int(k) for k in exps[:P])] = c
+        return pnames, [pctx.from_dict(d) if d else pctx.constant(0) for d in ys]
+
+
 def variety_of(model, params: EddParams) -> _Variety:
     if model is None:
         return _Implicit(params)
@@ -225,18 +394,44 @@ def variety_of(model, params: EddParams) -> _Variety:
         return _LinearVariety(model)
     if model.name == "attention":
         return _AttentionVariety(model, params.method)
-    raise SpecError("model", f"edd supports the models linear and attention (and equations), not {model.name!r}")
+    if model.name == "mlp":
+        if model.activation.is_linear:
+            return _LinearVariety(model)
+        return _MLPVariety(model, params.method)
+    raise SpecError("model", f"edd supports the models mlp, linear and attention (and equations), not {model.name!r}")
 
 
 # ----------------------------------------------------------------------------- parametric
+def _image_count(polys, names, ys_lifted, rng, prime, timeout) -> int:
+    """Distinct values of ``c(theta)`` on the finite set ``V(polys)``: adjoin ``z = l(c)``, eliminate the rest."""
+    ctx = flint.fmpq_mpoly_ctx.get(tuple(names) + ("z_",), "degrevlex")
+    g = ctx.gens()
+    lift = [f.compose(*g[: len(names)], ctx=ctx) for f in polys]
+    ell = sum((int(c) * y.compose(*g[: len(names)], ctx=ctx) for c, y in
+               zip(rng.integers(-RANDOM_COEFF, RANDOM_COEFF + 1, size=len(ys_lifted)), ys_lifted)), ctx.constant(0))
+    gb = msolve.groebner_basis(lift + [g[-1] - ell], list(names) + ["z_"], characteristic=prime,
+                               eliminate=len(names), timeout=timeout)
+    uni = [f for f in gb if all(not any(e[:-1]) for e in f)]
+    if len(uni) != 1:
+        raise msolve.MsolveError("the elimination ideal in z is not principal: the critical set is not finite")
+    coeffs = [0] * (max(e[-1] for e in uni[0]) + 1)
+    for e, c in uni[0].items():
+        coeffs[e[-1]] = c
+    f = flint.nmod_poly(coeffs, prime)
+    return f.degree() - f.gcd(f.derivative()).degree()  # distinct roots: the degree of the square-free part
+
+
 def parametric_critical_points(pnames, ys, Q, u, seed=0, prime=MSOLVE_PRIMES[0], timeout=None) -> dict:
-    """Critical points in parameter space, counted by image (divided by the generic fiber size).
+    """Critical points in parameter space, counted by their images ``c(theta)``.
 
     Unknowns ``theta`` (gauge-fixed), ``s``, ``t``; equations
     ``J^T Q (y(theta) - u) = 0``, ``s det(C^T J) = 1`` (``J`` of full rank),
     ``t (w . Q (y - u)) = 1`` (positive loss). Zero loss: ``Q (y - u) = 0``.
-    The generic fiber size is the number of solutions of ``y(theta) = y(theta_0)``
-    with ``J`` of full rank, at a random ``theta_0``.
+    A finite part is counted by image (:func:`_image_count`). The generic fiber
+    size, the number of solutions of ``y(theta) = y(theta_0)`` with ``J`` of full
+    rank at a random ``theta_0``, is reported with the number of distinct
+    critical parameters (``parameter_points``); their ratio is the image count
+    when the critical points have generic fibers.
     """
     P, n = len(pnames), len(ys)
     rng = np.random.default_rng([seed, 5151])
@@ -256,15 +451,26 @@ def parametric_critical_points(pnames, ys, Q, u, seed=0, prime=MSOLVE_PRIMES[0],
     positive = grad + [rank_ok, t * sum((int(w[i]) * res[i] for i in range(n)), ctx.constant(0)) - 1]
     theta0 = rng.integers(-50, 51, size=P)
     y0 = [_eval(y, theta0) for y in ys]
+    point = [flint.fmpq(int(v)) for v in theta0]
+    J0 = flint.fmpq_mat(n, P, [y.derivative(b)(*point) if P else 0 for y in ys for b in range(P)])
+    if J0.rank() < P:
+        raise SpecError("method", f"the gauge-fixed parametrization has rank {J0.rank()} < {P} parameters "
+                        "(positive-dimensional fibers: more parameters than the dimension of the neurovariety); "
+                        "use implicit equations (method exact or exact-implicit) or a smaller network")
     fiber_sys = [Y[i] - q(y0[i]) for i in range(n)] + [rank_ok, t]
     t0 = time.perf_counter()
     fib = msolve.solve(fiber_sys, names, characteristic=prime, timeout=timeout)
     if fib.kind != "finite":
-        raise SpecError("method", "the gauge-fixed parametrization has positive-dimensional fibers; "
-                        "use the implicit equations (method exact-implicit)")
+        raise SpecError("method", "the gauge-fixed parametrization has no point where its Jacobian has full rank "
+                        "(positive-dimensional fibers: more parameters than the dimension of the neurovariety); "
+                        "use implicit equations (method exact-implicit) or a smaller network")
+    if P >= n:
+        raise SpecError("model", f"the network fills its {n}-dimensional coefficient space (dim M = {P}): "
+                        "the ED degree is 1 (the data point itself); give a narrower network")
     pos = msolve.solve(positive, names, characteristic=prime, timeout=timeout)
+    pos_images = _image_count(positive, names, Y, rng, prime, timeout) if pos.kind == "finite" else None
     k = len(kernel_basis(Q))
-    zero_count = 0
+    zero_count = zero_images = 0
     zero_kind = "empty"
     if k:
         rows = _independent_rows(Q)
@@ -272,13 +478,19 @@ def parametric_critical_points(pnames, ys, Q, u, seed=0, prime=MSOLVE_PRIMES[0],
         z = msolve.solve(zero, names, characteristic=prime, timeout=timeout)
         zero_kind = z.kind
         zero_count = z.distinct if z.kind == "finite" else None
+        if z.kind == "finite":
+            zero_images = _image_count(zero, names, Y, rng, prime, timeout)
+        elif z.kind == "positive_dimensional":
+            zero_images = None
     f = fib.distinct
+    params_found = None if pos.kind != "finite" or zero_count is None else pos.distinct + zero_count
     return {
         "fiber_size": f,
-        "positive_loss_points": pos.distinct // f if pos.kind == "finite" else None,
+        "positive_loss_points": pos_images if pos.kind == "finite" else (0 if pos.kind == "empty" else None),
         "positive_loss_kind": pos.kind,
         "zero_loss_kind": zero_kind,
-        "zero_loss_points": (zero_count // f) if zero_count is not None else None,
+        "zero_loss_points": zero_images,
+        "parameter_points": params_found,
         "divisible": (pos.kind != "finite" or pos.distinct % f == 0) and (not zero_count or zero_count % f == 0),
         "seconds": time.perf_counter() - t0,
     }
@@ -315,7 +527,8 @@ def edd(model=None, params: EddParams | None = None, seed: int = 0) -> dict:
     var = variety_of(model, params)
     n = len(var.names)
     try:
-        Q = weight_matrix(params.weights, n, seed=seed, dataset_size=params.dataset_size, features=var.features)
+        Q = weight_matrix(params.weights, n, seed=seed, dataset_size=params.dataset_size, features=var.features,
+                          bombieri=var.bombieri() if hasattr(var, "bombieri") else None)
     except ValueError as e:
         raise SpecError("weights", str(e)) from None
     u = random_point(n, seed)
@@ -329,27 +542,31 @@ def edd(model=None, params: EddParams | None = None, seed: int = 0) -> dict:
         agree = None
         if params.confirm:
             r2 = parametric_critical_points(pnames, ys, Q, u, seed, MSOLVE_PRIMES[1])
-            agree = all(r1[k] == r2[k] for k in ("fiber_size", "positive_loss_points", "zero_loss_points"))
+            agree = all(r1[k] == r2[k] for k in ("fiber_size", "positive_loss_points", "zero_loss_points",
+                                                   "parameter_points"))
         pos, zl = r1["positive_loss_points"], r1["zero_loss_points"]
         posdim = []
         if r1["positive_loss_kind"] == "positive_dimensional":
-            posdim.append({"dimension": None, "degree": None, "zero_loss": False, "components_over_Q": None})
+            posdim.append({"dimension": None, "degree": None, "zero_loss": False, "components_over_Q": None,
+                           "components_over_C": None, "lines": None, "linear_span": None})
         if r1["zero_loss_kind"] == "positive_dimensional":
-            posdim.append({"dimension": None, "degree": None, "zero_loss": True, "components_over_Q": None})
+            posdim.append({"dimension": None, "degree": None, "zero_loss": True, "components_over_Q": None,
+                           "components_over_C": None, "lines": None, "linear_span": None})
         out = {
             "edd": None if pos is None else pos + (zl or 0),
             "positive_loss_points": pos, "zero_loss_points": zl or 0,
             "positive_dimensional": posdim, "real_critical_points": None, "prime": MSOLVE_PRIMES[0],
-            "primes_agree": agree if r1["divisible"] else False,
+            "primes_agree": agree,
             "solver_seconds": r1["seconds"] + (r2["seconds"] if params.confirm else 0.0),
             "codimension": None, "kernel_dimension": len(kernel_basis(Q)), "fiber_size": r1["fiber_size"],
+            "parameter_points": r1["parameter_points"],
             "method": "exact-parametric-modp",
         }
     else:
         out = critical_set(var.equations, Q, u, seed=seed, confirm=params.confirm, real=params.real,
                            codim=var.codim)
         out.pop("total_seconds")
-        out.update(fiber_size=None, method="exact-implicit-modp")
+        out.update(fiber_size=None, parameter_points=None, method="exact-implicit-modp")
     out["variables"] = ",".join(var.names)
     out["cell_seconds"] = time.perf_counter() - t0
     return out
@@ -369,7 +586,7 @@ COMPUTATION = Computation(
     run=_run,
     params=EddParams,
     needs_model=None,
-    models=("linear", "attention"),
+    models=("mlp", "linear", "attention"),
     description="ED degree: critical points of ||x - u||_Q^2 on M_reg (saturated Lagrange systems, msolve mod p)",
     outputs={
         "edd": "int",
@@ -385,6 +602,7 @@ COMPUTATION = Computation(
         "codimension": "int",
         "kernel_dimension": "int",
         "fiber_size": "int",
+        "parameter_points": "int",
         "variables": "str",
     },
     cost=lambda model, params: 5.0,
