@@ -61,7 +61,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None,
         n_workers=n,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: two runs on one machine never collide
         silence_logs=logging.ERROR,
     )
     client = Client(lc)
