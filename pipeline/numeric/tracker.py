@@ -58,6 +58,7 @@ class TrackerOptions:
     endgame_samples: int = 16
     max_winding: int = 6
     endgame: bool = True
+    grow_after: int = 2
 
 
 @dataclass
@@ -140,6 +141,7 @@ def _track_core(system, path, x, t_of_s, dt_of_s, s_start, s_end, opts: TrackerO
     steps = np.zeros(B, dtype=np.int64)
     streak = np.zeros(B, dtype=np.int64)
     length = s_end - s_start
+    self_grow = opts.grow_after
     if length <= 0:
         code[:] = 0
         return x, s, code, steps
@@ -178,7 +180,7 @@ def _track_core(system, path, x, t_of_s, dt_of_s, s_start, s_end, opts: TrackerO
         x[acc] = xp[ok]
         s[acc] = np.where(s_end - s1[ok] < 1e-14 * max(1.0, length), s_end, s1[ok])
         streak[acc] += 1
-        grow = streak[acc] >= 2
+        grow = streak[acc] >= self_grow
         h[acc] = np.where(grow, np.minimum(hs[ok] * 2.0, opts.max_step * length), hs[ok])
         h[rej] = hs[~ok] * 0.5
         streak[rej] = 0
