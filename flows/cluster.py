@@ -35,7 +35,8 @@ def dask_client(scheduler: str | None = None, workers: int | None = None,
 
     if os.environ.get("NEUROVAR_DASK_LOGS") is None:
         for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.worker", "distributed.core"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+            # ERROR: a nanny's "still alive after 4 s, killing" at shutdown is routine on a busy machine
+            logging.getLogger(name).setLevel(logging.ERROR)
     addr = scheduler_address(scheduler)
     if addr is not None:
         client = Client(addr, timeout="60s")
