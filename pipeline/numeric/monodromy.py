@@ -138,7 +138,7 @@ def _random_parameters(rng, p0):
     scale = max(float(np.sqrt(np.mean(np.abs(p0) ** 2))), 1e-3)
     # log-normal radius: most loops stay near p0's scale, some go far out, where branch points
     # exchanging solutions of large norm can lie
-    radius = scale * np.exp(rng.normal() * 3.0)
+    radius = scale * np.exp(rng.normal() * (0.5 if rng.random() < 0.5 else 3.0))
     return radius * (rng.normal(size=m) + 1j * rng.normal(size=m)) / np.sqrt(2)
 
 
