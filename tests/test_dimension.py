@@ -163,3 +163,14 @@ def test_small_and_large_backends_agree(spec, monkeypatch):
     small = D.exact_rank(build_model(spec))
     monkeypatch.setattr(D, "SMALL_JACOBIAN", 0)
     assert D.exact_rank(build_model(spec)) == small
+
+
+@pytest.mark.parametrize("widths", [(2, 3, 1), (3, 2, 2, 1), (2, 4, 1)])
+def test_quadratic_with_bias_is_a_shifted_square(widths):
+    # a z^2 + b z + c = a (z + b/2a)^2 + const: with biases the network is the x^2 network with bias,
+    # so both have the same neurovariety and the same scaling symmetries
+    shifted = dim_of({"model": "mlp", "widths": list(widths), "activation": "3*x^2 + 2*x - 5", "bias": True})
+    square = dim_of({"model": "mlp", "widths": list(widths), "activation": "x^2", "bias": True})
+    assert shifted["dimension"] == square["dimension"]
+    assert shifted["symmetry_dimension"] == square["symmetry_dimension"] == sum(widths[1:-1])
+    assert shifted["expected_dimension"] == square["expected_dimension"]

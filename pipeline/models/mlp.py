@@ -174,13 +174,15 @@ class MLP(Model):
         - linear activation: ``GL(d_i)`` on every hidden layer (affine group
           ``d_i^2 + d_i`` with bias);
         - monomial ``x^r``: one scaling per hidden neuron (``W_{i+1} D^{-r}, D W_i``);
+        - a quadratic with bias: ``a z^2 + b z + c = a (z + b/2a)^2 + const`` is a shifted
+          ``x^2``, so the same scalings act (the biases absorb the shift and the constant);
         - any other activation: none (only the finite permutations of neurons).
         """
         if self.depth == 1:
             return 0
         if self.activation.is_linear:
             return sum(d * d + (d if self.bias else 0) for d in self.hidden_widths)
-        if self.activation.is_monomial:
+        if self.activation.is_monomial or (self.activation.degree == 2 and self.bias):
             return sum(self.hidden_widths)
         return 0
 
