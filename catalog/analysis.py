@@ -389,6 +389,14 @@ def rerun_command(row: dict | pd.Series) -> str:
     comp = get_computation(row["computation"])
     parts = ["neurovar", "compute", comp.name]
     params = set(comp.params.model_fields)
+    spec = row.get("cell_spec")
+    if isinstance(spec, str) and spec:
+        # the stored inputs: exact even where an output overwrote an option's column (e.g. method)
+        import json
+
+        spec = json.loads(spec)
+        row = {**row, **(spec.get("model") or {}), **(spec.get("params") or {}), "seed": spec.get("seed", 0)}
+        row["model"] = (spec.get("model") or {}).get("model")
     mname = row.get("model")
     if comp.needs_model is not False and isinstance(mname, str) and mname in MODELS:
         parts += ["--model", mname]

@@ -54,6 +54,7 @@ _SIMPLE = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "str": 
 
 PROVENANCE: dict[str, pa.DataType] = {
     "cell_key": pa.string(),
+    "cell_spec": pa.string(),
     "computation": pa.string(),
     "computation_version": pa.string(),
     "status": pa.string(),

@@ -146,6 +146,9 @@ def base_record(cell: Cell) -> dict:
     rec = cell_inputs(cell)
     rec.update(
         cell_key=cell.key,
+        # the exact inputs, so a row can be recomputed even where an output shares a column name
+        cell_spec=json.dumps({"computation": cell.computation, "model": cell.model, "params": cell.params,
+                              "seed": cell.seed}, sort_keys=True),
         computation_version=get_computation(cell.computation).version,
         status="ok",
         error=None,
