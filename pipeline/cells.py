@@ -162,10 +162,10 @@ def base_record(cell: Cell) -> dict:
 
 def run_cell(cell: Cell) -> dict:
     """Run one cell in this process; exceptions become ``status='error'`` records."""
+    t0 = time.perf_counter()  # seconds: the whole cell, its record included
     comp = get_computation(cell.computation)
     rec = base_record(cell)
     rec.update({k: None for k in comp.outputs})
-    t0 = time.perf_counter()
     try:
         model = build_model(cell.model, seed=cell.seed) if cell.model is not None else None
         params = comp.params.model_validate(cell.params)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 
 import numpy as np
 
@@ -73,7 +74,7 @@ class Activation:
     def degree(self) -> int:
         return len(self.coeffs) - 1
 
-    @property
+    @cached_property
     def is_monomial(self) -> bool:
         """True for ``c * x^r`` (the scalings ``t^r`` are then symmetries)."""
         return sum(1 for c in self.coeffs if c != 0) == 1
