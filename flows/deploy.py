@@ -89,14 +89,12 @@ def _schedule_kwargs(cron: str | None, interval: float | None) -> dict:
         if interval <= 0:
             raise SpecError("--interval", f"must be a positive number of seconds, got {interval}")
         return {"interval": datetime.timedelta(seconds=interval)}
-    try:
-        from croniter import croniter
+    from prefect.client.schemas.schedules import CronSchedule
 
-        ok = croniter.is_valid(cron)
-    except ImportError:  # pragma: no cover
-        ok = len(cron.split()) in (5, 6)
-    if not ok:
-        raise SpecError("--cron", f"not a cron expression: {cron!r}; e.g. '0 2 * * *' (minute hour day month weekday)")
+    try:
+        CronSchedule(cron=cron)
+    except Exception:
+        raise SpecError("--cron", f"not a cron expression: {cron!r}; e.g. '0 2 * * *' (minute hour day month weekday)") from None
     return {"cron": cron}
 
 
