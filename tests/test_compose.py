@@ -243,10 +243,12 @@ def postgres_bindir() -> Path | None:
 class LocalCompose:
     """The services of docker-compose.yml as local processes (see the module docstring)."""
 
-    def __init__(self, tmp: Path, env: dict, replicas: dict[str, int]):
+    def __init__(self, tmp: Path, env: dict, replicas: dict[str, int], doc: dict | None = None,
+                 only: set[str] | None = None):
         self.tmp, self.env, self.replicas = tmp, env, replicas
-        self.doc = interpolate(load(), env)
+        self.doc = interpolate(doc or load(), env)
         self.services = self.doc["services"]
+        self.only = only or set(self.services)
         self.procs: list[tuple[str, subprocess.Popen]] = []
         self.ports: dict[int, int] = {}
         self.pg_bin = postgres_bindir()
@@ -278,16 +280,17 @@ class LocalCompose:
             out[dst] = self.volumes.get(src, Path(src))
         return out
 
+    def translate(self, a: str, svc: dict, ports: dict[int, int], name: str) -> str:
+        a = self.local(a, ports)
+        for dst, src in self.mounts(svc).items():
+            if a == dst or a.startswith(dst + "/"):
+                a = str(src) + a[len(dst):]
+        if a.startswith("/tmp/") and not Path(a).exists():  # the container's scratch space
+            a = str(self.tmp / name / a[5:])
+        return a
+
     def argv(self, args: list[str], svc: dict, ports: dict[int, int], name: str) -> list[str]:
-        out = []
-        for a in args:
-            a = self.local(a, ports)
-            for dst, src in self.mounts(svc).items():
-                if a == dst or a.startswith(dst + "/"):
-                    a = str(src) + a[len(dst):]
-            if a.startswith("/tmp/") and not Path(a).exists():  # the container's scratch space
-                a = str(self.tmp / name / a[5:])
-            out.append(a)
+        out = [self.translate(a, svc, ports, name) for a in args]
         exe = out[0]
         if exe == "python":
             out[0] = sys.executable
@@ -299,7 +302,7 @@ class LocalCompose:
 
     def process_env(self, svc: dict, ports: dict[int, int], name: str) -> dict:
         keep = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
-        env = {**keep, **{k: self.local(v, ports) for k, v in env_of(svc).items()}}
+        env = {**keep, **{k: self.translate(v, svc, ports, name) for k, v in env_of(svc).items()}}
         env.setdefault("PREFECT_HOME", str(self.tmp / name / "prefect-home"))
         if self.pg_bin is not None:
             env["PATH"] = f"{self.pg_bin}{os.pathsep}{env.get('PATH', '')}"
@@ -347,6 +350,8 @@ class LocalCompose:
 
     def up(self, sqlite_fallback: bool):
         for name in start_order(self.services):
+            if name not in self.only:
+                continue
             svc = self.services[name]
             for i in range(self.replicas.get(name, 1)):
                 ports = dict(self.ports)
@@ -366,7 +371,6 @@ class LocalCompose:
                     (self.tmp / tag).mkdir(exist_ok=True)
                     proc = spawn(self.argv(command_of(svc), svc, ports, tag), self.tmp / f"{tag}.log", env, cwd=ROOT)
                 self.procs.append((tag, proc))
-                hc = svc["healthcheck"]
                 budget = 240 if name == "prefect-server" else 150
                 wait_for(lambda: self.healthy(name, svc, ports), budget, f"{tag} health check", proc,
                          self.tmp / f"{tag}.log")
@@ -379,6 +383,80 @@ class LocalCompose:
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text()[-2000:]}" for p in sorted(self.tmp.glob("*.log")))
+
+
+def merge(base: dict, override: dict) -> dict:
+    """``docker compose -f base -f override``: environment merged by key, volumes by target path."""
+    out = json.loads(json.dumps(base))
+    for name, svc in override["services"].items():
+        tgt = out["services"][name]
+        tgt["environment"] = {**env_of(tgt), **env_of(svc)}
+        vols = {v.split(":")[1]: v for v in tgt.get("volumes", [])}
+        vols.update({v.split(":")[1]: v for v in svc.get("volumes", [])})
+        tgt["volumes"] = list(vols.values())
+    return out
+
+
+def make_certificates(folder: Path) -> None:
+    """A CA and one node certificate it signs (for 127.0.0.1 and the service names), as in docs/cluster.md."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+
+    folder.mkdir()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "neurovar test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    names = [x509.DNSName(n) for n in ("localhost", "dask-scheduler", "dask-worker", "runner")]
+    node = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "neurovar")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(names + [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    (folder / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (folder / "node.pem").write_bytes(node.public_bytes(serialization.Encoding.PEM))
+    (folder / "node-key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                            serialization.NoEncryption()))
+
+
+@pytest.mark.slow
+def test_dask_over_tls_with_the_override(tmp_path):
+    """The scheduler and a worker with deploy/docker-compose.tls.yml: a TLS client computes a cell; plain TCP is refused."""
+    from distributed import Client
+    from distributed.security import Security
+
+    certs = tmp_path / "certs"
+    make_certificates(certs)
+    env = {"POSTGRES_PASSWORD": secrets.token_hex(8), "PREFECT_AUTH_STRING": f"u:{secrets.token_hex(8)}",
+           "DASK_PROTOCOL": "tls", "DASK_TLS_DIR": str(certs), "DASK_WORKER_MEMORY": "1GiB"}
+    cluster = LocalCompose(tmp_path, env, replicas={}, doc=merge(load(), load(TLS)), only={"dask-scheduler", "dask-worker"})
+    try:
+        cluster.up(sqlite_fallback=True)
+        port = cluster.ports[8786]
+        sec = Security(tls_ca_file=str(certs / "ca.pem"), tls_client_cert=str(certs / "node.pem"),
+                       tls_client_key=str(certs / "node-key.pem"), require_encryption=True)
+        with Client(f"tls://127.0.0.1:{port}", security=sec, timeout="30s") as c:
+            c.wait_for_workers(1, timeout=60)
+            assert all(a.startswith("tls://") for a in c.scheduler_info()["workers"])
+            from pipeline.cells import make_cell, run_cell
+
+            rec = c.submit(run_cell, make_cell("dimension", {"model": "mlp", "widths": [3, 2, 1], "activation": "x^2"})).result()
+            assert rec["dimension"] == 5  # symmetric 3x3 matrices of rank <= 2: 3*2 - 1
+        with pytest.raises(Exception):  # a client without the certificates gets nowhere
+            Client(f"tcp://127.0.0.1:{port}", timeout="5s", security=Security())
+    except Exception:
+        print(cluster.logs())
+        raise
+    finally:
+        cluster.down()
 
 
 def api(url: str, auth: str | None, body: dict | None = None):
