@@ -10,6 +10,9 @@ For each case the script prints
     number of regular solutions ``phc -b`` finds for the same system (floating
     point homotopy continuation; a second opinion) and its time.
 
+A second table times mlp cells both ways: implicit equations (the baseline) against
+parameter space counted by image (``param/implicit``), on varieties where both apply.
+
 Run: ``/work/venv/bin/python bench/bench_edd.py``
 """
 
@@ -86,6 +89,28 @@ def main():
         print(f"{name:30s} {str(out['edd']):>4s} {t_ms:9.3f} {t_cell:8.3f} {t_cell / out['solver_seconds']:11.2f}"
               f" {t_cell / t_ms:11.1f} {str(pc):>4s} {(pt or 0):7.2f} {((pt or 0) / t_ms):10.1f}")
         assert base.distinct == out["positive_loss_points"]
+    mlp_table()
+
+
+MLP_CASES = [((2, 1, 1), "x^3", "generic"), ((2, 1, 1), "x^5", "generic"), ((3, 1, 1), "x^2", "bombieri"),
+             ((2, 2, 1), "x^4", "bombieri")]
+
+
+def mlp_table():
+    from pipeline.models import build_model
+
+    print(f"\n{'mlp case':34s} {'edd':>4s} {'implicit s':>10s} {'param s':>8s} {'param/implicit':>14s}")
+    for widths, act, weights in MLP_CASES:
+        model = build_model({"model": "mlp", "widths": list(widths), "activation": act})
+        times, counts = [], []
+        for method in ("exact-implicit", "exact-parametric"):
+            t0 = time.perf_counter()
+            out = edd(model, EddParams(weights=weights, method=method, real=False), seed=0)
+            times.append(time.perf_counter() - t0)
+            counts.append(out["edd"])
+        assert counts[0] == counts[1], (widths, act, counts)
+        name = f"{widths} {act} {weights}"
+        print(f"{name:34s} {counts[0]:4d} {times[0]:10.3f} {times[1]:8.3f} {times[1] / times[0]:14.1f}")
 
 
 if __name__ == "__main__":
