@@ -666,7 +666,17 @@ def _check_edd_data(row):
         return f"weights {_get(row, 'weights')} are not data weights"
     key = min(int(s), 3)
     e, dims = EDD_DATA_TABLE[key]
-    return _check_edd_table(row, e, dims, _EDD_DATA_WORDS[key])
+    outcome = _check_edd_table(row, e, dims, _EDD_DATA_WORDS[key])
+    if key == 2 and isinstance(outcome, Outcome) and outcome.holds:
+        # "a curve and two lines": the two 1-dimensional parts are an irreducible curve and a pair of lines
+        _, _, parts = _shape(row)
+        if any(p.get("lines") is None and p.get("components_over_C") is None for p in parts):
+            return "the decomposition of the curves over C is not reported"
+        lines = sorted(int(p.get("lines") or 0) for p in parts)
+        irreducible = sum(1 for p in parts if p.get("components_over_C") == 1 and not p.get("lines"))
+        return Outcome(lines == [0, 2] and irreducible == 1, "an irreducible curve and two lines",
+                       f"curves with {lines} lines, {irreducible} irreducible")
+    return outcome
 
 
 _EDD_SOURCE = "Talk 'algebraic neural network theory', slides 'Lightning Self-Attention'"
