@@ -188,3 +188,93 @@ def test_attention_two_inputs_is_a_conic_and_two_skew_lines(seed):
     assert conic["linear_span"] == 2
     assert (lines["dimension"], lines["degree"], lines["lines"], lines["components_over_C"]) == (1, 2, 2, 2)
     assert lines["linear_span"] == 3 and lines["components_over_Q"] == [2]
+
+
+# --------------------------------------------------------------------------- numerical second opinion (monodromy)
+def signed_hypersurface(n, d, seed=0):
+    """A dense polynomial of degree <= d in x0..x{n-1} with random nonzero integer coefficients in [-9, 9]."""
+    rng = np.random.default_rng([seed, n, d])
+    names = [f"x{i}" for i in range(n)]
+    terms = []
+    for e in itertools.product(range(d + 1), repeat=n):
+        if sum(e) <= d:
+            c = int(rng.integers(1, 10)) * int(rng.choice([-1, 1]))
+            terms.append(f"({c})*" + ("*".join(f"{v}^{k}" for v, k in zip(names, e) if k) or "1"))
+    return " + ".join(terms), ",".join(names)
+
+
+@pytest.mark.parametrize("weights, count", [("identity", 2), ("diag:4,1", 4)])
+def test_numerical_circle_agrees_with_exact(weights, count):
+    # the circle: 2 critical points for the Euclidean distance, 4 for diag(4, 1) (a quartic in l)
+    r = run(equations="x^2 + y^2 - 1", variables="x,y", weights=weights, method="both", real=True)
+    assert (r["edd"], r["edd_numerical"], r["numerical_certified"], r["counts_agree"]) == (count, count, count, True)
+    assert r["numerical_stop_reason"] == "stalled"
+    assert r["numerical_real_points"] == r["real_critical_points"]  # msolve's real roots at the same rational u
+    assert r["method"] == "exact-implicit-modp+numerical-monodromy"
+
+
+@pytest.mark.parametrize("n, d", [(2, 2), (2, 3), (3, 2), (2, 4), (3, 3)])
+def test_numerical_generic_hypersurface_formula(n, d):
+    # Draisma et al.: a general hypersurface of degree d in C^n has ED degree d * sum_{i<n} (d-1)^i
+    equations, variables = signed_hypersurface(n, d)
+    r = run(equations=equations, variables=variables, method="both", real=True)
+    expected = d * sum((d - 1) ** i for i in range(n))
+    assert r["edd"] == r["edd_numerical"] == r["numerical_certified"] == expected
+    assert r["counts_agree"] is True and r["numerical_stop_reason"] == "stalled"
+    assert r["numerical_real_points"] == r["real_critical_points"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_numerical_attention_hypersurface_14_and_real_points(seed):
+    r = run(equations=ATTENTION_HYPERSURFACE, weights="generic", method="both", real=True, seed=seed)
+    assert (r["edd"], r["edd_numerical"], r["numerical_certified"]) == (14, 14, 14)
+    assert r["numerical_real_points"] == r["real_critical_points"]  # certified real boxes vs msolve over Q
+
+
+def test_numerical_only_counts_when_monodromy_stalled():
+    r = run(equations="x^2 + y^2 - 1", weights="diag:4,1", method="numerical", real=True)
+    assert (r["edd"], r["method"], r["numerical_certified"], r["real_critical_points"]) == (4, "numerical-monodromy", 4, 2)
+    assert r["primes_agree"] is None and r["counts_agree"] is None
+    # stopped by the clock before any loop: the count is a lower bound and edd stays null
+    r = run(equations="x^2 + y^2 - 1", weights="diag:4,1", method="numerical", time_limit=1e-9)
+    assert r["edd"] is None and r["numerical_stop_reason"].startswith("time_limit")
+    assert "lower bound" in r["numerical_stop_reason"] and r["edd_numerical"] >= 1
+
+
+def test_numerical_models_of_codimension_two_and_four():
+    # binary cubics that are cubes (2, 1, 1) with x^3, generic weights: 3d - 2 = 7 (polar degrees 3 + 4)
+    r = run({"model": "mlp", "widths": [2, 1, 1], "activation": "x^3"}, weights="generic", method="both", real=True)
+    assert (r["edd"], r["edd_numerical"], r["numerical_certified"]) == (7, 7, 7)
+    assert r["numerical_real_points"] == r["real_critical_points"]
+    # 3 x 3 matrices of rank <= 1 (codimension 4), Euclidean weights: Eckart-Young, 3 singular triples
+    r = run({"model": "linear", "widths": [3, 1, 3]}, method="numerical", real=True)
+    assert (r["edd"], r["real_critical_points"], r["codimension"]) == (3, 3, 4)
+
+
+def test_numerical_singular_Q_gives_no_count():
+    # psd:2 on the attention hypersurface: 4 points and a plane quartic curve of zero-loss points
+    r = run(equations=ATTENTION_HYPERSURFACE, weights="psd:2", method="both")
+    assert r["edd"] == 4 and r["positive_dimensional"]
+    assert r["edd_numerical"] is None and r["counts_agree"] is None
+    assert "singular" in r["numerical_stop_reason"]
+    r = run(equations=ATTENTION_HYPERSURFACE, weights="psd:2", method="numerical")
+    assert r["edd"] is None and "no count" in r["numerical_stop_reason"]
+
+
+def test_numerical_validation():
+    with pytest.raises(ValueError, match="time_limit"):
+        EddParams(equations="x - 1", time_limit=5)
+    with pytest.raises(ValueError, match="seconds"):
+        EddParams(equations="x - 1", method="numerical", time_limit=0)
+    with pytest.raises(SpecError, match="codimension > 1"):
+        run(equations="x^2 + y^2 + z^2 - 1; z", method="numerical")
+
+
+def test_cli_method_both(cli):
+    res = cli("compute", "edd", "--equations", "x^2+y^2-1", "--variables", "x,y", "--weights", "diag:4,1",
+              "--method", "both", "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    rec = out[0] if isinstance(out, list) else out
+    assert (rec["edd"], rec["edd_numerical"], rec["counts_agree"]) == (4, 4, True)
+    assert rec["numerical_real_points"] == rec["real_critical_points"]

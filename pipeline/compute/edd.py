@@ -50,6 +50,17 @@ and ``fiber_size`` (points of a generic fiber) are reported beside it.
 
 The recipe and its outputs are in :mod:`pipeline.algebra.edd_system`.
 
+``method: numerical`` is the floating-point second opinion
+(:func:`numerical_critical_points`, :mod:`pipeline.numeric`): monodromy over the
+data ``u`` from a start pair built so that a chosen point ``x0`` of ``M`` is
+critical, Krawczyk certificates, and the real critical points at the exact
+method's rational ``u``. It needs implicit equations and an invertible ``Q``;
+singular ``Q`` gives no count (null, with the reason in
+``numerical_stop_reason``). ``method: both`` runs ``exact`` and ``numerical`` and
+reports ``counts_agree``. Outputs of the numerical method: ``edd_numerical``,
+``numerical_certified``, ``numerical_real_points``, ``numerical_stop_reason``,
+``numerical_seconds``, ``counts_agree`` (null under ``exact``).
+
 Example
 -------
 >>> r = edd(None, EddParams(equations="x^2 + y^2 - 1", weights="diag:4,1"))
@@ -76,12 +87,12 @@ from ..algebra.parser import PolynomialSyntaxError, parse_system, polynomial_con
 from ..algebra.weights import kernel_basis, parse_weights, weight_matrix
 from ..errors import SpecError
 
-VERSION = "2"
+VERSION = "3"
 #: ``method: exact`` uses implicit equations up to this codimension, parameter space above it.
 MAX_IMPLICIT_CODIM = 4
 #: Entries of random inputs for data weights are integers in [-RANDOM_INPUT, RANDOM_INPUT].
 RANDOM_INPUT = 1000
-METHODS = ("exact", "exact-implicit", "exact-parametric")
+METHODS = ("exact", "exact-implicit", "exact-parametric", "numerical", "both")
 
 ATTENTION_HYPERSURFACE = (
     "y1^2*y6^2 + y4^2*y3^2 + y1*y3*y5^2 + y2^2*y4*y6 - 2*y1*y4*y3*y6 - y2*y1*y6*y5 - y2*y4*y3*y5"
@@ -97,9 +108,12 @@ class EddParams(BaseModel):
     weights: str = Field("identity", description="identity | generic | psd:k | diag:a,b,.. | data | data:N | "
                                                  "bombieri | file:PATH")
     dataset_size: int | None = Field(None, description="number of random inputs for weights=data")
-    method: str = Field("exact", description="exact (implicit when known) | exact-implicit | exact-parametric")
+    method: str = Field("exact", description="exact (implicit when known) | exact-implicit | exact-parametric | "
+                                             "numerical (monodromy) | both (exact and numerical, compared)")
     confirm: bool = Field(True, description="repeat the count modulo a second prime")
     real: bool = Field(True, description="count real critical points over Q (slower)")
+    time_limit: float | None = Field(None, description="seconds for the numerical monodromy (then its count is a "
+                                                       "lower bound and edd is left null)")
 
     @field_validator("equations")
     @classmethod
@@ -140,8 +154,17 @@ class EddParams(BaseModel):
             raise ValueError(f"choose one of {', '.join(METHODS)}, got {v!r}")
         return v
 
+    @field_validator("time_limit")
+    @classmethod
+    def _time_limit(cls, v):
+        if v is not None and not v > 0:
+            raise ValueError(f"must be a positive number of seconds, got {v}")
+        return v
+
     @model_validator(mode="after")
     def _consistent(self):
+        if self.time_limit is not None and self.method not in ("numerical", "both"):
+            raise ValueError("time_limit applies to the numerical method: set method numerical or both, or drop it")
         kind, arg = parse_weights(self.weights)
         if self.dataset_size is not None and kind != "data":
             raise ValueError("dataset_size is only used with weights=data: drop it or set weights to data")
@@ -167,6 +190,20 @@ class _Variety:
 
     def parametrization(self):  # -> (param names, list of polys y_i(theta)) or None
         return None
+
+    def sample_point(self, rng) -> np.ndarray:
+        """A random complex point of ``M``: the parametrization at random complex parameters."""
+        if getattr(self, "_param_system", None) is None:
+            from ..numeric import System
+
+            par = self.parametrization()
+            if par is None:
+                raise SpecError("method", "no parametrization is known to sample points of this variety")
+            pnames, ys = par
+            self._param_system = System.from_mpolys(ys, pnames)
+        S = self._param_system
+        theta = rng.normal(size=S.n_variables) + 1j * rng.normal(size=S.n_variables)
+        return S.evaluate(theta[None, :])[0]
 
 
 class _Implicit(_Variety):
@@ -198,6 +235,12 @@ class _LinearVariety(_Variety):
                           for rs in itertools.combinations(range(self.rows), r)
                           for cs in itertools.combinations(range(self.cols), r)]
         self.codim = (self.rows - self.q) * (self.cols - self.q)
+
+    def sample_point(self, rng) -> np.ndarray:
+        """A random complex ``rows x cols`` matrix of rank ``q`` (row-major)."""
+        A = rng.normal(size=(self.rows, self.q)) + 1j * rng.normal(size=(self.rows, self.q))
+        B = rng.normal(size=(self.q, self.cols)) + 1j * rng.normal(size=(self.q, self.cols))
+        return (A @ B).ravel()
 
     def features(self, N, rng):
         A = rng.integers(-RANDOM_INPUT, RANDOM_INPUT + 1, size=(N, self.cols))
@@ -387,17 +430,20 @@ class _MLPVariety(_Variety):
         return pnames, [pctx.from_dict(d) if d else pctx.constant(0) for d in ys]
 
 
-def variety_of(model, params: EddParams) -> _Variety:
+def variety_of(model, params: EddParams, method: str | None = None) -> _Variety:
+    """The variety of ``model`` (or of ``params.equations``); ``method`` (default ``params.method``) decides
+    whether implicit equations are used (``exact-parametric``: none; ``exact``: up to :data:`MAX_IMPLICIT_CODIM`)."""
+    method = method or params.method
     if model is None:
         return _Implicit(params)
     if model.name == "linear":
         return _LinearVariety(model)
     if model.name == "attention":
-        return _AttentionVariety(model, params.method)
+        return _AttentionVariety(model, method)
     if model.name == "mlp":
         if model.activation.is_linear:
             return _LinearVariety(model)
-        return _MLPVariety(model, params.method)
+        return _MLPVariety(model, method)
     raise SpecError("model", f"edd supports the models mlp, linear and attention (and equations), not {model.name!r}")
 
 
@@ -518,23 +564,204 @@ def _independent_rows(Q) -> list[int]:
     return rows
 
 
-# ----------------------------------------------------------------------------- the computation
-def edd(model=None, params: EddParams | None = None, seed: int = 0) -> dict:
-    """ED degree and critical-point structure; see the module docstring."""
-    params = params or EddParams()
-    if (model is None) == (params.equations is None):
-        raise SpecError("equations", "give exactly one of --equations (implicit) or --model")
-    var = variety_of(model, params)
-    n = len(var.names)
-    try:
-        Q = weight_matrix(params.weights, n, seed=seed, dataset_size=params.dataset_size, features=var.features,
-                          bombieri=var.bombieri() if hasattr(var, "bombieri") else None)
-    except ValueError as e:
-        raise SpecError("weights", str(e)) from None
-    u = random_point(n, seed)
+# ----------------------------------------------------------------------------- numerical (monodromy)
+#: Tracker tolerances for the single homotopy from the monodromy base point to the rational data ``u``:
+#: ``u`` has entries up to ~10^4, so endpoints are large and badly scaled in the original coordinates;
+#: they are judged by Krawczyk certificates in rescaled coordinates instead (:func:`_certify_at_data`).
+_REAL_STEP = dict(infinity_threshold=1e20, singular_condition=1e30)
+
+
+def _qmpoly(v) -> flint.fmpq:
+    v = Fraction(v)
+    return flint.fmpq(v.numerator, v.denominator)
+
+
+def _lagrange_system(G: list, names: list[str], Q):
+    """``G = 0``, ``Q (x - u) = sum_j l_j grad G_j``: unknowns ``x, l_1..l_c``, parameters ``u``.
+
+    The square Lagrange system of :mod:`pipeline.algebra.edd_system` without the
+    saturating unknowns ``s, t`` (monodromy never leaves the component of the
+    start pair, a smooth point of ``M`` with ``l != 0``).
+    """
+    from ..numeric import System
+
+    n, c = len(names), len(G)
+    lams = [f"l{j + 1}_" for j in range(c)]
+    us = [f"u{i + 1}_" for i in range(n)]
+    ctx = flint.fmpq_mpoly_ctx.get(tuple(names + lams + us), "degrevlex")
+    g = ctx.gens()
+    X, L, U = g[:n], g[n: n + c], g[n + c:]
+    Gl = [f.compose(*X, ctx=ctx) for f in G]
+    polys = list(Gl)
+    for i in range(n):
+        e = ctx.constant(0)
+        for k in range(n):
+            if Q[i][k]:
+                e = e + _qmpoly(Q[i][k]) * (X[k] - U[k])
+        for j in range(c):
+            e = e - L[j] * Gl[j].derivative(i)
+        polys.append(e)
+    return System.from_mpolys(polys, names + lams, us)
+
+
+def _normalized(f):
+    """``f`` divided by its largest coefficient (multipliers of size ~1 in the Lagrange system)."""
+    N = max(abs(Fraction(int(c.p), int(c.q))) for c in f.coeffs())
+    return f * flint.fmpq(N.denominator, N.numerator)
+
+
+def _scaled(G: list, s: int) -> tuple[list, list[Fraction]]:
+    """``G_j(s x) / N_j`` (``N_j`` the largest coefficient) and the ``N_j``."""
+    out, norms = [], []
+    for f in G:
+        ctx = f.context()
+        fs = f.compose(*[flint.fmpq(s) * x for x in ctx.gens()], ctx=ctx)
+        N = max(abs(Fraction(int(c.p), int(c.q))) for c in fs.coeffs())
+        out.append(fs * flint.fmpq(N.denominator, N.numerator))
+        norms.append(N)
+    return out, norms
+
+
+def _certify_at_data(G, names, Q, X, u) -> tuple[int, int]:
+    """Certified distinct and certified real solutions among ``X`` (``(x, l)`` rows) at the data ``u``.
+
+    Each solution is certified in coordinates ``x = s x'`` with ``s`` a power of
+    two near ``|x|``: ``G_j(s x') / N_j = 0``, ``Q (x' - u/s) = sum l'_j grad'``,
+    ``l'_j = l_j N_j / s^2`` (a real rescaling: real solutions stay real, and a
+    Krawczyk box in ``x'`` is one in ``x``). Boxes of different scales are
+    compared in ``x`` and counted once if they overlap.
+    """
+    from ..numeric import certify
+
+    n, c = len(names), len(G)
+    scales = [2 ** int(round(math.log2(max(1.0, float(np.abs(x[:n]).max()))))) for x in X]
+    accepted: list[tuple[np.ndarray, float]] = []
+    n_real = 0
+    for s in sorted(set(scales)):
+        rows = [x for x, si in zip(X, scales) if si == s]
+        Gs, N = _scaled(G, s)
+        S = _lagrange_system(Gs, names, Q)
+        Y = np.array(rows, dtype=np.complex128)
+        Y[:, :n] /= s
+        for j in range(c):
+            Y[:, n + j] *= float(N[j]) / s ** 2
+        C = certify(S, Y, [Fraction(v) / s for v in u])
+        for k in np.flatnonzero(C.distinct):
+            centre, radius = C.centers[k, :n] * s, float(C.radii[k]) * s
+            if all(np.abs(centre - c0).max() > radius + r0 for c0, r0 in accepted):
+                accepted.append((centre, radius))
+                n_real += bool(C.real[k])
+    return len(accepted), n_real
+
+
+class _Start:
+    """Start pairs ``(x0, l0), u0``: a random complex point ``x0`` of ``M``, ``u0 = x0 - Q^-1 sum l0_j grad G_j``."""
+
+    def __init__(self, var: "_Variety", G, Q, names):
+        from ..numeric import System
+
+        self.var, self.n, self.c = var, len(names), len(G)
+        self.Gsys = System.from_mpolys(G, names)
+        self.Qinv = np.linalg.inv(np.array([[float(q) for q in row] for row in Q]))
+
+    def __call__(self, rng):
+        for _ in range(20):
+            x0 = self.var.sample_point(rng)
+            _, J, _ = self.Gsys.jacobian(x0[None, :])
+            J = J[0]  # c x n
+            sv = np.linalg.svd(J, compute_uv=False)
+            if sv[-1] < 1e-8 * sv[0]:
+                continue  # not a smooth point of V(G)
+            l0 = rng.normal(size=self.c) + 1j * rng.normal(size=self.c)
+            return np.r_[x0, l0], x0 - self.Qinv @ (J.T @ l0)
+        raise RuntimeError("no smooth point of the variety found at random parameters")
+
+
+def numerical_critical_points(var: "_Variety", Q, u, seed: int = 0, real: bool = True,
+                              target_count: int | None = None, time_limit: float | None = None) -> dict:
+    """Critical points of ``||x - u||_Q^2`` on ``M_reg`` by monodromy (floating point, certified).
+
+    The Lagrange system ``G = 0``, ``Q (x - u) = sum_j l_j grad G_j`` (``G`` the
+    hypersurface's equation, via :func:`pipeline.numeric.ed_lagrange_family`, or
+    ``c = codim M`` random rational combinations of a model's equations) is
+    solved over a random complex data point ``u0`` by
+    :func:`pipeline.numeric.monodromy_solve`, starting from a point ``x0`` of
+    ``M`` chosen first (``u0 = x0 - Q^{-1} sum l0_j grad G_j(x0)``). With
+    ``real``, the solutions are tracked to the rational data ``u`` (the exact
+    method's) and certified there; the real ones are counted.
+
+    Returns
+    -------
+    dict
+        ``edd_numerical`` (monodromy count), ``numerical_certified`` (Krawczyk-certified
+        distinct solutions at ``u0``), ``numerical_real_points`` (certified real at ``u``;
+        None unless all were certified there), ``numerical_stop_reason``, ``numerical_seconds``.
+    """
+    from ..numeric import TrackerOptions, ed_lagrange_family, monodromy_solve, track
+
     t0 = time.perf_counter()
-    use_param = var.equations is None or params.method == "exact-parametric"
-    if params.method == "exact-implicit" and var.equations is None:
+    names = list(var.names)
+    n = len(names)
+    k = len(kernel_basis(Q))
+    if k:
+        return _numerical_none(f"no count: Q is singular (kernel dimension {k}); the numerical method needs an "
+                               "invertible Q (positive definite weights), as the zero-loss points "
+                               "(u + ker Q) ∩ M and positive-dimensional critical sets are not tracked", t0)
+    scale = max(abs(q) for row in Q for q in row)
+    Qn = [[q / scale for q in row] for row in Q]  # same critical points, entries of size 1
+    if var.equations is None:
+        raise SpecError("method", "numerical needs implicit equations of M (hypersurfaces given by equations, "
+                        "linear networks, attention with d = 2, d_out = 1, shallow monomial mlps with known "
+                        "secant equations); none are known for this model: use method exact")
+    if len(var.equations) == 1:
+        G = [_normalized(var.equations[0])]
+        fam = ed_lagrange_family(G[0], names, Q=Qn, saturate=True)
+        system, start = fam.system, fam.start_pair
+    else:
+        c = var.codim
+        if c is None or not hasattr(var, "sample_point"):
+            raise SpecError("method", "numerical supports a hypersurface (one equation) or a model (linear, mlp, "
+                            "attention); for implicit equations of codimension > 1 use method exact")
+        rng = np.random.default_rng([seed, 6161])
+        F = var.equations
+        if len(F) == c:
+            G = list(F)
+        else:
+            A = rng.integers(-RANDOM_COEFF, RANDOM_COEFF + 1, size=(c, len(F)))
+            G = [sum((int(A[j, i]) * F[i] for i in range(len(F))), F[0].context().constant(0)) for j in range(c)]
+        G = [_normalized(g) for g in G]
+        system, start = _lagrange_system(G, names, Qn), _Start(var, G, Qn, names)
+    R = monodromy_solve(system, start_pair=start, seed=seed, target_count=target_count, time_limit=time_limit)
+    stop = R.stop_reason
+    if stop == "target_count":
+        stop = "target_count (the exact count was given as the target; solutions certified)"
+    real_pts = None
+    if real and R.count:
+        T = track(system, R.solutions, R.parameters, np.array([complex(v) for v in u]), gamma=None, seed=seed,
+                  options=TrackerOptions(**_REAL_STEP))
+        distinct, n_real = _certify_at_data(G, names, Qn, T.solutions[T.regular], u)
+        if distinct == R.count:
+            real_pts = n_real
+        else:
+            stop += f"; real points not counted: {distinct} of {R.count} solutions certified at the data u"
+    return {"edd_numerical": R.count, "numerical_certified": R.certified, "numerical_real_points": real_pts,
+            "numerical_stop_reason": stop, "numerical_seconds": time.perf_counter() - t0}
+
+
+#: Outputs of the numerical method (null with ``method: exact``).
+NUMERICAL_OUTPUTS = ("edd_numerical", "numerical_certified", "numerical_real_points", "numerical_stop_reason",
+                     "numerical_seconds", "counts_agree")
+
+
+def _numerical_none(reason: str, t0: float) -> dict:
+    return {"edd_numerical": None, "numerical_certified": None, "numerical_real_points": None,
+            "numerical_stop_reason": reason, "numerical_seconds": time.perf_counter() - t0}
+
+
+# ----------------------------------------------------------------------------- the computation
+def _exact(var: _Variety, Q, u, params: EddParams, seed: int, method: str) -> dict:
+    use_param = var.equations is None or method == "exact-parametric"
+    if method == "exact-implicit" and var.equations is None:
         raise SpecError("method", "no implicit equations are known for this model: use method exact or exact-parametric")
     if use_param:
         pnames, ys = var.parametrization()
@@ -552,7 +779,7 @@ def edd(model=None, params: EddParams | None = None, seed: int = 0) -> dict:
         if r1["zero_loss_kind"] == "positive_dimensional":
             posdim.append({"dimension": None, "degree": None, "zero_loss": True, "components_over_Q": None,
                            "components_over_C": None, "lines": None, "linear_span": None})
-        out = {
+        return {
             "edd": None if pos is None else pos + (zl or 0),
             "positive_loss_points": pos, "zero_loss_points": zl or 0,
             "positive_dimensional": posdim, "real_critical_points": None, "prime": MSOLVE_PRIMES[0],
@@ -562,11 +789,66 @@ def edd(model=None, params: EddParams | None = None, seed: int = 0) -> dict:
             "parameter_points": r1["parameter_points"],
             "method": "exact-parametric-modp",
         }
-    else:
-        out = critical_set(var.equations, Q, u, seed=seed, confirm=params.confirm, real=params.real,
-                           codim=var.codim)
-        out.pop("total_seconds")
-        out.update(fiber_size=None, parameter_points=None, method="exact-implicit-modp")
+    out = critical_set(var.equations, Q, u, seed=seed, confirm=params.confirm, real=params.real, codim=var.codim)
+    out.pop("total_seconds")
+    out.update(fiber_size=None, parameter_points=None, method="exact-implicit-modp")
+    return out
+
+
+def edd(model=None, params: EddParams | None = None, seed: int = 0) -> dict:
+    """ED degree and critical-point structure; see the module docstring.
+
+    ``method: numerical`` counts by monodromy (:func:`numerical_critical_points`):
+    ``edd`` is that count only when monodromy stopped by its stall criterion and
+    every solution is certified (else null; ``numerical_stop_reason`` says why).
+    ``method: both`` runs ``exact`` and ``numerical`` on the same ``Q`` and ``u``;
+    ``edd`` is the exact count and ``counts_agree`` compares the two.
+
+    Example
+    -------
+    >>> r = edd(None, EddParams(equations="x^2 + y^2 - 1", weights="diag:4,1", method="both"))
+    >>> r["edd"], r["edd_numerical"], r["counts_agree"], r["numerical_real_points"] == r["real_critical_points"]
+    (4, 4, True, True)
+    """
+    params = params or EddParams()
+    if (model is None) == (params.equations is None):
+        raise SpecError("equations", "give exactly one of --equations (implicit) or --model")
+    method = params.method
+    exact_method = "exact" if method in ("both", "numerical") else method
+    var = variety_of(model, params, exact_method)
+    n = len(var.names)
+    try:
+        Q = weight_matrix(params.weights, n, seed=seed, dataset_size=params.dataset_size, features=var.features,
+                          bombieri=var.bombieri() if hasattr(var, "bombieri") else None)
+    except ValueError as e:
+        raise SpecError("weights", str(e)) from None
+    u = random_point(n, seed)
+    t0 = time.perf_counter()
+    out = _exact(var, Q, u, params, seed, exact_method) if method != "numerical" else None
+    num = {k: None for k in NUMERICAL_OUTPUTS}
+    if method in ("numerical", "both"):
+        var_n = var if model is None else variety_of(model, params, "exact-implicit")
+        num = numerical_critical_points(var_n, Q, u, seed=seed, real=params.real, time_limit=params.time_limit)
+        if out is not None and out["edd"] is None and num["edd_numerical"] is None:
+            num["numerical_stop_reason"] += "; the exact critical set has positive-dimensional parts"
+    if out is None:  # numerical only
+        count, complete = num["edd_numerical"], num["numerical_stop_reason"] == "stalled"
+        certified = count is not None and num["numerical_certified"] == count
+        if count is not None and not (complete and certified):
+            num["numerical_stop_reason"] += (f"; edd left null: the count {count} is a lower bound unless monodromy "
+                                             f"stalled and all solutions are certified ({num['numerical_certified']})")
+        out = {"edd": count if complete and certified else None, "positive_loss_points": None,
+               "zero_loss_points": None, "positive_dimensional": None,
+               "real_critical_points": num["numerical_real_points"], "prime": None, "primes_agree": None,
+               "solver_seconds": num["numerical_seconds"], "codimension": var_n.codim,
+               "kernel_dimension": len(kernel_basis(Q)), "fiber_size": None, "parameter_points": None,
+               "method": "numerical-monodromy"}
+        num["counts_agree"] = None
+    elif method == "both":
+        out["method"] += "+numerical-monodromy"
+        num["counts_agree"] = (None if out["edd"] is None or num["edd_numerical"] is None
+                               else out["edd"] == num["edd_numerical"])
+    out.update(num)
     out["variables"] = ",".join(var.names)
     out["cell_seconds"] = time.perf_counter() - t0
     return out
@@ -604,6 +886,12 @@ COMPUTATION = Computation(
         "fiber_size": "int",
         "parameter_points": "int",
         "variables": "str",
+        "edd_numerical": "int",
+        "numerical_certified": "int",
+        "numerical_real_points": "int",
+        "numerical_stop_reason": "str",
+        "numerical_seconds": "float",
+        "counts_agree": "bool",
     },
     cost=lambda model, params: 5.0,
 )
