@@ -65,7 +65,7 @@ def pack_batches(cells: list[Cell], workers: int, target_seconds: float = BATCH_
         return []
     costs = [cell_cost(c) for c in cells]
     total = sum(costs)
-    target = min(target_seconds, max(total / (4 * max(workers, 1)), 1e-3))
+    target = min(target_seconds, max(total / (12 * max(workers, 1)), 0.05))
     batches, cur, acc = [], [], 0.0
     for c, cost in zip(cells, costs):
         if cur and acc + cost > target:
