@@ -74,7 +74,8 @@ def point_on_hypersurface(fsys: System, rng: np.random.Generator) -> np.ndarray:
 
     The line ``a + t b`` with random complex ``a, b`` meets ``f = 0`` in ``deg f``
     points; the restriction ``f(a + t b)`` is interpolated at roots of unity
-    (its degree is ``deg f``), one root is taken and polished by Newton's method.
+    (its degree is ``deg f``), the root nearest to ``a`` is taken and polished
+    by Newton's method.
     """
     n = fsys.n_variables
     d = max(fsys.degrees)
@@ -90,7 +91,9 @@ def point_on_hypersurface(fsys: System, rng: np.random.Generator) -> np.ndarray:
         roots = np.roots(coeffs[::-1])
         if len(roots) == 0:
             continue
-        t = roots[rng.integers(len(roots))]
+        # the root nearest to a: a point of moderate norm, so that the start data p0 (and the
+        # solutions over it) are well scaled; a far root gives ill-conditioned start systems
+        t = roots[int(np.argmin(np.abs(roots)))]
         for _ in range(20):
             x = a + t * b
             F, J, _ = fsys.jacobian(x[None, :])

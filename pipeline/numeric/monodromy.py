@@ -2,11 +2,14 @@
 
 Start from one solution ``x0`` of ``F(x; p0) = 0`` (a random point of the
 incidence variety, e.g. from :class:`~pipeline.numeric.families.Family`).
-Moving the parameters around a loop ``p0 -> p1 -> p2 -> p0`` through random
-complex points permutes the solutions over ``p0`` (the monodromy action); the
-solutions reached from the known ones are added, new ones are sent around the
-same loop again until that loop yields nothing new, and then a fresh loop is
-drawn. All paths of one leg are tracked as one vectorised batch.
+A *loop* goes from ``p0`` to a random complex point ``p1`` and back along a
+different arc (two legs with independent random gamma constants, so the two
+arcs bound a region of the complex line through ``p0`` and ``p1``); moving the
+parameters around it permutes the solutions over ``p0`` (the monodromy action).
+By Zariski's theorem loops in generic lines through ``p0`` generate the whole
+monodromy group. Each round tracks every known solution around several fresh
+loops in one vectorised batch; solutions new to a loop are sent around the
+same loop again until it yields nothing new.
 
 The monodromy group acts transitively on the solutions that lie on the same
 irreducible component of the incidence variety as ``(x0, p0)``: for the fiber of
@@ -14,10 +17,25 @@ a parametrisation (the incidence variety is its graph) and for ED critical
 points of an irreducible hypersurface, that is all of them. Spurious solutions
 of other components (singular points, ``lambda = 0``) are never reached.
 
-Stopping: the ``target_count`` (when theory gives one), ``stall_loops`` loops in
-a row without a new solution, ``max_loops``, or ``time_limit`` seconds. The
-result records which one stopped it. (A trace test is not implemented: it
-needs a linear-slice family, which the ED and fiber families are not.)
+**Known symmetries.** A ``group_action(x) -> points`` (deck transformations of
+the family: solution maps that commute with every parameter path, e.g. the
+permutations of hidden neurons for the fiber of a network) adds the whole
+orbit of every new solution at once, and only one representative per orbit is
+tracked: since ``gamma(sigma x) = sigma gamma(x)``, the loop's action on the
+other members of the orbit is known without tracking them.
+
+**Stopping.** ``target_count`` (when theory or an exact computation gives the
+count), ``max_loops`` or ``time_limit`` (the count is then only a lower bound),
+or *stalling*: ``stall_loops`` loops in a row, each **complete** -- every known
+orbit tracked around it came back regular, onto a known orbit, and the loop
+permutes the known orbits bijectively -- found nothing new, **and** the
+permutations of those loops generate a group acting transitively on the known
+orbits. A missing solution would have to be fixed by all those loops; with a
+transitive subgroup observed, loops that stayed inside a small neighbourhood of
+``p0`` (and so only permute a few solutions) do not count as evidence. A
+loop whose paths failed or jumped (two paths onto one solution) is not
+complete and does not count. (A trace test is not implemented: it needs a
+linear-slice family, which the ED and fiber families are not.)
 
 Example
 -------
@@ -69,7 +87,11 @@ class MonodromyResult:
     real_certification : CertificationResult or None
     certification : CertificationResult or None
     history : list of int
-        Solution count after each loop.
+        Solution count after each round of loops.
+    complete_loops : int
+        Loops of the final stall that permuted the known orbits bijectively.
+    orbits : int
+        Orbits of ``group_action`` among the solutions (= ``count`` without one).
     """
 
     solutions: np.ndarray
@@ -85,6 +107,8 @@ class MonodromyResult:
     real_certification: CertificationResult | None = None
     certification: CertificationResult | None = None
     history: list = field(default_factory=list)
+    complete_loops: int = 0
+    orbits: int = 0
 
 
 class SolutionSet:
@@ -106,6 +130,28 @@ class SolutionSet:
 
     def __len__(self) -> int:
         return self.points.shape[0]
+
+    def locate(self, X: np.ndarray) -> np.ndarray:
+        """Index of the known point equal to each row of ``X`` (``-1`` if none)."""
+        X = np.atleast_2d(X)
+        out = np.full(X.shape[0], -1, dtype=np.int64)
+        if len(self) == 0:
+            return out
+        wsum = np.abs(self.w).sum() * 1.7071
+        keys = self._key(X)
+        for r, x in enumerate(X):
+            if not np.all(np.isfinite(x)):
+                continue
+            tol = self.tol * max(1.0, float(np.abs(x).max()))
+            lo = np.searchsorted(self._keys, keys[r] - tol * wsum, side="left")
+            hi = np.searchsorted(self._keys, keys[r] + tol * wsum, side="right")
+            cand = self._order[lo:hi]
+            if len(cand):
+                d = np.abs(self.points[cand] - x).max(axis=1)
+                j = int(np.argmin(d))
+                if d[j] <= tol:
+                    out[r] = cand[j]
+        return out
 
     def _key(self, X):
         return (X.real @ self.w) + 0.7071 * (X.imag @ self.w)
@@ -142,11 +188,97 @@ def _random_parameters(rng, p0):
     return radius * (rng.normal(size=m) + 1j * rng.normal(size=m)) / np.sqrt(2)
 
 
+def _random_gamma(rng, size):
+    # unit complex numbers away from -1 (where the gamma arc passes through infinity)
+    return np.exp(1j * np.pi * rng.uniform(-0.85, 0.85, size=size))
+
+
+def _transitive(perms: list[np.ndarray], n: int) -> bool:
+    """Whether the permutations of ``range(n)`` generate a transitive group (union-find)."""
+    parent = np.arange(n)
+
+    def find(a):
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for perm in perms:
+        for a, b in enumerate(perm):
+            ra, rb = find(a), find(int(b))
+            if ra != rb:
+                parent[ra] = rb
+    return len({find(a) for a in range(n)}) == 1
+
+
+class _Orbits:
+    """Solutions grouped into orbits of a group action; one tracked representative per orbit."""
+
+    def __init__(self, n, tol, seed, group_action):
+        self.sols = SolutionSet(n, tol=tol, seed=seed)
+        self.group_action = group_action
+        self.orbit_of = np.zeros(0, dtype=np.int64)  # point index -> orbit id
+        self.reps: list[int] = []  # orbit id -> point index of its representative
+
+    def __len__(self):
+        return len(self.sols)
+
+    @property
+    def n_orbits(self):
+        return len(self.reps)
+
+    def add(self, X) -> np.ndarray:
+        """Add the rows of ``X`` not yet known (with their orbits); return the new orbit ids."""
+        new_orbits = []
+        for x in np.atleast_2d(X):
+            if self.sols.locate(x[None, :])[0] >= 0:
+                continue
+            start = len(self.sols)
+            if len(self.sols.add(x[None, :])) == 0:
+                continue
+            if self.group_action is not None:
+                self.sols.add(np.atleast_2d(self.group_action(x)))
+            oid = len(self.reps)
+            self.reps.append(start)
+            self.orbit_of = np.r_[self.orbit_of, np.full(len(self.sols) - start, oid, dtype=np.int64)]
+            new_orbits.append(oid)
+        return np.array(new_orbits, dtype=np.int64)
+
+    def orbit_index(self, X) -> np.ndarray:
+        idx = self.sols.locate(X)
+        return np.where(idx >= 0, self.orbit_of[np.maximum(idx, 0)], -1)
+
+    def rep_points(self, orbit_ids) -> np.ndarray:
+        return self.sols.points[[self.reps[o] for o in orbit_ids]].reshape(-1, self.sols.n)
+
+
+def _loop(system, X, p0, P1, G1, G2, options):
+    """Track the rows of ``X`` around their loops ``p0 -> P1 -> p0`` (arcs G1 out, G2 back).
+
+    Returns the endpoints and a mask of the rows that stayed regular on both legs.
+    """
+    B = X.shape[0]
+    ok = np.zeros(B, dtype=bool)
+    out = np.full_like(X, np.nan)
+    if B == 0:
+        return out, ok
+    R1 = track(system, X, p0, P1, gamma=G1, options=options)
+    r1 = np.flatnonzero(R1.regular)
+    if len(r1) == 0:
+        return out, ok
+    R2 = track(system, R1.solutions[r1], P1[r1], p0, gamma=G2[r1], options=options)
+    good = r1[R2.regular]
+    out[good] = R2.solutions[R2.regular]
+    ok[good] = True
+    return out, ok
+
+
 def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = None,
-                    target_count: int | None = None, stall_loops: int = 10, max_loops: int = 200,
+                    target_count: int | None = None, stall_loops: int = 5, max_loops: int = 400,
                     time_limit: float | None = None, seed: int = 0, certify: bool = True,
                     real_parameters=None, options: TrackerOptions | None = None,
-                    tol: float = 1e-6) -> MonodromyResult:
+                    tol: float = 1e-6, group_action: Callable | None = None,
+                    batch_size: int = 64, max_parallel_loops: int = 16) -> MonodromyResult:
     """Find the solutions of ``F(x; p0) = 0`` reachable by monodromy from ``x0``.
 
     Parameters
@@ -161,7 +293,9 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
     target_count : int, optional
         Stop as soon as this many solutions are known.
     stall_loops : int
-        Stop after this many consecutive loops without a new solution.
+        Stop after this many consecutive complete loops without a new solution
+        whose permutations act transitively on the known orbits (see the module
+        docstring).
     max_loops : int
     time_limit : float, optional
         Seconds.
@@ -172,8 +306,17 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
         Real (e.g. rational) parameter values: the solutions are tracked there
         (gamma trick) and the real ones counted.
     options : TrackerOptions, optional
+        For the loops (default: no endgame, corrector tolerance ``1e-5``; a
+        loop path that does not end regular is dropped, it carries no
+        information).
     tol : float
         Relative tolerance for identifying solutions.
+    group_action : callable, optional
+        ``group_action(x) -> array (k, n)``: the images of a solution under a
+        finite group of deck transformations (known symmetries).
+    batch_size : int
+        Paths per round: ``ceil(batch_size / orbits)`` loops (at most
+        ``max_parallel_loops``) are tracked together.
 
     Returns
     -------
@@ -193,46 +336,75 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
     res = np.abs(system.evaluate(xr, p0)).max()
     if not np.isfinite(res) or last[0] > 1e-6 * (1 + np.abs(xr).max()):
         raise ValueError(f"x0 is not a solution at p0 (Newton does not converge; residual {res:.2e})")
-    sols = SolutionSet(system.n_variables, tol=tol, seed=seed + 1)
-    sols.add(xr)
-    loops, stall, tracked = 0, 0, 0
-    history = [1]
+    # loops: no endgame, and a looser corrector (1e-5 relative; each endpoint is then refined by
+    # Newton's method to 1e-13 and kept only if it converges, so accuracy is not lost, while a
+    # path that jumps shows up as a loop that is not a bijection and does not count as evidence)
+    loop_opts = options or TrackerOptions(endgame=False, corrector_tol=1e-5)
+    S = _Orbits(system.n_variables, tol, seed + 1, group_action)
+    S.add(xr)
+    loops, tracked = 0, 0
+    history = [len(S)]
+    stall_perms: list[np.ndarray] = []
     stop = None
+
+    def out_of_time():
+        return time_limit is not None and time.perf_counter() - t_start > time_limit
+
     while stop is None:
-        if target_count is not None and len(sols) >= target_count:
+        if target_count is not None and len(S) >= target_count:
             stop = "target_count"
             break
-        if stall >= stall_loops:
+        if len(stall_perms) >= stall_loops and _transitive(stall_perms, S.n_orbits):
             stop = "stalled"
             break
         if loops >= max_loops:
             stop = "max_loops"
             break
-        if time_limit is not None and time.perf_counter() - t_start > time_limit:
+        if out_of_time():
             stop = "time_limit"
             break
-        p1, p2 = _random_parameters(rng, p0), _random_parameters(rng, p0)
-        queue = sols.points.copy()
-        found = 0
-        while len(queue):
-            x = queue
-            for a, b in ((p0, p1), (p1, p2), (p2, p0)):
-                R = track(system, x, a, b, options=options)
-                tracked += len(x)
-                x = R.solutions[R.regular]
-                if len(x) == 0:
+        K = S.n_orbits
+        L = int(min(max_parallel_loops, max_loops - loops, max(1, -(-batch_size // K))))
+        P1 = np.array([_random_parameters(rng, p0) for _ in range(L)])
+        G1, G2 = _random_gamma(rng, L), _random_gamma(rng, L)
+        loops += L
+        # every orbit representative around every loop, one batch
+        orb = np.tile(np.arange(K), L)
+        lid = np.repeat(np.arange(L), K)
+        X = S.rep_points(orb)
+        Y, ok = _loop(system, X, p0, P1[lid], G1[lid], G2[lid], loop_opts)
+        tracked += 2 * len(X)
+        found = S.add(Y[ok])
+        image = np.full(len(X), -1, dtype=np.int64)
+        image[ok] = S.orbit_index(Y[ok])
+        if len(found) == 0:
+            for l in range(L):
+                perm = image[lid == l]
+                if np.all(perm >= 0) and len(np.unique(perm)) == K:
+                    stall_perms.append(perm)
+        else:
+            stall_perms = []
+            # send the new orbits around the loop that found them, until it finds nothing new
+            queue_o, queue_l = [], []
+            for o in found:
+                hit = np.flatnonzero(image == o)
+                l = int(lid[hit[0]]) if len(hit) else int(rng.integers(L))
+                queue_o.append(o)
+                queue_l.append(l)
+            while queue_o and not out_of_time():
+                if target_count is not None and len(S) >= target_count:
                     break
-            new = sols.add(x)
-            found += len(new)
-            queue = new
-            if target_count is not None and len(sols) >= target_count:
-                break
-            if time_limit is not None and time.perf_counter() - t_start > time_limit:
-                break
-        loops += 1
-        history.append(len(sols))
-        stall = 0 if found else stall + 1
-    solutions = sols.points
+                qo, ql = np.array(queue_o), np.array(queue_l)
+                Yq, okq = _loop(system, S.rep_points(qo), p0, P1[ql], G1[ql], G2[ql], loop_opts)
+                tracked += 2 * len(qo)
+                queue_o, queue_l = [], []
+                for y, l in zip(Yq[okq], ql[okq]):
+                    new = S.add(y[None, :])
+                    for o in new:
+                        queue_o.append(o)
+                        queue_l.append(l)
+        history.append(len(S))
+    solutions = S.sols.points
     certification = _certify(system, solutions, p0) if certify else None
     n_cert = certification.n_distinct if certification is not None else None
     real_solutions = real_cert = None
@@ -251,4 +423,5 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
             real_count = int((np.abs(xs.imag).max(axis=1) <= 1e-8 * (1 + np.abs(xs).max(axis=1))).sum())
     return MonodromyResult(solutions, p0, len(solutions), loops, n_cert, real_count, stop,
                            time.perf_counter() - t_start, tracked, real_solutions, real_cert,
-                           certification, history)
+                           certification, history, len(stall_perms) if stop == "stalled" else 0,
+                           S.n_orbits)

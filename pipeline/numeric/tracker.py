@@ -11,7 +11,7 @@ start system) a random complex ``gamma`` bends the path off the real segment.
 All paths advance together: one step evaluates the system and its Jacobians
 for every active path at once (numpy, complex128), a fourth-order Runge--Kutta
 predictor follows ``dx/dt = -(dF/dx)^{-1} (dF/dp) P'(t)``, two Newton steps
-correct, and each path keeps its own step size (doubled on success after a
+with the Jacobian frozen at the predicted point correct, and each path keeps its own step size (doubled on success after a
 run of successes, halved on failure), masked in and out of the batch.
 
 Endpoints are refined by Newton's method and classified:
@@ -95,23 +95,26 @@ class TrackResult:
 
 
 class ParameterPath:
-    """``P(t) = p0 + phi(t) (p1 - p0)`` with the gamma reparametrisation; ``p0, p1`` of shape (m,) or (B, m)."""
+    """``P(t) = p0 + phi(t) (p1 - p0)`` with the gamma reparametrisation.
 
-    def __init__(self, p0, p1, gamma: complex = 1.0):
+    ``p0, p1`` have shape (m,) or (B, m); ``gamma`` is a scalar or one value per path (B,).
+    """
+
+    def __init__(self, p0, p1, gamma=1.0):
         self.p0 = np.atleast_2d(np.asarray(p0, dtype=np.complex128))
         self.dp = np.atleast_2d(np.asarray(p1, dtype=np.complex128)) - self.p0
-        self.gamma = complex(gamma)
+        self.gamma = np.atleast_1d(np.asarray(gamma, dtype=np.complex128))
 
     def _rows(self, a, idx):
         return a if a.shape[0] == 1 else a[idx]
 
     def __call__(self, t, idx):
-        g = self.gamma
+        g = self._rows(self.gamma, idx)
         phi = g * t / (1 + (g - 1) * t)
         return self._rows(self.p0, idx) + phi[:, None] * self._rows(self.dp, idx)
 
     def derivative(self, t, idx):
-        g = self.gamma
+        g = self._rows(self.gamma, idx)
         dphi = g / (1 + (g - 1) * t) ** 2
         return dphi[:, None] * self._rows(self.dp, idx)
 
@@ -121,6 +124,13 @@ def _solve(A, b):
         return np.linalg.solve(A, b[..., None])[..., 0]
     except np.linalg.LinAlgError:
         return np.einsum("bij,bj->bi", np.linalg.pinv(A), b)
+
+
+def _inverse(A):
+    try:
+        return np.linalg.inv(A)
+    except np.linalg.LinAlgError:
+        return np.linalg.pinv(A)
 
 
 def _norm(v):
@@ -165,10 +175,15 @@ def _track_core(system, path, x, t_of_s, dt_of_s, s_start, s_end, opts: TrackerO
         k4 = velocity(xs + hs[:, None] * k3, s1, idx)
         xp = xs + (hs / 6)[:, None] * (k1 + 2 * k2 + 2 * k3 + k4)
         p1 = path(t_of_s(s1), idx)
+        # corrector: two Newton steps with the Jacobian frozen at the predicted point (one
+        # Jacobian and one factorisation per step; the second step only evaluates F)
+        F, Jx, _ = system.jacobian(xp, p1)
+        Jinv = _inverse(Jx)
         norms = []
-        for _ in range(2):
-            F, Jx, _ = system.jacobian(xp, p1)
-            dx = _solve(Jx, -F)
+        for k in range(2):
+            if k:
+                F = system.evaluate(xp, p1)
+            dx = -np.einsum("bij,bj->bi", Jinv, F)
             xp = xp + dx
             norms.append(_norm(dx))
         scale = 1.0 + _norm(xp)
@@ -258,7 +273,7 @@ class _SubPath:
         return self.path.derivative(t, self.rows[idx])
 
 
-def track(system, starts, p0, p1, *, gamma: complex | None = 1.0, options: TrackerOptions | None = None,
+def track(system, starts, p0, p1, *, gamma=1.0, options: TrackerOptions | None = None,
           seed: int | None = None) -> TrackResult:
     """Track solutions of ``F(x; p0) = 0`` to ``F(x; p1) = 0``.
 
@@ -269,9 +284,10 @@ def track(system, starts, p0, p1, *, gamma: complex | None = 1.0, options: Track
         Solutions at ``p0``.
     p0, p1 : array, shape (m,) or (B, m)
         Start and target parameters (one pair for all paths, or one per path).
-    gamma : complex or None
-        Gamma-trick constant; ``None`` draws a random unit complex number
-        (use it when ``p0`` or ``p1`` is not generic, e.g. real data).
+    gamma : complex, array of shape (B,), or None
+        Gamma-trick constant (one for all paths or one per path); ``None``
+        draws a random unit complex number (use it when ``p0`` or ``p1`` is
+        not generic, e.g. real data).
     options : TrackerOptions, optional
     seed : int, optional
         Seed for the random ``gamma``.
