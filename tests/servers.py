@@ -130,3 +130,22 @@ def wait_workers(addr: str, n: int, timeout: float = 60) -> None:
 
     with Client(addr, timeout="30s") as c:
         c.wait_for_workers(n, timeout=timeout)
+
+
+# x^2 networks (3, k, 1) parametrize the symmetric 3x3 matrices of rank <= k:
+# dimension 3k - k(k-1)/2 = 3, 5, 6 for k = 1, 2, 3.
+SYMMETRIC_RANK_DIMENSIONS = [((3, 1, 1), 3), ((3, 2, 1), 5), ((3, 3, 1), 6)]
+
+
+def symmetric_rank_grid(name: str) -> str:
+    """A three-cell grid for end-to-end tests, with known dimensions ``SYMMETRIC_RANK_DIMENSIONS``."""
+    return f"""
+name: {name}
+computations: [dimension]
+model: mlp
+axes:
+  widths: [[3, 1, 1], [3, 2, 1], [3, 3, 1]]
+  activation: ["x^2"]
+  seed: [0]
+timeout_s: 120
+"""

@@ -40,7 +40,7 @@ import yaml
 
 from catalog import store
 
-from .servers import bin_path, free_port, spawn, stop, wait_for
+from .servers import bin_path, free_port, spawn, stop, symmetric_rank_grid, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -221,16 +221,7 @@ def start_order(services: dict) -> list[str]:
 
 
 # ------------------------------------------------------------- the local cluster
-GRID = """
-name: compose_smoke
-computations: [dimension]
-model: mlp
-axes:
-  widths: [[3, 1, 1], [3, 2, 1], [3, 3, 1]]
-  activation: ["x^2"]
-  seed: [0]
-timeout_s: 120
-"""
+GRID = symmetric_rank_grid("compose_smoke")
 
 
 def postgres_bindir() -> Path | None:

@@ -18,23 +18,12 @@ import pytest
 from catalog import store
 
 from .conftest import neurovar_cmd
-from .servers import bin_path, http_json, prefect_env, prefect_server, spawn, stop, wait_for
+from .servers import SYMMETRIC_RANK_DIMENSIONS, symmetric_rank_grid, bin_path, http_json, prefect_env, prefect_server, spawn, stop, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# x^2 networks (3, k, 1) parametrize the symmetric 3x3 matrices of rank <= k:
-# dimension 3k - k(k-1)/2 = 3, 5, 6 for k = 1, 2, 3.
-GRID = """
-name: served
-computations: [dimension]
-model: mlp
-axes:
-  widths: [[3, 1, 1], [3, 2, 1], [3, 3, 1]]
-  activation: ["x^2"]
-  seed: [0]
-timeout_s: 120
-"""
-EXPECTED = [((3, 1, 1), 3), ((3, 2, 1), 5), ((3, 3, 1), 6)]
+GRID = symmetric_rank_grid("served")
+EXPECTED = SYMMETRIC_RANK_DIMENSIONS
 
 
 def flow_runs(api: str, deployment_id: str) -> list[dict]:

@@ -21,6 +21,8 @@ from catalog import store
 from flows.hpc import allowed_keys, jobqueue_cluster, load_cluster_config, make_cluster
 from pipeline.errors import SpecError
 
+from .servers import symmetric_rank_grid
+
 ROOT = Path(__file__).resolve().parents[1]
 
 CONFIG = {
@@ -158,16 +160,7 @@ def local_batch_system(tmp_path) -> tuple[Path, Path]:
     return bindir, logdir
 
 
-GRID = """
-name: hpc_smoke
-computations: [dimension]
-model: mlp
-axes:
-  widths: [[3, 1, 1], [3, 2, 1], [3, 3, 1]]
-  activation: ["x^2"]
-  seed: [0]
-timeout_s: 120
-"""
+GRID = symmetric_rank_grid("hpc_smoke")
 
 
 @pytest.mark.slow

@@ -24,8 +24,8 @@ import numpy as np
 from pydantic import field_validator, model_validator
 
 from .activation import Activation
-from .base import Model, ModelSpec
-from .mlp import MLPSpec, backward, forward
+from .base import ModelSpec
+from .mlp import LayeredNetwork, backward, forward
 
 
 class CNNSpec(ModelSpec):
@@ -80,7 +80,7 @@ class CNNSpec(ModelSpec):
         return tuple(ws)
 
 
-class CNN(Model):
+class CNN(LayeredNetwork):
     name = "cnn"
 
     def __init__(self, spec: CNNSpec, seed: int = 0):
@@ -96,22 +96,6 @@ class CNN(Model):
     @property
     def num_params(self) -> int:
         return sum(self.spec.filters) + (self.depth if self.bias else 0)
-
-    @property
-    def input_dim(self) -> int:
-        return self.widths[0]
-
-    @property
-    def output_dim(self) -> int:
-        return self.widths[-1]
-
-    @property
-    def degree(self) -> int:
-        return self.activation.degree ** (self.depth - 1)
-
-    @property
-    def homogeneous(self) -> bool:
-        return (self.activation.is_monomial or self.depth == 1) and not self.bias
 
     @property
     def symmetry_dimension(self) -> int:

@@ -128,7 +128,34 @@ def network_jacobian(layers, act: Activation, X: np.ndarray, F: Field) -> np.nda
     return J.reshape(J.shape[0] * J.shape[1], J.shape[2])
 
 
-class MLP(Model):
+class LayeredNetwork(Model):
+    """Sizes shared by networks of layers ``widths = (d0, ..., dL)`` with one activation between layers.
+
+    Subclasses set ``widths``, ``activation``, ``bias`` and ``depth`` (the number of layers).
+    """
+
+    widths: tuple[int, ...]
+    activation: Activation
+    bias: bool
+
+    @property
+    def input_dim(self) -> int:
+        return self.widths[0]
+
+    @property
+    def output_dim(self) -> int:
+        return self.widths[-1]
+
+    @property
+    def degree(self) -> int:
+        return self.activation.degree ** (self.depth - 1)
+
+    @property
+    def homogeneous(self) -> bool:
+        return (self.activation.is_monomial or self.depth == 1) and not self.bias
+
+
+class MLP(LayeredNetwork):
     """Polynomial MLP with widths ``(d0, ..., dL)``."""
 
     name = "mlp"
@@ -146,22 +173,6 @@ class MLP(Model):
     @property
     def num_params(self) -> int:
         return sum(r * c + (r if self.bias else 0) for r, c in layer_shapes(self.widths))
-
-    @property
-    def input_dim(self) -> int:
-        return self.widths[0]
-
-    @property
-    def output_dim(self) -> int:
-        return self.widths[-1]
-
-    @property
-    def degree(self) -> int:
-        return self.activation.degree ** (self.depth - 1)
-
-    @property
-    def homogeneous(self) -> bool:
-        return (self.activation.is_monomial or self.depth == 1) and not self.bias
 
     @property
     def hidden_widths(self) -> tuple[int, ...]:
