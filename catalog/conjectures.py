@@ -420,6 +420,15 @@ def identifiability_degree_bound(widths) -> int:
     return prop16_bound(2 * max(widths[1:-1]))
 
 
+def _fiber_outcome(row, known: str) -> Outcome | str:
+    """Whether a fiber row shows only the known symmetries (``known`` names them)."""
+    oks = _get(row, "only_known_symmetries")
+    if oks is None:
+        return "the fiber count is unknown for this gauge"
+    return Outcome(bool(oks), f"{_get(row, 'expected_fiber_points')} points ({known})",
+                   f"{_get(row, 'fiber_points')} points, fiber dim {_get(row, 'fiber_dimension')}")
+
+
 def _check_identifiability_monomial(row):
     m = _is_monomial_mlp(row)
     if isinstance(m, str):
@@ -432,11 +441,7 @@ def _check_identifiability_monomial(row):
     bound = identifiability_degree_bound(w)
     if r <= bound:
         return f"r = {r} <= {bound}: below the proven range"
-    oks = _get(row, "only_known_symmetries")
-    if oks is None:
-        return "the fiber count is unknown for this gauge"
-    return Outcome(bool(oks), f"{_get(row, 'expected_fiber_points')} points (permutations and scalings)",
-                   f"{_get(row, 'fiber_points')} points, fiber dim {_get(row, 'fiber_dimension')}")
+    return _fiber_outcome(row, "permutations and scalings")
 
 
 register(Conjecture(
@@ -475,11 +480,7 @@ def _check_identifiability_generic(row):
     nparams, amb = model.num_params, model.ambient_dimension
     if nparams > amb:
         return f"{nparams} parameters > dim V = {amb}: r is too small for finite fibers"
-    oks = _get(row, "only_known_symmetries")
-    if oks is None:
-        return "the fiber count is unknown for this gauge"
-    return Outcome(bool(oks), f"{_get(row, 'expected_fiber_points')} points (permutations only)",
-                   f"{_get(row, 'fiber_points')} points, fiber dim {_get(row, 'fiber_dimension')}")
+    return _fiber_outcome(row, "permutations only")
 
 
 register(Conjecture(
