@@ -16,7 +16,7 @@ WORKDIR /app
 COPY pyproject.toml README.md deploy/constraints.txt /app/
 RUN mkdir -p pipeline flows catalog \
  && touch pipeline/__init__.py flows/__init__.py catalog/__init__.py \
- && pip install -c constraints.txt ".[hpc]" "bokeh" \
+ && pip install -c constraints.txt . \
  && pip uninstall -y neurovar
 
 COPY pipeline /app/pipeline
