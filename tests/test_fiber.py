@@ -208,9 +208,14 @@ def test_permuted_and_rescaled_parameters_solve_the_system(activation, bias):
 
 # --- options -----------------------------------------------------------------------------
 
-def test_numerical_method_is_refused_with_the_fix():
-    with pytest.raises(ValueError, match="use --method exact"):
-        FiberParams(method="numerical")
+def test_unknown_method_is_refused_with_the_choices():
+    # numerical and both are methods now (tests/test_fiber_numeric.py); anything else names the choices
+    FiberParams(method="numerical")
+    FiberParams(method="both")
+    with pytest.raises(ValueError, match="exact, numerical, both"):
+        FiberParams(method="homotopy")
+    with pytest.raises(ValueError, match="at least 1"):
+        FiberParams(stall_loops=0)
 
 
 def test_gauge_that_does_not_fit_the_activation_is_refused():

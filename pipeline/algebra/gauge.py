@@ -235,4 +235,106 @@ def affine_shape(coeffs, bias: bool) -> str | None:
     return None
 
 
-__all__ = ["GAUGES", "Gauge", "choose_gauge", "param_offsets"]
+def symmetry_orbit(model, gauge: Gauge, theta, max_points: int = 20000):
+    """The points of ``fiber(theta) ∩ slice`` given by the known finite symmetries.
+
+    Permutations of the hidden neurons of every layer (rows of ``W_i`` and
+    ``b_i``, columns of ``W_(i+1)``), each followed by the scaling that brings
+    the point back into the gauge slice: for ``incoming`` the unique
+    ``t = 1 / W_i[j, 0]`` per neuron (layers in order); for ``outgoing`` every
+    ``t`` with ``t^r = W_(i+1)[0, j]`` (layers backwards: the residual
+    ``mu_r`` per neuron); for ``gl`` the permutations lie in ``GL`` and give
+    ``theta`` itself; for ``none`` the permutations alone (sign flips of the
+    ``odd`` shape are not generated: a subgroup is still a group of deck
+    transformations). These maps are deck transformations of
+    ``theta -> f_theta`` restricted to the slice: they preserve ``f_theta`` and
+    commute with analytic continuation.
+
+    Parameters
+    ----------
+    model : Model
+        An MLP or linear network.
+    gauge : Gauge
+    theta : array (num_params,)
+        A point of the slice (complex or float).
+    max_points : int
+        Larger orbits are not generated (only ``theta`` is returned).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(k, num_params)``, the first row ``theta``; ``k = prod d_i! * |R|``
+        for a generic ``theta`` (fewer for ``none`` gauges with ``|R| > 1``).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from pipeline.models import build_model
+    >>> m = build_model({"model": "mlp", "widths": [2, 3, 1], "activation": "x^5"})
+    >>> g = choose_gauge(m)
+    >>> theta = np.random.default_rng(0).normal(size=m.num_params).astype(complex)
+    >>> theta[sorted(g.fixed)] = 1
+    >>> O = symmetry_orbit(m, g, theta)
+    >>> O.shape, bool(np.allclose(O[:, sorted(g.fixed)], 1))
+    ((6, 9), True)
+    """
+    from itertools import permutations, product
+
+    import numpy as np
+
+    from ..models.mlp import unpack
+
+    theta = np.asarray(theta, dtype=np.complex128)
+    widths = tuple(model.widths)
+    hidden = widths[1:-1]
+    r = model.activation.degree
+    n_points = gauge.permutation_order * (gauge.residual_order if gauge.kind == "outgoing" else 1)
+    if gauge.kind == "gl" or not hidden or n_points > max_points:
+        return theta[None, :].copy()
+    out = []
+    for perms in product(*(permutations(range(d)) for d in hidden)):
+        t = theta.copy()
+        layers = unpack(t, widths, model.bias)  # views into t
+        for i, pi in enumerate(perms):
+            pi = list(pi)
+            W, b = layers[i]
+            W[:] = W[pi]
+            if b is not None:
+                b[:] = b[pi]
+            Wn = layers[i + 1][0]
+            Wn[:] = Wn[:, pi]
+        if gauge.kind == "incoming":
+            for i in range(len(hidden)):
+                W, b = layers[i]
+                for j in range(hidden[i]):
+                    s = 1 / W[j, 0]
+                    W[j, :] *= s
+                    if b is not None:
+                        b[j] *= s
+                    layers[i + 1][0][:, j] *= s ** (-r)
+            out.append(t)
+        elif gauge.kind == "outgoing":
+            points = [t]
+            for i in reversed(range(len(hidden))):
+                for j in range(hidden[i]):
+                    nxt = []
+                    for u in points:
+                        for k in range(r):
+                            v = u.copy()
+                            ls = unpack(v, widths, model.bias)
+                            W, b = ls[i]
+                            Wn = ls[i + 1][0]
+                            s = Wn[0, j] ** (1 / r) * np.exp(2j * np.pi * k / r)  # s^r = W_(i+1)[0, j]
+                            W[j, :] *= s
+                            if b is not None:
+                                b[j] *= s
+                            Wn[:, j] *= s ** (-r)
+                            nxt.append(v)
+                    points = nxt
+            out.extend(points)
+        else:  # none: permutations only
+            out.append(t)
+    return np.array(out)
+
+
+__all__ = ["GAUGES", "Gauge", "choose_gauge", "param_offsets", "symmetry_orbit"]

@@ -40,6 +40,39 @@ A count mod ``p`` at a random point equals the count over ``C`` for a generic
 point except with small probability; ``confirm`` repeats the count with a
 second prime and a fresh point (``primes_agree``).
 
+**Numerical method** (``method="numerical"`` or ``"both"``): the fiber over
+``f_theta0`` for a random complex ``theta0`` in the slice, found by monodromy
+(:mod:`pipeline.numeric.fiber`: coefficient identities, squared up by a random
+integer matrix when there are more coefficients than free parameters, the
+known permutation symmetries as a group action, Krawczyk certification). It
+reaches sizes where Gröbner bases do not finish (the ``(4, 5, 1)`` cubic
+network: 20 unknowns, 120 points). The positive-dimensional case is decided
+first by the exact slice Jacobian rank mod ``p``. Outputs:
+
+``fiber_points``            a trusted count or null: msolve's count (``exact``,
+                            and ``both`` when msolve finished), or the monodromy
+                            count when monodromy *stopped by the stall
+                            criterion* (see :mod:`pipeline.numeric.monodromy`;
+                            the count is the fiber's size unless a missing
+                            orbit was fixed by every loop of the stall, a
+                            probabilistic not a proven statement).
+``fiber_points_numerical``  what monodromy found (distinct points passing the
+                            full system), whatever stopped it.
+``numerical_certified``     of those, Krawczyk-certified distinct solutions.
+``numerical_stop_reason``   ``stalled`` (count trusted), ``time_limit`` or
+                            ``max_loops`` (a **lower bound** only).
+``counts_agree``            ``both``: msolve's count equals a trusted monodromy
+                            count (null when either is missing).
+``method``                  where ``fiber_points`` comes from: ``exact-msolve``,
+                            ``exact-modp-jacobian`` (positive-dimensional or
+                            nothing free), ``numerical-monodromy`` (stalled), or
+                            ``numerical-lower-bound`` (then ``fiber_points`` is
+                            null and ``fiber_points_numerical`` is a lower bound).
+
+In ``both`` the numerical run does not stop at msolve's count: it is an
+independent second opinion (when msolve times out, a trusted monodromy count
+becomes ``fiber_points``).
+
 Example
 -------
 >>> from pipeline.models import build_model
@@ -64,8 +97,8 @@ from ..models.base import Model
 from ..models.mlp import forward
 from .dimension import exact_rank
 
-VERSION = "1"
-METHODS = ("exact", "numerical")
+VERSION = "2"
+METHODS = ("exact", "numerical", "both")
 
 
 # --- the polynomial system -----------------------------------------------------
@@ -264,6 +297,41 @@ def count_fiber_points(model: Model, gauge: Gauge, prime: int, seed: int, timeou
     raise AssertionError(f"msolve found no solution although theta0 solves the system (prime {prime})")
 
 
+def slice_rank(model: Model, gauge: Gauge, prime: int, seed: int) -> tuple[int, int]:
+    """``(free parameters, rank over GF(p) of their Jacobian at a random slice point)``.
+
+    The same rank as :func:`slice_jacobian_rank`, without building the polynomial system.
+
+    Example
+    -------
+    >>> from pipeline.models import build_model
+    >>> from pipeline.algebra.gauge import choose_gauge
+    >>> m = build_model({"model": "mlp", "widths": [2, 3, 1], "activation": "x^3"})
+    >>> slice_rank(m, choose_gauge(m), 1073741827, 0)   # 6 free, dim V = 4: a 2-dim fiber in the slice
+    (6, 4)
+    """
+    F = PrimeField(prime)
+    rng = np.random.default_rng([seed, prime, 0x5A1CE])
+    theta0 = model.random_parameters(F, rng)
+    for k, v in gauge.fixed.items():
+        theta0[k] = v % prime
+    free = np.array([k for k in range(model.num_params) if k not in gauge.fixed], dtype=np.int64)
+    X = unisolvent_points(model, F, rng)
+    J = model.jacobian(theta0, X, F)
+    return len(free), (F.rank(np.ascontiguousarray(J[:, free])) if len(free) else 0)
+
+
+def _numerical(model, g, seed, time_limit, stall_loops, prime) -> dict:
+    """Run monodromy when the slice fiber is finite and non-trivial; None otherwise."""
+    from ..numeric.fiber import numerical_fiber
+
+    n, rank = slice_rank(model, g, prime, seed)
+    if n == 0 or rank < n:
+        return {"positive_dimensional": rank < n, "free": n}
+    r = numerical_fiber(model, g, seed, stall_loops=stall_loops, time_limit=time_limit)
+    return {**r, "positive_dimensional": False, "free": n}
+
+
 def fiber(
     model: Model,
     seed: int = 0,
@@ -271,6 +339,9 @@ def fiber(
     confirm: bool = True,
     timeout_solver: float | None = None,
     primes=MSOLVE_PRIMES[:2],
+    method: str = "exact",
+    numerical_time_limit: float | None = None,
+    stall_loops: int = 5,
 ) -> dict:
     """Dimension and number of points of the generic fiber of ``model``; see the module docstring.
 
@@ -287,6 +358,12 @@ def fiber(
         Repeat the count with the second prime of ``primes`` and a fresh ``theta0``.
     timeout_solver : float, optional
         Seconds for each msolve call; on expiry ``status`` is ``"timeout"``.
+    method : str
+        ``exact`` (msolve), ``numerical`` (monodromy) or ``both``; see the module docstring.
+    numerical_time_limit : float, optional
+        Seconds of monodromy; on expiry the numerical count is a lower bound.
+    stall_loops : int
+        Monodromy's stall criterion (complete loops without a new point).
 
     Returns
     -------
@@ -296,13 +373,21 @@ def fiber(
         ``only_known_symmetries``, ``reduced``, ``gauge_kind``,
         ``residual_symmetries``, ``num_unknowns``, ``num_equations``, ``prime``,
         ``primes_agree``, ``second_prime_points``, ``method``,
-        ``solver_seconds`` and ``status``.
+        ``solver_seconds``, ``fiber_points_numerical``, ``numerical_certified``,
+        ``numerical_stop_reason``, ``numerical_seconds``, ``counts_agree`` and ``status``.
     """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     g = choose_gauge(model, gauge)
     fiber_dim = model.num_params - exact_rank(model, seed)
     sym = model.symmetry_dimension
-    first = count_fiber_points(model, g, primes[0], seed, timeout_solver)
     expected = g.expected_points
+    num = None
+    if method in ("numerical", "both"):
+        num = _numerical(model, g, seed, numerical_time_limit, stall_loops, primes[0])
+    if method == "numerical":
+        return _numerical_record(model, g, fiber_dim, sym, expected, num, primes[0])
+    first = count_fiber_points(model, g, primes[0], seed, timeout_solver)
     known = None
     if expected is not None and not first["timed_out"]:
         known = first["fiber_points"] == expected and fiber_dim == sym
@@ -334,28 +419,90 @@ def fiber(
             out["second_prime_points"] = second["fiber_points"]
             out["primes_agree"] = (second["fiber_points"], second["positive_dimensional"]) == (
                 first["fiber_points"], first["positive_dimensional"])
+    out.update(_numerical_fields(num))
+    if num is not None and "count" in num:
+        if first["timed_out"]:
+            if num["trusted"]:
+                out.update(fiber_points=num["count"], positive_dimensional=False, method="numerical-monodromy",
+                           status="ok")
+                if expected is not None:
+                    out["only_known_symmetries"] = num["count"] == expected and fiber_dim == sym
+            else:
+                out["method"] = "numerical-lower-bound"
+        elif num["trusted"] and first["fiber_points"] is not None:
+            out["counts_agree"] = first["fiber_points"] == num["count"]
+    elif num is not None and not first["timed_out"]:
+        # both methods decide positive-dimensionality (numerical: the exact slice Jacobian rank)
+        out["counts_agree"] = bool(num["positive_dimensional"]) == bool(first["positive_dimensional"])
     return out
+
+
+def _numerical_fields(num) -> dict:
+    if num is None or "count" not in num:
+        return {"fiber_points_numerical": None, "numerical_certified": None, "numerical_stop_reason": None,
+                "numerical_seconds": None, "counts_agree": None}
+    return {"fiber_points_numerical": num["count"], "numerical_certified": num["certified"],
+            "numerical_stop_reason": num["stop_reason"], "numerical_seconds": float(num["seconds"]),
+            "counts_agree": None}
+
+
+def _numerical_record(model, g, fiber_dim, sym, expected, num, prime) -> dict:
+    if "count" not in num:  # positive-dimensional, or nothing free: decided by the exact rank
+        points = None if num["positive_dimensional"] else 1
+        method, count_unknowns, count_eqs = "exact-modp-jacobian", num["free"], None
+    else:
+        points = num["count"] if num["trusted"] else None
+        method = "numerical-monodromy" if num["trusted"] else "numerical-lower-bound"
+        count_unknowns, count_eqs = num["num_unknowns"], num["num_equations"]
+    known = None
+    if expected is not None and (points is not None or num["positive_dimensional"]):
+        known = points == expected and fiber_dim == sym
+    return {
+        "fiber_dimension": fiber_dim,
+        "symmetry_dimension": sym,
+        "fiber_points": points,
+        "positive_dimensional": num["positive_dimensional"],
+        "expected_fiber_points": expected,
+        "only_known_symmetries": known,
+        "reduced": None,
+        "gauge_kind": g.kind,
+        "residual_symmetries": g.residual_order,
+        "num_unknowns": count_unknowns,
+        "num_equations": count_eqs,
+        "prime": prime,  # of the exact slice Jacobian rank
+        "primes_agree": None,
+        "second_prime_points": None,
+        "method": method,
+        "solver_seconds": float(num.get("seconds", 0.0)),
+        **_numerical_fields(num),
+        "status": "ok",
+    }
 
 
 # --- the registered computation ---------------------------------------------------
 
 class FiberParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    method: str = Field("exact", description="exact (msolve over GF(p)); numerical needs the numeric engine")
+    method: str = Field("exact", description="exact (msolve over GF(p)), numerical (monodromy) or both")
     gauge: str = Field("auto", description="auto, incoming, outgoing (x^r), gl (linear), none")
     confirm: bool = Field(True, description="repeat the count with a second prime and point")
     timeout_solver: float | None = Field(None, description="seconds allowed to each msolve call")
+    numerical_time_limit: float | None = Field(
+        None, description="seconds of monodromy (numerical/both); on expiry the numerical count is a lower bound")
+    stall_loops: int = Field(5, description="monodromy stops after this many complete loops without a new point")
 
     @field_validator("method")
     @classmethod
     def _method(cls, v):
         if v not in METHODS:
             raise ValueError(f"must be one of {', '.join(METHODS)}, got {v!r}")
-        if v == "numerical":
-            raise ValueError(
-                "the numerical fiber count needs the homotopy-continuation engine, which is not "
-                "available in this installation; use --method exact"
-            )
+        return v
+
+    @field_validator("stall_loops")
+    @classmethod
+    def _stall(cls, v):
+        if v < 1:
+            raise ValueError(f"must be at least 1 (5 is the default), got {v}")
         return v
 
     @field_validator("gauge")
@@ -365,7 +512,7 @@ class FiberParams(BaseModel):
             raise ValueError(f"must be one of {', '.join(GAUGES)}, got {v!r}")
         return v
 
-    @field_validator("timeout_solver")
+    @field_validator("timeout_solver", "numerical_time_limit")
     @classmethod
     def _timeout(cls, v):
         if v is not None and v <= 0:
@@ -374,7 +521,9 @@ class FiberParams(BaseModel):
 
 
 def _run(model: Model, params: FiberParams, seed: int) -> dict:
-    return fiber(model, seed=seed, gauge=params.gauge, confirm=params.confirm, timeout_solver=params.timeout_solver)
+    return fiber(model, seed=seed, gauge=params.gauge, confirm=params.confirm, timeout_solver=params.timeout_solver,
+                 method=params.method, numerical_time_limit=params.numerical_time_limit,
+                 stall_loops=params.stall_loops)
 
 
 def _cost(model, params) -> float:
@@ -389,7 +538,8 @@ COMPUTATION = Computation(
     run=_run,
     params=FiberParams,
     models=("mlp", "linear"),
-    description="generic fiber of theta -> f_theta: dimension and number of points after a gauge (msolve over GF(p))",
+    description="generic fiber of theta -> f_theta: dimension and number of points after a gauge "
+                "(msolve over GF(p), monodromy, or both)",
     outputs={
         "fiber_dimension": "int",
         "symmetry_dimension": "int",
@@ -407,6 +557,11 @@ COMPUTATION = Computation(
         "second_prime_points": "int",
         "method": "str",
         "solver_seconds": "float",
+        "fiber_points_numerical": "int",
+        "numerical_certified": "int",
+        "numerical_stop_reason": "str",
+        "numerical_seconds": "float",
+        "counts_agree": "bool",
     },
     cost=_cost,
 )

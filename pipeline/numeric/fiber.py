@@ -1,0 +1,293 @@
+"""Numerical fibers of ``theta -> f_theta`` by monodromy: the second method of the ``fiber`` computation.
+
+After a gauge (:mod:`pipeline.algebra.gauge`) the unknowns are the ``n`` free
+parameters ``theta`` of the slice, and the equations are the **coefficient
+identities**
+
+    c_alpha(theta) - p_alpha = 0,    alpha a monomial of ``V`` (and an output),
+
+where ``c_alpha(theta)`` is the coefficient of ``x^alpha`` in ``f_theta``
+(expanded exactly over ``Q`` with python-flint, inputs symbolic) and the
+parameters ``p`` are the target coefficients. The base point is
+``p0 = c(theta0)`` for a random complex ``theta0`` in the slice; the graph of
+``theta -> c(theta)`` is irreducible, so monodromy acts transitively on the
+fiber over a generic image point (all of it lies on the graph's one component).
+
+**Square** (``n == N``, the number of non-zero coefficient polynomials; e.g.
+shallow monomial networks filling ``V``, Waring type): the system is used as is
+and the solutions are certified by Krawczyk's method on it.
+
+**Over-determined** (``n < N``): monodromy would leave the image of the map, so
+the system is *squared up*: ``A (c(theta) - p) = 0`` with a random integer
+``n x N`` matrix ``A``, whose parameters ``b = A p`` range over all of
+``C^n`` (the map ``A c`` is dominant when the fiber is finite). Its solutions
+over ``b0 = A c(theta0)`` contain the fiber; the others map to the other points
+of ``M ∩ {A y = b0}`` (``deg M`` of them for a cone ``M``), so their number is
+(fiber size) x (a degree). The fiber is what survives the **filter**: the full
+residual ``max |c(theta) - c(theta0)|`` must be below ``1e-8`` times the scale of
+the coefficients (it is ``~1e-15`` on fiber points and ``O(1)`` elsewhere).
+Krawczyk certifies the points of the squared-up system (a unique solution in
+each box); that they satisfy the full system is a floating-point check, so
+``certified`` counts certified distinct squared-up solutions that pass the
+filter.
+
+The known finite symmetries (:func:`pipeline.algebra.gauge.symmetry_orbit`) are
+passed to monodromy as a group action: one representative per orbit is
+tracked, each new solution brings its whole orbit.
+
+What the count means: see :func:`numerical_fiber` (``stop_reason``).
+
+Example
+-------
+>>> from pipeline.models import build_model
+>>> r = numerical_fiber(build_model({"model": "mlp", "widths": [2, 2, 1], "activation": "x^3"}), seed=0)
+>>> r["count"], r["certified"], r["stop_reason"], r["squared_up"]
+(2, 2, 'stalled', False)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+
+import flint
+import numpy as np
+
+from ..algebra.gauge import Gauge, choose_gauge, symmetry_orbit
+from .certify import certify as _certify
+from .monodromy import monodromy_solve
+from .system import System
+
+
+@dataclass
+class NetworkFiberFamily:
+    """The fiber equations of a network in a gauge slice, ready for monodromy.
+
+    Attributes
+    ----------
+    system : System
+        The square system (the coefficient identities, or their squared-up
+        combination ``A (c(theta) - p)`` with parameters ``b``).
+    full : System
+        The coefficient identities ``c(theta) - p`` (``N`` equations, ``n`` unknowns).
+    A : numpy.ndarray or None
+        The integer squaring-up matrix (None when square).
+    free : numpy.ndarray
+        Indices of the free parameters in the flat parameter vector.
+    theta0 : numpy.ndarray
+        The complex base point (full parameter vector, in the slice).
+    p0 : numpy.ndarray
+        The target coefficients ``c(theta0)``.
+    gauge : Gauge
+    """
+
+    system: System
+    full: System
+    A: np.ndarray | None
+    free: np.ndarray
+    theta0: np.ndarray
+    p0: np.ndarray
+    gauge: Gauge
+    model: object
+
+    @property
+    def squared_up(self) -> bool:
+        return self.A is not None
+
+    @property
+    def base_parameters(self) -> np.ndarray:
+        return self.p0 if self.A is None else self.A @ self.p0
+
+    def full_theta(self, x) -> np.ndarray:
+        t = self.theta0.copy()
+        t[self.free] = x
+        return t
+
+    def group_action(self, x) -> np.ndarray:
+        return symmetry_orbit(self.model, self.gauge, self.full_theta(x))[:, self.free]
+
+    def residual(self, X) -> np.ndarray:
+        """``max_alpha |c_alpha(theta) - c_alpha(theta0)|`` relative to ``1 + max |c(theta0)|``."""
+        R = self.full.evaluate(np.atleast_2d(X), self.p0)
+        return np.abs(R).max(axis=1) / (1 + np.abs(self.p0).max())
+
+
+def coefficient_polynomials(model, gauge: Gauge):
+    """``c_alpha(theta_free)``: the coefficients of ``f_theta`` in the inputs, as exact polynomials.
+
+    Returns ``(ctx, polys, free)``: an ``fmpq_mpoly`` context in ``t0..t(n-1)``
+    (the free parameters), the non-zero coefficient polynomials (outputs
+    outer, monomials inner) and the free parameter indices.
+
+    Example
+    -------
+    >>> from pipeline.models import build_model
+    >>> m = build_model({"model": "mlp", "widths": [2, 2, 1], "activation": "x^2"})
+    >>> ctx, polys, free = coefficient_polynomials(m, choose_gauge(m))
+    >>> [str(p) for p in polys]   # f = t2 (x0 + t0 x1)^2 + t3 (x0 + t1 x1)^2
+    ['t2 + t3', '2*t0*t2 + 2*t1*t3', 't0^2*t2 + t1^2*t3']
+    """
+    free = np.array([k for k in range(model.num_params) if k not in gauge.fixed], dtype=np.int64)
+    n, d0 = len(free), model.input_dim
+    names = [f"t{i}" for i in range(n)] + [f"x{j}" for j in range(d0)]
+    ctx = flint.fmpq_mpoly_ctx.get(tuple(names), "lex")
+    g = ctx.gens()
+    params = np.empty(model.num_params, dtype=object)
+    for k, v in gauge.fixed.items():
+        params[k] = ctx.constant(v)
+    for i, k in enumerate(free):
+        params[k] = g[i]
+    coeffs = [flint.fmpq(c.numerator, c.denominator) for c in model.activation.coeffs]
+    layers = model.layers(params)
+    h = list(g[n:])  # python lists: numpy would try to iterate the polynomials
+    for li, (W, b) in enumerate(layers):
+        z = []
+        for a in range(W.shape[0]):
+            acc = ctx.constant(0) if b is None else b[a]
+            for c in range(W.shape[1]):
+                acc = acc + W[a, c] * h[c]
+            z.append(acc)
+        if li < len(layers) - 1:
+            out = []
+            for u in z:
+                acc = ctx.constant(coeffs[-1])
+                for c in reversed(coeffs[:-1]):
+                    acc = acc * u + c if c != 0 else acc * u
+                out.append(acc)
+            z = out
+        h = z
+    polys = []
+    for f in h:
+        groups: dict[tuple, dict] = {}
+        for e, c in f.to_dict().items():
+            groups.setdefault(tuple(e[n:]), {})[tuple(e[:n]) + (0,) * d0] = c
+        for alpha in sorted(groups, reverse=True):
+            p = ctx.from_dict(groups[alpha])
+            if not p.is_zero():
+                polys.append(p)
+    return ctx, polys, free
+
+
+def network_fiber_family(model, gauge: Gauge | None = None, seed: int = 0, height: int = 3) -> NetworkFiberFamily:
+    """Build the (squared-up) fiber system of ``model`` in ``gauge`` at a random complex ``theta0``.
+
+    ``height`` bounds the entries of the random integer squaring-up matrix.
+    """
+    gauge = gauge if gauge is not None else choose_gauge(model)
+    ctx, polys, free = coefficient_polynomials(model, gauge)
+    n, N = len(free), len(polys)
+    if n == 0:
+        raise ValueError("no free parameters: the slice is a point")
+    if n > N:
+        raise ValueError(f"{n} free parameters but only {N} coefficients: the fiber is positive-dimensional")
+    rows = []
+    for r, p in enumerate(polys):
+        d = {tuple(int(v) for v in e[:n]) + (0,) * N: Fraction(int(c.p), int(c.q))
+             for e, c in p.to_dict().items()}
+        zero = (0,) * n + tuple(int(r == s) for s in range(N))
+        d[zero] = d.get(zero, 0) - 1
+        rows.append(d)
+    tnames, pnames = [f"t{i}" for i in range(n)], [f"p{r}" for r in range(N)]
+    full = System(rows, tnames, pnames)
+    rng = np.random.default_rng([seed, 0xF1BE, 7])
+    theta0 = (rng.normal(size=model.num_params) + 1j * rng.normal(size=model.num_params)) / np.sqrt(2)
+    for k, v in gauge.fixed.items():
+        theta0[k] = v
+    p0 = -full.evaluate(theta0[free][None, :], np.zeros(N))[0]  # c(theta0)
+    A = None
+    system = full
+    if N > n:
+        A = rng.integers(-height, height + 1, size=(n, N))
+        while np.linalg.matrix_rank(A) < n:
+            A = rng.integers(-height, height + 1, size=(n, N))
+        sq = []
+        bnames = [f"b{i}" for i in range(n)]
+        for i in range(n):
+            d: dict = {}
+            for r, p in enumerate(polys):
+                if A[i, r] == 0:
+                    continue
+                for e, c in p.to_dict().items():
+                    key = tuple(int(v) for v in e[:n]) + (0,) * n
+                    d[key] = d.get(key, 0) + int(A[i, r]) * Fraction(int(c.p), int(c.q))
+            d[(0,) * n + tuple(int(i == s) for s in range(n))] = Fraction(-1)
+            sq.append({k: v for k, v in d.items() if v != 0})
+        system = System(sq, tnames, bnames)
+    return NetworkFiberFamily(system, full, A, free, theta0, p0, gauge, model)
+
+
+def numerical_fiber(model, gauge: Gauge | None = None, seed: int = 0, *, target_count: int | None = None,
+                    stall_loops: int = 5, time_limit: float | None = None, certify: bool = True,
+                    use_symmetries: bool = True) -> dict:
+    """Points of the generic fiber in the gauge slice, by monodromy from ``theta0``.
+
+    Parameters
+    ----------
+    model : Model
+        An MLP or linear network whose generic fiber in the slice is finite
+        (check the slice Jacobian's rank first; a positive-dimensional fiber
+        makes ``theta0`` a non-isolated solution and is refused by Newton).
+    gauge : Gauge, optional
+        Default :func:`choose_gauge` ``(model)``.
+    seed : int
+        Draws ``theta0``, the squaring-up matrix and the loops.
+    target_count : int, optional
+        Stop at this many fiber points (use a count known from an exact
+        computation; a count predicted by a conjecture would only be confirmed).
+        Ignored for squared-up systems (the target counts fiber points, monodromy
+        counts squared-up solutions).
+    stall_loops : int
+        See :func:`pipeline.numeric.monodromy.monodromy_solve`.
+    time_limit : float, optional
+        Seconds of monodromy.
+    certify : bool
+    use_symmetries : bool
+        Pass the known finite symmetries as a group action.
+
+    Returns
+    -------
+    dict
+        ``count`` (distinct fiber points found), ``certified`` (Krawczyk
+        certified distinct, passing the filter when squared up; None without
+        certification), ``stop_reason`` (``stalled`` / ``target_count``: the
+        count is the fiber's size up to the stopping rule's failure
+        probability, resp. equal to the given target; ``time_limit`` /
+        ``max_loops``: only a **lower bound**), ``trusted`` (stop reason is one
+        of the first two), ``squared_up``, ``solutions_squared_up`` (solutions of
+        the squared-up system found), ``orbits``, ``loops``, ``paths_tracked``,
+        ``seconds``, ``num_unknowns``, ``num_equations``, ``solutions``.
+    """
+    t0 = time.perf_counter()
+    fam = network_fiber_family(model, gauge, seed)
+    S = fam.system
+    x0 = fam.theta0[fam.free]
+    R = monodromy_solve(S, x0, fam.base_parameters, target_count=None if fam.squared_up else target_count,
+                        stall_loops=stall_loops, time_limit=time_limit, seed=seed, certify=certify,
+                        group_action=fam.group_action if use_symmetries else None)
+    sols = R.solutions
+    keep = np.ones(len(sols), dtype=bool)
+    if fam.squared_up:
+        keep = fam.residual(sols) <= 1e-8
+    cert = None
+    if certify:
+        c = R.certification
+        cert = int((c.distinct & keep).sum())
+    return {
+        "count": int(keep.sum()),
+        "certified": cert,
+        "stop_reason": R.stop_reason,
+        "trusted": R.stop_reason in ("stalled", "target_count"),
+        "squared_up": fam.squared_up,
+        "solutions_squared_up": R.count if fam.squared_up else None,
+        "orbits": R.orbits,
+        "loops": R.loops,
+        "paths_tracked": R.paths_tracked,
+        "seconds": time.perf_counter() - t0,
+        "num_unknowns": S.n_variables,
+        "num_equations": fam.full.n_equations,
+        "solutions": sols[keep],
+    }
+
+
+__all__ = ["NetworkFiberFamily", "coefficient_polynomials", "network_fiber_family", "numerical_fiber"]
