@@ -194,7 +194,7 @@ def network_fiber_family(model, gauge: Gauge | None = None, seed: int = 0, heigh
     theta0 = (rng.normal(size=model.num_params) + 1j * rng.normal(size=model.num_params)) / np.sqrt(2)
     for k, v in gauge.fixed.items():
         theta0[k] = v
-    p0 = -full.evaluate(theta0[free][None, :], np.zeros(N))[0]  # c(theta0)
+    p0 = full.evaluate(theta0[free][None, :], np.zeros(N))[0]  # F(theta0; 0) = c(theta0)
     A = None
     system = full
     if N > n:

@@ -334,8 +334,10 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
         raise ValueError(f"x0 must have {system.n_variables} entries and p0 {system.n_parameters}")
     xr, last = newton(system, x0[None, :], p0)
     res = np.abs(system.evaluate(xr, p0)).max()
-    if not np.isfinite(res) or last[0] > 1e-6 * (1 + np.abs(xr).max()):
-        raise ValueError(f"x0 is not a solution at p0 (Newton does not converge; residual {res:.2e})")
+    moved = np.abs(xr[0] - x0).max() > 1e-4 * (1 + np.abs(x0).max())
+    if not np.isfinite(res) or last[0] > 1e-6 * (1 + np.abs(xr).max()) or moved:
+        raise ValueError(f"x0 is not a solution at p0 (Newton does not converge to a point near x0; "
+                         f"residual {res:.2e})")
     # loops: no endgame, and a looser corrector (1e-5 relative; each endpoint is then refined by
     # Newton's method to 1e-13 and kept only if it converges, so accuracy is not lost, while a
     # path that jumps shows up as a loop that is not a bijection and does not count as evidence)
