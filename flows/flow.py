@@ -37,6 +37,7 @@ except ImportError:  # pragma: no cover
 from catalog import store
 from pipeline.cells import Cell, cell_cost, failed_record, package_versions
 from pipeline.grid import GridSpec
+from pipeline.runner import run_batch  # what the workers run: importing it must not import Prefect
 
 from .cluster import dask_client, default_workers
 
@@ -78,20 +79,6 @@ def pack_batches(cells: list[Cell], workers: int, target_seconds: float = BATCH_
     return batches
 
 
-_RUNNER = None
-
-
-def run_batch(cells: list[Cell]) -> list[dict]:
-    """Run a batch on a Dask worker. Cells with a time limit use the worker's killable child process."""
-    global _RUNNER
-    from pipeline.runner import CellRunner, run_cells
-
-    if _RUNNER is None:
-        import atexit
-
-        _RUNNER = CellRunner()
-        atexit.register(_RUNNER.kill)
-    return run_cells(cells, runner=_RUNNER)
 
 
 def _flow_run_id() -> str | None:

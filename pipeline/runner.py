@@ -140,6 +140,21 @@ def run_cells(cells: Iterable[Cell], on_record: Callable[[dict], None] | None = 
     return out
 
 
+_WORKER_RUNNER: CellRunner | None = None
+
+
+def run_batch(cells: list[Cell]) -> list[dict]:
+    """Run a batch of cells on a worker (a Dask task); cells with a time limit use the
+    worker's own killable child process, started once and reused."""
+    global _WORKER_RUNNER
+    if _WORKER_RUNNER is None:
+        import atexit
+
+        _WORKER_RUNNER = CellRunner()
+        atexit.register(_WORKER_RUNNER.kill)
+    return run_cells(cells, runner=_WORKER_RUNNER)
+
+
 def _child_main() -> None:  # pragma: no cover - runs in the child
     stdin = sys.stdin.buffer
     stdout = sys.stdout.buffer
