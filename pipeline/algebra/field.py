@@ -219,7 +219,8 @@ class PrimeField(Field):
         if m.size == 0:
             return 0
         rows, cols = m.shape
-        return int(flint.nmod_mat(rows, cols, [int(v) for v in m.ravel().tolist()], self.p).rank())
+        # tolist() of uint64 or object arrays already yields Python ints
+        return int(flint.nmod_mat(rows, cols, m.ravel().tolist(), self.p).rank())
 
 
 class FloatField(Field):
