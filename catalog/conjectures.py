@@ -327,9 +327,10 @@ def _check_linear(row):
         pass
     else:
         return f"model {model} with activation {row.get('activation')} is not linear"
+    from pipeline.models.linear import rank_variety_dimension
+
     q = min(w)
-    bias = bool(_get(row, "bias", False))
-    exp = q * (w[0] + w[-1] - q) + (w[-1] if bias else 0)
+    exp = rank_variety_dimension(w, bool(_get(row, "bias", False)))
     dim = int(row["dimension"])
     return Outcome(dim == exp, f"dim {exp} (q = {q})", f"dim {dim}")
 

@@ -35,9 +35,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
 
-from pipeline.errors import SpecError
+from pipeline.errors import SpecError, read_yaml
 
 KINDS = ("slurm", "pbs")
 
@@ -90,14 +89,7 @@ def load_cluster_config(kind: str | None, path: str | Path | None) -> dict[str, 
     if path is None:
         raise SpecError("--cluster-config", f"required with --cluster {kind}: a YAML file such as deploy/{kind}.yaml")
     path = Path(path)
-    if not path.is_file():
-        raise SpecError("--cluster-config", f"no such file: {path} (start from deploy/{kind}.yaml)")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise SpecError("--cluster-config", f"{path} is not valid YAML{where}: {getattr(e, 'problem', e)}") from None
+    data = read_yaml(path, "--cluster-config", f" (start from deploy/{kind}.yaml)")
     if isinstance(data, dict) and set(data) == {"jobqueue"}:
         data = data["jobqueue"]
     if isinstance(data, dict) and kind in data and isinstance(data[kind], dict):

@@ -47,12 +47,11 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .cells import Cell, make_cell
 from .compute import computations
-from .errors import SpecError
+from .errors import SpecError, read_yaml
 from .models import MODELS, build_model, pydantic_error
 
 GENERATORS = ("input_dim", "hidden", "depth", "output_dim")
@@ -121,16 +120,7 @@ class GridSpec(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "GridSpec":
-        path = Path(path)
-        if not path.is_file():
-            raise SpecError("grid", f"no such file: {path}")
-        try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-            raise SpecError("grid", f"not valid YAML{where}: {getattr(e, 'problem', e)}") from None
-        return cls.from_mapping(data)
+        return cls.from_mapping(read_yaml(path, "grid"))
 
     @property
     def spec_hash(self) -> str:
