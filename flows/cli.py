@@ -15,7 +15,6 @@ from typing import Any, Optional
 
 import click
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 

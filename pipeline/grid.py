@@ -210,7 +210,6 @@ class GridSpec(BaseModel):
         limit = self.constraints.max_cells or MAX_CELLS
         widths = self._widths()
         for comp_name in self.computations:
-            comp = computations()[comp_name]
             fields = self._fields_for(comp_name)
             gens = self._generator_keys()
             keys = [k for k in self.axes if k not in gens and k != "widths" and (k in fields or k == "seed")]

@@ -112,7 +112,7 @@ class Attention(Model):
         AKtQX = F.matmul(AKt, QX)  # (N, d, t)
         VA = F.matmul(V, A)  # (N, d_out, d)
         VAKt = F.matmul(V, AKt)  # (N, d_out, n)
-        do, d, n, t = self.d_out, self.d, self.n, self.t
+        do, d, t = self.d_out, self.d, self.t
         # dF[o', j] / dV[o, a] = [o == o'] * (A K^T Q X)[a, j]
         dV = F.zeros((N, do, t, do, d))
         for o in range(do):

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import field_validator, model_validator
+from pydantic import field_validator
 
 from ..algebra.field import Field
 from .activation import Activation
