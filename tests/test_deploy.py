@@ -125,7 +125,8 @@ def test_served_interval_schedule_runs_twice_and_the_second_run_computes_nothing
         assert list(runs_table["flow_run_id"]) == [first["id"]]
         assert runs_table["cells_ok"].iloc[0] == 3
         # the schedule is paused when serve stops
-        assert deployment(api, "every-5s")["paused"] is True
+        # serve pauses its schedule while shutting down; the pause reaches the API asynchronously
+        wait_for(lambda: deployment(api, "every-5s")["paused"] is True, 60, "the schedule paused after serve stopped")
 
 
 @pytest.mark.slow
