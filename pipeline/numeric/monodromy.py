@@ -56,7 +56,7 @@ from typing import Callable
 import numpy as np
 
 from .certify import CertificationResult, certify as _certify
-from .tracker import TrackerOptions, newton, track
+from .tracker import TrackerOptions, newton, track, track_loops
 
 
 @dataclass
@@ -255,22 +255,10 @@ class _Orbits:
 def _loop(system, X, p0, P1, G1, G2, options):
     """Track the rows of ``X`` around their loops ``p0 -> P1 -> p0`` (arcs G1 out, G2 back).
 
-    Returns the endpoints and a mask of the rows that stayed regular on both legs.
+    Returns the endpoints and a mask of the rows that stayed regular (see
+    :func:`~pipeline.numeric.tracker.track_loops`).
     """
-    B = X.shape[0]
-    ok = np.zeros(B, dtype=bool)
-    out = np.full_like(X, np.nan)
-    if B == 0:
-        return out, ok
-    R1 = track(system, X, p0, P1, gamma=G1, options=options)
-    r1 = np.flatnonzero(R1.regular)
-    if len(r1) == 0:
-        return out, ok
-    R2 = track(system, R1.solutions[r1], P1[r1], p0, gamma=G2[r1], options=options)
-    good = r1[R2.regular]
-    out[good] = R2.solutions[R2.regular]
-    ok[good] = True
-    return out, ok
+    return track_loops(system, X, p0, P1, G1, G2, options)
 
 
 def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = None,
@@ -367,6 +355,10 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
             break
         K = S.n_orbits
         L = int(min(max_parallel_loops, max_loops - loops, max(1, -(-batch_size // K))))
+        if stall_perms:
+            # the previous round found nothing new: only the loops still missing for the stall
+            # test (and one spare) are needed, not a whole round
+            L = max(1, min(L, stall_loops - len(stall_perms) + 1))
         P1 = np.array([_random_parameters(rng, p0) for _ in range(L)])
         G1, G2 = _random_gamma(rng, L), _random_gamma(rng, L)
         loops += L
@@ -414,7 +406,10 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
     if real_parameters is not None:
         pr = list(real_parameters)
         prc = np.array([complex(v) for v in pr])
-        R = track(system, solutions, p0, prc, gamma=None, seed=seed, options=options)
+        # corrector 1e-6 (the endpoints are refined by Newton's method and then certified, which
+        # also catches two paths ending on one solution)
+        R = track(system, solutions, p0, prc, gamma=None, seed=seed,
+                  options=options or TrackerOptions(corrector_tol=1e-6))
         tracked += len(solutions)
         real_solutions = R.solutions
         if certify:

@@ -149,6 +149,27 @@ class System:
         self._j = _Compiled(np.array(j_idx, dtype=np.int64), np.array(j_c, dtype=np.complex128),
                             np.array(j_slot, dtype=np.int64), self.n_equations * nz)
         self._compile_monomials()
+        self._dense = self._dense_coefficients()
+
+    def _dense_coefficients(self):
+        """``[C_F | C_J]`` as one dense matrix (monomials x output slots), or ``None``.
+
+        For small systems one BLAS product ``mono @ C`` is 2-3x faster than
+        gathering the terms and summing them with ``reduceat`` (measured on the
+        attention ED system, 85 monomials x 98 slots); for large sparse systems
+        the dense matrix would be mostly zeros, so it is used only while its size
+        stays within 40 entries per term.
+        """
+        n_mono = self.exponents.shape[0]
+        n_terms = len(self._f.mono_idx) + len(self._j.mono_idx)
+        slots = self._f.n_slots + self._j.n_slots
+        if n_mono == 0 or n_mono * slots > 40 * max(n_terms, 1):
+            return None
+        C = np.zeros((n_mono, slots), dtype=np.complex128)
+        for offset, comp in ((0, self._f), (self._f.n_slots, self._j)):
+            slot_of_term = np.repeat(comp.slots, np.diff(np.r_[comp.starts, len(comp.mono_idx)]))
+            np.add.at(C, (comp.mono_idx, offset + slot_of_term), comp.coeff)
+        return C
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -232,14 +253,22 @@ class System:
 
     def evaluate(self, x, p=None) -> np.ndarray:
         """Values ``F(x; p)`` of shape ``(B, n_equations)`` for ``x`` of shape ``(B, n)``."""
-        return self._f(self._monomials(self._z(x, p)))
+        mono = self._monomials(self._z(x, p))
+        if self._dense is not None:
+            return mono @ self._dense[:, : self.n_equations]
+        return self._f(mono)
 
     def jacobian(self, x, p=None):
         """``(F, dF/dx, dF/dp)`` with shapes ``(B, N)``, ``(B, N, n)``, ``(B, N, m)``."""
         mono = self._monomials(self._z(x, p))
-        F = self._f(mono)
         nz = self.n_variables + self.n_parameters
-        J = self._j(mono).reshape(-1, self.n_equations, nz)
+        if self._dense is not None:
+            out = mono @ self._dense
+            F = out[:, : self.n_equations]
+            J = out[:, self.n_equations:].reshape(-1, self.n_equations, nz)
+        else:
+            F = self._f(mono)
+            J = self._j(mono).reshape(-1, self.n_equations, nz)
         return F, J[:, :, : self.n_variables], J[:, :, self.n_variables:]
 
     def __repr__(self) -> str:

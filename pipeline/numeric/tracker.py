@@ -10,9 +10,12 @@ start system) a random complex ``gamma`` bends the path off the real segment.
 
 All paths advance together: one step evaluates the system and its Jacobians
 for every active path at once (numpy, complex128), a fourth-order Runge--Kutta
-predictor follows ``dx/dt = -(dF/dx)^{-1} (dF/dp) P'(t)``, two Newton steps
-with the Jacobian frozen at the predicted point correct, and each path keeps its own step size (doubled on success after a
+predictor follows ``dx/dt = -(dF/dx)^{-1} (dF/dp) P'(t)`` (its first stage
+reuses the previous step's corrector Jacobian, so a step costs four Jacobians,
+not five), two Newton steps with the Jacobian frozen at the predicted point
+correct, and each path keeps its own step size (doubled on success after a
 run of successes, halved on failure), masked in and out of the batch.
+Monodromy loops (:func:`track_loops`) chain their two legs per path.
 
 Endpoints are refined by Newton's method and classified:
 
@@ -137,11 +140,17 @@ def _norm(v):
     return np.sqrt((np.abs(v) ** 2).sum(axis=-1))
 
 
-def _track_core(system, path, x, t_of_s, dt_of_s, s_start, s_end, opts: TrackerOptions):
+def _track_core(system, path, x, t_of_s, dt_of_s, s_start, s_end, opts: TrackerOptions,
+                on_reach=None):
     """Track all rows of ``x`` from ``s_start`` to ``s_end`` (scalars) along ``t(s)``.
 
     Returns ``(x, s, code, steps)`` with code 0 = reached, 1 = step underflow,
     2 = diverged, 3 = too many steps.
+
+    ``on_reach(rows, x)``, if given, is called with the rows that just reached
+    ``s_end``; it may change their paths (``path`` is per row) and return the
+    rows to track again from ``s_start`` (used to chain the legs of monodromy
+    loops without waiting for the slowest path of the first leg).
     """
     B = x.shape[0]
     x = x.copy()
@@ -159,16 +168,27 @@ def _track_core(system, path, x, t_of_s, dt_of_s, s_start, s_end, opts: TrackerO
     def velocity(xs, ss, idx):
         t = t_of_s(ss)
         _, Jx, Jp = system.jacobian(xs, path(t, idx))
-        rhs = -np.einsum("bij,bj->bi", Jp, path.derivative(t, idx) * dt_of_s(ss)[:, None])
-        return _solve(Jx, rhs)
+        return _solve(Jx, _rhs(Jp, ss, idx))
 
+    def _rhs(Jp, ss, idx):
+        return -np.einsum("bij,bj->bi", Jp, path.derivative(t_of_s(ss), idx) * dt_of_s(ss)[:, None])
+
+    # k1 of the next step, kept per path: after a rejected step it is exactly the k1 just used
+    # (same point); after an accepted step it is taken from the corrector's Jacobian (at the
+    # predicted point, within the corrector's tolerance of the new point). One Jacobian and one
+    # solve fewer per step; the predictor stays a predictor, the corrector decides acceptance.
+    k1_cache = np.zeros_like(x)
+    have_k1 = np.zeros(B, dtype=bool)
     while True:
         idx = np.flatnonzero(code < 0)
         if len(idx) == 0:
             break
         xs, ss = x[idx], s[idx]
         hs = np.minimum(h[idx], s_end - ss)
-        k1 = velocity(xs, ss, idx)
+        fresh = ~have_k1[idx]
+        if fresh.any():
+            k1_cache[idx[fresh]] = velocity(xs[fresh], ss[fresh], idx[fresh])
+        k1 = k1_cache[idx]
         k2 = velocity(xs + 0.5 * hs[:, None] * k1, ss + 0.5 * hs, idx)
         k3 = velocity(xs + 0.5 * hs[:, None] * k2, ss + 0.5 * hs, idx)
         s1 = ss + hs
@@ -177,7 +197,7 @@ def _track_core(system, path, x, t_of_s, dt_of_s, s_start, s_end, opts: TrackerO
         p1 = path(t_of_s(s1), idx)
         # corrector: two Newton steps with the Jacobian frozen at the predicted point (one
         # Jacobian and one factorisation per step; the second step only evaluates F)
-        F, Jx, _ = system.jacobian(xp, p1)
+        F, Jx, Jp = system.jacobian(xp, p1)
         Jinv = _inverse(Jx)
         norms = []
         for k in range(2):
@@ -194,6 +214,9 @@ def _track_core(system, path, x, t_of_s, dt_of_s, s_start, s_end, opts: TrackerO
         acc, rej = idx[ok], idx[~ok]
         x[acc] = xp[ok]
         s[acc] = np.where(s_end - s1[ok] < 1e-14 * max(1.0, length), s_end, s1[ok])
+        have_k1[idx] = True
+        if len(acc):
+            k1_cache[acc] = np.einsum("bij,bj->bi", Jinv[ok], _rhs(Jp[ok], s1[ok], acc))
         streak[acc] += 1
         grow = streak[acc] >= self_grow
         h[acc] = np.where(grow, np.minimum(hs[ok] * 2.0, opts.max_step * length), hs[ok])
@@ -203,7 +226,70 @@ def _track_core(system, path, x, t_of_s, dt_of_s, s_start, s_end, opts: TrackerO
         code[acc[_norm(x[acc]) > opts.infinity_threshold]] = 2
         code[rej[h[rej] < opts.min_step * max(1.0, length)]] = 1
         code[idx[(steps[idx] >= opts.max_steps) & (code[idx] < 0)]] = 3
+        if on_reach is not None:
+            reached = acc[code[acc] == 0]
+            if len(reached):
+                again = np.asarray(on_reach(reached, x), dtype=np.int64)
+                if len(again):
+                    code[again] = -1
+                    s[again] = s_start
+                    h[again] = min(opts.initial_step, length)
+                    streak[again] = 0
+                    have_k1[again] = False
     return x, s, code, steps
+
+
+def track_loops(system, X, p0, P1, G1, G2, options: TrackerOptions | None = None):
+    """Track each row of ``X`` (solutions at ``p0``) around its loop ``p0 -> P1[i] -> p0``.
+
+    The two legs are gamma-trick segments with constants ``G1[i]`` (out) and
+    ``G2[i]`` (back). All loops advance in one batch and a path starts its
+    second leg as soon as it ends its first, so a round costs the slowest
+    *loop*, not the slowest first leg plus the slowest second leg.
+
+    Returns ``(Y, ok)``: the endpoints at ``p0`` (refined by Newton's method)
+    and the mask of the loops that stayed on track and end at a regular
+    solution.
+
+    >>> from pipeline.numeric.system import System
+    >>> S = System.from_text("x^2 - a", ["x"], ["a"])
+    >>> Y, ok = track_loops(S, np.array([[1.0 + 0j]]), np.array([1.0 + 0j]),
+    ...                     np.array([[0.5 - 1j]]), np.array([0.6 + 0.8j]), np.array([0.8 - 0.6j]))
+    >>> bool(ok[0]), bool(abs(abs(Y[0, 0]) - 1) < 1e-12)
+    (True, True)
+    """
+    opts = options or TrackerOptions(endgame=False)
+    X = np.atleast_2d(np.asarray(X, dtype=np.complex128))
+    B = X.shape[0]
+    Y = np.full_like(X, np.nan)
+    ok = np.zeros(B, dtype=bool)
+    if B == 0:
+        return Y, ok
+    p0 = np.asarray(p0, dtype=np.complex128).ravel()
+    P1 = np.asarray(P1, dtype=np.complex128).reshape(B, -1)
+    G2 = np.asarray(G2, dtype=np.complex128).reshape(B)
+    path = ParameterPath(np.broadcast_to(p0, P1.shape).copy(), P1, np.asarray(G1, dtype=np.complex128).reshape(B).copy())
+    leg = np.zeros(B, dtype=np.int64)
+
+    def on_reach(rows, x):
+        rows = rows[leg[rows] == 0]
+        leg[rows] = 1
+        path.p0[rows] = P1[rows]
+        path.dp[rows] = p0[None, :] - P1[rows]
+        path.gamma[rows] = G2[rows]
+        return rows
+
+    ident = lambda s: s.astype(np.complex128)
+    one = lambda s: np.ones_like(s, dtype=np.complex128)
+    x, _, code, _ = _track_core(system, path, X, ident, one, 0.0, 1.0, opts, on_reach=on_reach)
+    done = np.flatnonzero((code == 0) & (leg == 1))
+    if len(done):
+        xr, last = newton(system, x[done], p0)
+        cond = condition_numbers(system, xr, p0)
+        good = (cond < opts.singular_condition) & (last <= 1e-8 * (1 + _norm(xr)))
+        Y[done[good]] = xr[good]
+        ok[done[good]] = True
+    return Y, ok
 
 
 def newton(system, x, p, iterations: int = 6, tol: float = 1e-13):
