@@ -223,32 +223,36 @@ class System:
         return np.concatenate([x, p], axis=1)
 
     def _compile_monomials(self):
-        """Each monomial as a product of at most ``S`` entries of a flat power table."""
+        """Each monomial as a product of at most ``S`` entries of a flat power table.
+
+        The table has one row per exponent ``e = 0..D`` and one column per joint
+        variable plus a constant column: entry ``e * (nz + 1) + j`` is ``z_j^e``
+        and entry ``nz`` (row 0) is the constant 1 for unused slots.
+        """
         E = self.exponents
         nz = E.shape[1]
         self._pw_deg = int(self.max_degree.max()) if E.size else 0
-        width = self._pw_deg + 1
         support = (E > 0).sum(axis=1) if E.size else np.zeros(0, dtype=np.int64)
         S = int(support.max()) if len(support) else 0
-        # slot k of monomial u: flat index var * width + exponent, or the constant 1 (index nz * width)
-        slots = np.full((max(S, 1), len(E)), nz * width, dtype=np.int64)
+        slots = np.full((max(S, 1), len(E)), nz, dtype=np.int64)
         for u, e in enumerate(E):
             nzj = np.flatnonzero(e)
-            slots[: len(nzj), u] = nzj * width + e[nzj]
+            slots[: len(nzj), u] = e[nzj] * (nz + 1) + nzj
         self._slots = slots
 
     def _monomials(self, z: np.ndarray) -> np.ndarray:
         B, nz = z.shape
         D = self._pw_deg
-        pw = np.empty((B, nz + 1, D + 1), dtype=np.complex128)
-        pw[:, :, 0] = 1.0
-        for e in range(1, D + 1):
-            pw[:, :nz, e] = pw[:, :nz, e - 1] * z
-        pw[:, nz, :] = 1.0
+        pw = np.empty((B, D + 1, nz + 1), dtype=np.complex128)
+        pw[:, 0, :] = 1.0
+        if D:
+            pw[:, 1, :nz] = z
+        for e in range(2, D + 1):
+            np.multiply(pw[:, e - 1, :nz], z, out=pw[:, e, :nz])
         flat = pw.reshape(B, -1)
         mono = flat[:, self._slots[0]]
         for row in self._slots[1:]:
-            mono = mono * flat[:, row]
+            mono *= flat[:, row]
         return mono
 
     def evaluate(self, x, p=None) -> np.ndarray:

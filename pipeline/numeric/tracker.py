@@ -165,13 +165,14 @@ def _track_core(system, path, x, t_of_s, dt_of_s, s_start, s_end, opts: TrackerO
         code[:] = 0
         return x, s, code, steps
 
-    def velocity(xs, ss, idx):
+    def point(ss, idx):
+        """Parameters at ``t(s)`` and their derivative in ``s`` (shared by the stages at one s)."""
         t = t_of_s(ss)
-        _, Jx, Jp = system.jacobian(xs, path(t, idx))
-        return _solve(Jx, _rhs(Jp, ss, idx))
+        return path(t, idx), path.derivative(t, idx) * dt_of_s(ss)[:, None]
 
-    def _rhs(Jp, ss, idx):
-        return -np.einsum("bij,bj->bi", Jp, path.derivative(t_of_s(ss), idx) * dt_of_s(ss)[:, None])
+    def velocity(xs, P, dP):
+        _, Jx, Jp = system.jacobian(xs, P)
+        return _solve(Jx, -np.einsum("bij,bj->bi", Jp, dP))
 
     # k1 of the next step, kept per path: after a rejected step it is exactly the k1 just used
     # (same point); after an accepted step it is taken from the corrector's Jacobian (at the
@@ -187,14 +188,15 @@ def _track_core(system, path, x, t_of_s, dt_of_s, s_start, s_end, opts: TrackerO
         hs = np.minimum(h[idx], s_end - ss)
         fresh = ~have_k1[idx]
         if fresh.any():
-            k1_cache[idx[fresh]] = velocity(xs[fresh], ss[fresh], idx[fresh])
+            k1_cache[idx[fresh]] = velocity(xs[fresh], *point(ss[fresh], idx[fresh]))
         k1 = k1_cache[idx]
-        k2 = velocity(xs + 0.5 * hs[:, None] * k1, ss + 0.5 * hs, idx)
-        k3 = velocity(xs + 0.5 * hs[:, None] * k2, ss + 0.5 * hs, idx)
+        Pm, dPm = point(ss + 0.5 * hs, idx)
+        k2 = velocity(xs + 0.5 * hs[:, None] * k1, Pm, dPm)
+        k3 = velocity(xs + 0.5 * hs[:, None] * k2, Pm, dPm)
         s1 = ss + hs
-        k4 = velocity(xs + hs[:, None] * k3, s1, idx)
+        p1, dp1 = point(s1, idx)
+        k4 = velocity(xs + hs[:, None] * k3, p1, dp1)
         xp = xs + (hs / 6)[:, None] * (k1 + 2 * k2 + 2 * k3 + k4)
-        p1 = path(t_of_s(s1), idx)
         # corrector: two Newton steps with the Jacobian frozen at the predicted point (one
         # Jacobian and one factorisation per step; the second step only evaluates F)
         F, Jx, Jp = system.jacobian(xp, p1)
@@ -216,7 +218,7 @@ def _track_core(system, path, x, t_of_s, dt_of_s, s_start, s_end, opts: TrackerO
         s[acc] = np.where(s_end - s1[ok] < 1e-14 * max(1.0, length), s_end, s1[ok])
         have_k1[idx] = True
         if len(acc):
-            k1_cache[acc] = np.einsum("bij,bj->bi", Jinv[ok], _rhs(Jp[ok], s1[ok], acc))
+            k1_cache[acc] = -np.einsum("bij,bj->bi", Jinv[ok], np.einsum("bij,bj->bi", Jp[ok], dp1[ok]))
         streak[acc] += 1
         grow = streak[acc] >= self_grow
         h[acc] = np.where(grow, np.minimum(hs[ok] * 2.0, opts.max_step * length), hs[ok])
