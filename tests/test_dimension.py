@@ -2,6 +2,7 @@
 
 from math import comb
 
+import numpy as np
 import pytest
 
 from pipeline.algebra.field import MERSENNE61
@@ -174,3 +175,28 @@ def test_quadratic_with_bias_is_a_shifted_square(widths):
     assert shifted["dimension"] == square["dimension"]
     assert shifted["symmetry_dimension"] == square["symmetry_dimension"] == sum(widths[1:-1])
     assert shifted["expected_dimension"] == square["expected_dimension"]
+
+
+@pytest.mark.parametrize("spec", [
+    {"model": "mlp", "widths": [2, 3, 2], "activation": "x^3"},
+    {"model": "mlp", "widths": [3, 4, 3], "activation": "x^2", "bias": True},
+    {"model": "linear", "widths": [4, 2, 3]},
+    {"model": "cnn", "input_dim": 7, "filters": [3, 2], "activation": "x^2"},
+])
+def test_seeded_reverse_pass_equals_combined_full_jacobian(spec):
+    """The one-pass Jacobian seeded with cotangents C equals C applied to the rows of the full one."""
+    from pipeline.algebra.field import PrimeField
+    from pipeline.models import build_model
+    from pipeline.models.base import Model
+
+    model = build_model(spec)
+    F = PrimeField()
+    rng = np.random.default_rng(11)
+    theta = model.random_parameters(F, rng)
+    X = F.random((5, model.input_dim), rng)
+    C = F.random((5, model.output_dim), rng)
+    assert model.output_dim > 1
+    want = Model.combined_jacobian(model, theta, X, C, F)  # full Jacobian, then combination
+    got = model.combined_jacobian(theta, X, C, F)
+    assert got.shape == (5, model.num_params)
+    assert (np.asarray(got, dtype=object) == np.asarray(want, dtype=object)).all()

@@ -57,3 +57,40 @@ def test_object_backend_matches_uint64_backend():
     assert (U.mul(A, A).astype(object) == O.mul(Ao, Ao)).all()
     assert (U.sub(A, A[::-1]).astype(object) == O.sub(Ao, Ao[::-1])).all()
     assert U.rank(U.matmul(A, B)) == O.rank(O.matmul(Ao, Bo)) == 3
+
+
+@pytest.mark.parametrize("k", [1, 7, 2048, 2049, 5000])
+def test_blas_limb_matmul_matches_python_integers(k):
+    """The float64-limb matmul is exact: extreme entries (p - 1) and inner dimensions around the
+    2^11 block where limb products stop summing exactly in float64."""
+    F = PrimeField()
+    rng = np.random.default_rng(k)
+    A, B = F.random((3, k), rng), F.random((k, 2), rng)
+    A[0, :] = MERSENNE61 - 1
+    B[:, 0] = MERSENNE61 - 1
+    ref = (A.astype(object) @ B.astype(object)) % MERSENNE61
+    got = F.matmul(A, B)
+    assert got.dtype == np.uint64 and (got.astype(object) == ref).all()
+    # (p - 1)^2 * k = k (mod p): the all-(p-1) row against the all-(p-1) column
+    assert int(got[0, 0]) == k % MERSENNE61
+
+
+def test_direct_flint_rank_matches_python_flint_and_fallback(monkeypatch):
+    """The uint64 -> nmod_mat copy (ctypes into python-flint's own FLINT) gives the ranks of
+    products of random n x k and k x m matrices (k, generically), as python-flint's constructor does."""
+    import flint
+
+    from pipeline.algebra import flint_c
+
+    assert flint_c.available()  # python-flint wheels ship FLINT 3: the direct path must load
+    F = PrimeField()
+    rng = np.random.default_rng(9)
+    for n, k, m in [(30, 7, 25), (5, 5, 5), (40, 40, 41), (1, 1, 9)]:
+        M = F.matmul(F.random((n, k), rng), F.random((k, m), rng))
+        ref = flint.nmod_mat(n, m, M.ravel().tolist(), MERSENNE61).rank()
+        assert flint_c.nmod_rank(M, MERSENNE61) == ref == k
+        assert F.rank(M) == k
+    # without the direct path, PrimeField.rank falls back to python-flint's constructor
+    monkeypatch.setattr(flint_c, "available", lambda: False)
+    assert F.rank(M) == 1
+    assert F.rank(np.zeros((3, 4), dtype=np.uint64)) == 0

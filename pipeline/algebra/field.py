@@ -40,6 +40,21 @@ _S31 = np.uint64(31)
 _S30 = np.uint64(30)
 
 
+#: Inner dimension up to which products of 21-bit limbs sum exactly in float64 (2^11 * 2^42 = 2^53).
+_BLOCK = 2048
+_MASK21 = np.uint64((1 << 21) - 1)
+
+
+def _limbs21(a: np.ndarray) -> np.ndarray:
+    """``a`` (uint64, < 2^63) as three float64 limbs of 21 bits, stacked on a new first axis."""
+    return np.stack([a & _MASK21, (a >> np.uint64(21)) & _MASK21, a >> np.uint64(42)]).astype(np.float64)
+
+
+def _rot61(x: np.ndarray, k: int) -> np.ndarray:
+    """``x * 2^k mod (2^61 - 1)`` for ``0 <= x < 2^61 - 1`` and ``0 < k < 61``: a 61-bit rotation."""
+    return ((x << np.uint64(k)) & _MASK61) | (x >> np.uint64(61 - k))
+
+
 def _fold(x: np.ndarray) -> np.ndarray:
     """Reduce uint64 values (< 2^64) modulo 2^61 - 1 into [0, p)."""
     x = (x & _MASK61) + (x >> _S61)
@@ -189,11 +204,12 @@ class PrimeField(Field):
 
     def add(self, a, b):
         s = np.add(a, b, dtype=np.uint64)
-        return np.where(s >= self._p, s - self._p, s)
+        # s - p wraps around (to above 2^63) exactly when s < p: the minimum is s mod p
+        return np.minimum(s, s - self._p)
 
     def sub(self, a, b):
         s = np.add(a, self._p - np.asarray(b, dtype=np.uint64), dtype=np.uint64)
-        return np.where(s >= self._p, s - self._p, s)
+        return np.minimum(s, s - self._p)
 
     def neg(self, a):
         return self.sub(self.zeros(np.shape(a)), a)
@@ -210,7 +226,51 @@ class PrimeField(Field):
         lo = al * bl  # < 2^62
         # mid * 2^31 = (mh*2^30 + ml) * 2^31 = mh*2^61 + ml*2^31 = mh + ml*2^31 (mod p)
         mid_red = (mid >> _S30) + ((mid & _MASK30) << _S31)
-        return _fold(_fold(hi + hi + mid_red) + lo)
+        # hi + hi < 2^61, mid_red < 2^61 + 2^32, lo < 2^62: the sum is below 2^64, one fold
+        # leaves it below 2^61 + 4 and one conditional subtraction reduces it
+        x = hi + hi + mid_red + lo
+        x = (x & _MASK61) + (x >> _S61)
+        return np.minimum(x, x - _MASK61)
+
+    def matmul(self, a, b):
+        """``a @ b`` (numpy broadcasting over batch axes) by float64 BLAS products of 21-bit limbs.
+
+        Each factor is split as ``a = a0 + a1 2^21 + a2 2^42``; the nine products
+        ``a_i @ b_j`` are exact in float64 while the inner dimension is below
+        ``2^11`` (each term is below ``2^42``; longer products are cut into
+        blocks), and ``sum_s 2^(21 s) (sum_{i+j=s} a_i @ b_j)`` is reduced with
+        ``2^61 = 1 (mod p)``: multiplying by ``2^k`` is a rotation of the 61 bits.
+        A fixed number of numpy calls whatever the inner dimension (the generic
+        loop makes one multiply-add per inner index).
+        """
+        if not self._mersenne:
+            return super().matmul(a, b)
+        a = np.asarray(a, dtype=np.uint64)
+        b = np.asarray(b, dtype=np.uint64)
+        k = a.shape[-1]
+        if b.ndim < 2 or b.shape[-2] != k:
+            raise ValueError(f"matmul shapes {a.shape} and {b.shape} do not match")
+        if k > _BLOCK:
+            acc = None
+            for s in range(0, k, _BLOCK):
+                part = self.matmul(a[..., s : s + _BLOCK], b[..., s : s + _BLOCK, :])
+                acc = part if acc is None else self.add(acc, part)
+            return acc
+        nd = max(a.ndim, b.ndim)  # equal ranks, so that the limb axes broadcast against each other
+        a = a.reshape((1,) * (nd - a.ndim) + a.shape)
+        b = b.reshape((1,) * (nd - b.ndim) + b.shape)
+        al = _limbs21(a)  # (3, ..., m, k) float64
+        bl = _limbs21(b)  # (3, ..., k, n)
+        prod = np.matmul(al[:, None], bl[None, :]).astype(np.uint64)  # (3, 3, ..., m, n), each < 2^53
+        # s = i + j: 0 -> (0,0); 1 -> (0,1),(1,0); 2 -> (0,2),(1,1),(2,0); 3 -> (1,2),(2,1); 4 -> (2,2)
+        s0 = prod[0, 0]
+        s1 = prod[0, 1] + prod[1, 0]
+        s2 = prod[0, 2] + prod[1, 1] + prod[2, 0]
+        s3 = prod[1, 2] + prod[2, 1]
+        s4 = prod[2, 2]  # all < 3 * 2^53 < 2^61 - 1: already reduced
+        x = s0 + _rot61(s1, 21) + _rot61(s2, 42) + _rot61(s3, 63 - 61) + _rot61(s4, 84 - 61)
+        x = (x & _MASK61) + (x >> _S61)
+        return np.minimum(x, x - _MASK61)
 
     def rank(self, m: np.ndarray) -> int:
         import flint
@@ -219,6 +279,11 @@ class PrimeField(Field):
         if m.size == 0:
             return 0
         rows, cols = m.shape
+        from . import flint_c
+
+        if flint_c.available():
+            # the reduced uint64 array is copied into FLINT's nmod_mat as it is (no Python ints)
+            return flint_c.nmod_rank(np.asarray(m, dtype=np.uint64), self.p)
         # tolist() of uint64 or object arrays already yields Python ints
         return int(flint.nmod_mat(rows, cols, m.ravel().tolist(), self.p).rank())
 

@@ -97,6 +97,17 @@ class Model(ABC):
     def jacobian(self, theta: np.ndarray, X: np.ndarray, F: Field) -> np.ndarray:
         """``d f_theta(x_j)_o / d theta``: shape ``(N * output_dim, num_params)``, rows ``(j, o)``."""
 
+    def combined_jacobian(self, theta: np.ndarray, X: np.ndarray, C: np.ndarray, F: Field) -> np.ndarray:
+        """Rows ``sum_o C[j, o] d f_theta(x_j)_o / d theta``: shape ``(N, num_params)``.
+
+        The default forms the full Jacobian and combines its rows; models with a
+        reverse pass override it to seed that pass with ``C`` (one pass, not
+        ``output_dim``).
+        """
+        N = X.shape[0]
+        J = self.jacobian(theta, X, F).reshape(N, self.output_dim, -1)
+        return F.sum(F.mul(J, np.asarray(C)[:, :, None]), axis=1)
+
     def record(self) -> dict:
         """The model's inputs as catalog columns."""
         return self.spec.model_dump()

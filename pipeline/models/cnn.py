@@ -129,10 +129,16 @@ class CNN(LayeredNetwork):
         return out.T
 
     def jacobian(self, theta, X, F):
+        return self._jacobian(theta, X, F, None)
+
+    def combined_jacobian(self, theta, X, C, F):
+        return self._jacobian(theta, X, F, C)
+
+    def _jacobian(self, theta, X, F, seed):
         layers = self._dense(theta)
         _, cache = forward(layers, self.activation, X, F)
-        blocks = backward(layers, self.activation, cache, F)
-        N, dL = X.shape[0], self.output_dim
+        blocks = backward(layers, self.activation, cache, F, seed)
+        N, dL = X.shape[0], (self.output_dim if seed is None else 1)
         cols = []
         for l, ((dW, db), ks, s) in enumerate(zip(blocks, self.spec.filters, self.spec.strides)):
             rows, width = self.widths[l + 1], self.widths[l]

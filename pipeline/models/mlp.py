@@ -91,15 +91,24 @@ def forward(layers, act: Activation, X: np.ndarray, F: Field):
     return h, cache
 
 
-def backward(layers, act: Activation, cache, F: Field):
-    """Per layer ``(dW, db)`` with ``dW[o, a, b, n] = d f_o(x_n) / d W[a, b]`` as ``(N, dL, rows*cols)``."""
+def backward(layers, act: Activation, cache, F: Field, seed=None):
+    """Per layer ``(dW, db)`` with ``dW[o, a, b, n] = d f_o(x_n) / d W[a, b]`` as ``(N, dL, rows*cols)``.
+
+    With ``seed`` (shape ``(N, dL)``, one cotangent per point) a single reverse
+    pass gives ``sum_o seed[n, o] d f_o(x_n) / d theta`` instead, as ``(N, 1, ...)``
+    blocks: ``dL`` times less work than the full Jacobian followed by the combination.
+    """
     L = len(layers)
     dL = layers[-1][0].shape[0]
     N = cache[0][1].shape[1]
-    one = F.const(1)
-    delta = F.zeros((dL, dL, N))
-    idx = np.arange(dL)
-    delta[idx, idx, :] = one  # delta_L[o, a, n] = [o == a]
+    if seed is None:
+        one = F.const(1)
+        delta = F.zeros((dL, dL, N))
+        idx = np.arange(dL)
+        delta[idx, idx, :] = one  # delta_L[o, a, n] = [o == a]
+    else:
+        delta = np.ascontiguousarray(np.asarray(seed).T)[None, :, :]  # (1, dL, N)
+    K = delta.shape[0]
     blocks = [None] * L
     for l in range(L - 1, -1, -1):
         z, h_prev = cache[l]
@@ -107,7 +116,7 @@ def backward(layers, act: Activation, cache, F: Field):
         d_nt = np.transpose(delta, (2, 0, 1))  # (N, dL, rows)
         h_nt = h_prev.T  # (N, cols)
         dW = F.mul(d_nt[:, :, :, None], h_nt[:, None, None, :])
-        blocks[l] = (dW.reshape(N, dL, -1), d_nt if layers[l][1] is not None else None)
+        blocks[l] = (dW.reshape(N, K, -1), d_nt if layers[l][1] is not None else None)
         if l > 0:
             W = layers[l][0]
             back = F.matmul(np.ascontiguousarray(W.T), delta)  # (dL, cols, N)
@@ -115,10 +124,13 @@ def backward(layers, act: Activation, cache, F: Field):
     return blocks
 
 
-def network_jacobian(layers, act: Activation, X: np.ndarray, F: Field) -> np.ndarray:
-    """Jacobian ``(N * dL, P)`` with parameters ordered ``W_1, b_1, W_2, b_2, ...``."""
+def network_jacobian(layers, act: Activation, X: np.ndarray, F: Field, seed=None) -> np.ndarray:
+    """Jacobian ``(N * dL, P)`` with parameters ordered ``W_1, b_1, W_2, b_2, ...``.
+
+    With ``seed`` ``(N, dL)``: the combined rows ``(N, P)`` (see :func:`backward`).
+    """
     _, cache = forward(layers, act, X, F)
-    blocks = backward(layers, act, cache, F)
+    blocks = backward(layers, act, cache, F, seed)
     parts = []
     for dW, db in blocks:
         parts.append(dW)
@@ -227,6 +239,9 @@ class MLP(LayeredNetwork):
 
     def jacobian(self, theta, X, F):
         return network_jacobian(self.layers(theta), self.activation, X, F)
+
+    def combined_jacobian(self, theta, X, C, F):
+        return network_jacobian(self.layers(theta), self.activation, X, F, seed=C)
 
     def record(self) -> dict:
         d = self.spec.model_dump()
