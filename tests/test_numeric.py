@@ -222,3 +222,21 @@ def test_monodromy_rejects_a_start_that_is_not_a_solution():
         monodromy_solve(fam.system, x0=[5.0, 0.0, 1.0], p0=[1.0, 2.0])
     with pytest.raises(ValueError, match="start pair"):
         monodromy_solve(fam.system)
+
+
+def test_track_loops_monodromy_of_the_square_root():
+    """x^2 = a around a = 0: a loop from a = 1 through a = -1 that encircles 0 swaps the two
+    square roots, one that does not returns each to itself. For gamma = e^{i t}, t > 0, the
+    leg 1 -> -1 passes below 0 and the leg -1 -> 1 above it; with t < 0 on the way back
+    both legs pass below."""
+    from pipeline.numeric.tracker import track_loops
+
+    S = System.from_text("x^2 - a", ["x"], ["a"])
+    X = np.array([[1.0 + 0j], [-1.0 + 0j], [1.0 + 0j], [-1.0 + 0j]])
+    P1 = np.full((4, 1), -1.0 + 0j)
+    up, down = np.exp(0.6j), np.exp(-0.6j)
+    G1 = np.array([up, up, up, up])
+    G2 = np.array([up, up, down, down])  # first two loops encircle 0, the last two do not
+    Y, ok = track_loops(S, X, np.array([1.0 + 0j]), P1, G1, G2)
+    assert ok.all()
+    assert np.allclose(Y[:, 0], [-1, 1, 1, -1], atol=1e-10)

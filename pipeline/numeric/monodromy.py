@@ -252,15 +252,6 @@ class _Orbits:
         return self.sols.points[[self.reps[o] for o in orbit_ids]].reshape(-1, self.sols.n)
 
 
-def _loop(system, X, p0, P1, G1, G2, options):
-    """Track the rows of ``X`` around their loops ``p0 -> P1 -> p0`` (arcs G1 out, G2 back).
-
-    Returns the endpoints and a mask of the rows that stayed regular (see
-    :func:`~pipeline.numeric.tracker.track_loops`).
-    """
-    return track_loops(system, X, p0, P1, G1, G2, options)
-
-
 def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = None,
                     target_count: int | None = None, stall_loops: int = 5, max_loops: int = 400,
                     time_limit: float | None = None, seed: int = 0, certify: bool = True,
@@ -366,7 +357,7 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
         orb = np.tile(np.arange(K), L)
         lid = np.repeat(np.arange(L), K)
         X = S.rep_points(orb)
-        Y, ok = _loop(system, X, p0, P1[lid], G1[lid], G2[lid], loop_opts)
+        Y, ok = track_loops(system, X, p0, P1[lid], G1[lid], G2[lid], loop_opts)
         tracked += 2 * len(X)
         found = S.add(Y[ok])
         image = np.full(len(X), -1, dtype=np.int64)
@@ -389,7 +380,7 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
                 if target_count is not None and len(S) >= target_count:
                     break
                 qo, ql = np.array(queue_o), np.array(queue_l)
-                Yq, okq = _loop(system, S.rep_points(qo), p0, P1[ql], G1[ql], G2[ql], loop_opts)
+                Yq, okq = track_loops(system, S.rep_points(qo), p0, P1[ql], G1[ql], G2[ql], loop_opts)
                 tracked += 2 * len(qo)
                 queue_o, queue_l = [], []
                 for y, l in zip(Yq[okq], ql[okq]):
