@@ -13,6 +13,9 @@ as float64 BLAS products of 21-bit limbs), one reverse pass seeded with random o
 combinations for multi-output models, the uint64 matrix copied straight into FLINT's nmod_mat
 and ranked there with as many FLINT threads as cores (numpy's LAPACK uses them all too).
 
+Timing: each method gets one untimed warm-up call, then the best of ``--repeat`` rounds of as
+many calls as last 0.2 s (``timeit`` autorange); sympy runs once in a child process.
+
 Prints per architecture the seconds of each method and the ratios
 ``float/exact`` and ``sympy/exact`` (>1 means exact is faster), then the geometric
 means. Targets: exact no slower than float (ratio >= 1), >= 50x faster than sympy.
@@ -28,6 +31,7 @@ import multiprocessing as mp
 import os
 import random
 import time
+import timeit
 
 import numpy as np
 
@@ -52,23 +56,27 @@ def spec_of(kind, widths, act):
     return d
 
 
+def _best_per_call(fn, repeat):
+    """Seconds per call: one untimed warm-up call, then the best of ``repeat`` rounds of enough
+    calls to last >= 0.2 s (``timeit``'s autorange), so sub-millisecond cases are not timed
+    from a single call and neither method pays the model's one-time set-up for the other."""
+    result = fn()
+    timer = timeit.Timer(fn)
+    number, _ = timer.autorange()
+    return result, min(timer.repeat(repeat=repeat, number=number)) / number
+
+
 def time_exact(model, repeat):
-    best = math.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        r = exact_rank(model, seed=0)
-        best = min(best, time.perf_counter() - t)
-    return r, best
+    return _best_per_call(lambda: exact_rank(model, seed=0), repeat)
+
+
+def _float_rank_of(model):
+    with np.errstate(all="ignore"):
+        return float_rank(float_jacobian(model, seed=0))[0]
 
 
 def time_float(model, repeat):
-    best = math.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        with np.errstate(all="ignore"):
-            r, _ = float_rank(float_jacobian(model, seed=0))
-        best = min(best, time.perf_counter() - t)
-    return r, best
+    return _best_per_call(lambda: _float_rank_of(model), repeat)
 
 
 def sympy_rank(kind, widths, act, seed=0):
