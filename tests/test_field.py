@@ -94,3 +94,15 @@ def test_direct_flint_rank_matches_python_flint_and_fallback(monkeypatch):
     monkeypatch.setattr(flint_c, "available", lambda: False)
     assert F.rank(M) == 1
     assert F.rank(np.zeros((3, 4), dtype=np.uint64)) == 0
+
+
+def test_rank_reduces_unreduced_and_negative_entries():
+    """Entries given as any integers are taken mod p: [[p + 1, 2], [-1, -2]] is [[1, 2], [-1, -2]]
+    mod p, of rank 1; [[p, 0], [0, 1]] is diag(0, 1), of rank 1."""
+    from pipeline.algebra import flint_c
+
+    F = PrimeField()
+    p = MERSENNE61
+    assert F.rank(np.array([[p + 1, 2], [-1, -2]], dtype=object)) == 1
+    assert F.rank(np.array([[p, 0], [0, 1]], dtype=np.uint64)) == 1
+    assert flint_c.nmod_rank(np.array([[p, 0], [0, 1]], dtype=np.uint64), p) == 1

@@ -282,7 +282,10 @@ class PrimeField(Field):
         from . import flint_c
 
         if flint_c.available():
-            # the reduced uint64 array is copied into FLINT's nmod_mat as it is (no Python ints)
+            # the uint64 array is copied into FLINT's nmod_mat as it is (no Python ints); entries
+            # from elsewhere (negative or unreduced Python ints) are reduced first
+            if m.dtype == object:
+                m = np.remainder(m, self.p)
             return flint_c.nmod_rank(np.asarray(m, dtype=np.uint64), self.p)
         # tolist() of uint64 or object arrays already yields Python ints
         return int(flint.nmod_mat(rows, cols, m.ravel().tolist(), self.p).rank())

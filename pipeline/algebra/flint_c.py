@@ -129,13 +129,15 @@ def available() -> bool:
 
 
 def nmod_rank(m: np.ndarray, p: int) -> int:
-    """Rank of ``m`` (entries already reduced into ``[0, p)``) over ``GF(p)``, ``p < 2^63``."""
+    """Rank over ``GF(p)`` (``p < 2^63``) of a matrix of non-negative integers below ``2^64``."""
     lib = _lib()
     if lib is None:
         raise RuntimeError("the FLINT library of python-flint could not be loaded")
     m = np.ascontiguousarray(m, dtype=np.uint64)
     if m.ndim != 2:
         raise ValueError("expected a matrix")
+    if m.size and int(m.max()) >= p:  # FLINT assumes reduced entries; one cheap pass makes sure
+        m = m % np.uint64(p)
     return _rank_with(lib, m, p)
 
 
