@@ -83,3 +83,16 @@ def test_dry_run_counts_without_writing(tmp_path, cli):
     assert p.returncode == 0, p.stderr
     assert "90 cells" in p.stdout and "90 to run" in p.stdout
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "grids").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_grid_loads(path):
+    """The grids the README points to are valid specs, each with at least one cell of a known
+    computation and model."""
+    from pipeline.compute import get_computation
+
+    spec = load_grid(path)
+    cells = spec.cells()
+    assert cells, f"{path.name} expands to no cells"
+    for name in spec.computations:
+        assert get_computation(name).name == name
