@@ -55,12 +55,6 @@ def _rot61(x: np.ndarray, k: int) -> np.ndarray:
     return ((x << np.uint64(k)) & _MASK61) | (x >> np.uint64(61 - k))
 
 
-def _fold(x: np.ndarray) -> np.ndarray:
-    """Reduce uint64 values (< 2^64) modulo 2^61 - 1 into [0, p)."""
-    x = (x & _MASK61) + (x >> _S61)
-    return np.where(x >= _MASK61, x - _MASK61, x)
-
-
 class Field:
     """Interface shared by :class:`PrimeField` and :class:`FloatField`."""
 

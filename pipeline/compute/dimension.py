@@ -57,7 +57,7 @@ def exact_rank(model: Model, seed: int = 0, prime: int = MERSENNE61) -> int:
     injective and the rank unchanged, with ``dL`` times fewer rows.
     """
     N = evaluation_points(model)
-    small = N * model.output_dim * model.num_params < SMALL_JACOBIAN
+    small = N * model.num_params < SMALL_JACOBIAN  # the (N, P) matrix ranked (one row per point)
     F = PrimeField(prime, backend="object" if small else "uint64")
     rng = np.random.default_rng([seed, 61])
     theta = model.random_parameters(F, rng)
