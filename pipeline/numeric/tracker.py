@@ -118,14 +118,8 @@ class ParameterPath:
         return a if a.shape[0] == 1 else a[idx]
 
     def __call__(self, t, idx):
-        g = self._rows(self.gamma, idx)
-        phi = g * t / (1 + (g - 1) * t)
-        return self._rows(self.p0, idx) + phi[:, None] * self._rows(self.dp, idx)
-
-    def derivative(self, t, idx):
-        g = self._rows(self.gamma, idx)
-        dphi = g / (1 + (g - 1) * t) ** 2
-        return dphi[:, None] * self._rows(self.dp, idx)
+        """``P(t)`` for the rows ``idx``."""
+        return self.bind(idx).point(t, 0.0)[0]
 
     def bind(self, idx):
         """The paths of rows ``idx``, gathered once (a step evaluates them at several ``t``)."""
@@ -382,12 +376,6 @@ class _SubPath:
 
     def __init__(self, path, rows):
         self.path, self.rows = path, rows
-
-    def __call__(self, t, idx):
-        return self.path(t, self.rows[idx])
-
-    def derivative(self, t, idx):
-        return self.path.derivative(t, self.rows[idx])
 
     def bind(self, idx):
         return self.path.bind(self.rows[idx])
