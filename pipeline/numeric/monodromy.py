@@ -131,27 +131,27 @@ class SolutionSet:
     def __len__(self) -> int:
         return self.points.shape[0]
 
+    def _find(self, x: np.ndarray, key: float) -> int:
+        """Index of the known point nearest to ``x`` within the tolerance (``-1`` if none)."""
+        if len(self) == 0:
+            return -1
+        tol = self.tol * max(1.0, float(np.abs(x).max()))
+        wsum = np.abs(self.w).sum() * 1.7071  # bounds |key(x) - key(y)| / max|x - y|
+        lo = np.searchsorted(self._keys, key - tol * wsum, side="left")
+        hi = np.searchsorted(self._keys, key + tol * wsum, side="right")
+        cand = self._order[lo:hi]
+        if len(cand) == 0:
+            return -1
+        d = np.abs(self.points[cand] - x).max(axis=1)
+        j = int(np.argmin(d))
+        return int(cand[j]) if d[j] <= tol else -1
+
     def locate(self, X: np.ndarray) -> np.ndarray:
         """Index of the known point equal to each row of ``X`` (``-1`` if none)."""
         X = np.atleast_2d(X)
-        out = np.full(X.shape[0], -1, dtype=np.int64)
-        if len(self) == 0:
-            return out
-        wsum = np.abs(self.w).sum() * 1.7071
         keys = self._key(X)
-        for r, x in enumerate(X):
-            if not np.all(np.isfinite(x)):
-                continue
-            tol = self.tol * max(1.0, float(np.abs(x).max()))
-            lo = np.searchsorted(self._keys, keys[r] - tol * wsum, side="left")
-            hi = np.searchsorted(self._keys, keys[r] + tol * wsum, side="right")
-            cand = self._order[lo:hi]
-            if len(cand):
-                d = np.abs(self.points[cand] - x).max(axis=1)
-                j = int(np.argmin(d))
-                if d[j] <= tol:
-                    out[r] = cand[j]
-        return out
+        return np.array([self._find(x, k) if np.all(np.isfinite(x)) else -1 for x, k in zip(X, keys)],
+                        dtype=np.int64).reshape(X.shape[0])
 
     def _key(self, X):
         return (X.real @ self.w) + 0.7071 * (X.imag @ self.w)
@@ -160,16 +160,8 @@ class SolutionSet:
         """Add the rows of ``X`` that are new; return them."""
         X = np.atleast_2d(X)
         new = []
-        wsum = np.abs(self.w).sum() * 1.7071
-        for x in X:
-            if not np.all(np.isfinite(x)):
-                continue
-            tol = self.tol * max(1.0, float(np.abs(x).max()))
-            k = self._key(x[None, :])[0]
-            lo = np.searchsorted(self._keys, k - tol * wsum, side="left")
-            hi = np.searchsorted(self._keys, k + tol * wsum, side="right")
-            cand = self._order[lo:hi]
-            if len(cand) and np.any(np.abs(self.points[cand] - x).max(axis=1) <= tol):
+        for x, k in zip(X, self._key(X)):
+            if not np.all(np.isfinite(x)) or self._find(x, k) >= 0:
                 continue
             self.points = np.vstack([self.points, x[None, :]])
             pos = np.searchsorted(self._keys, k)
@@ -231,8 +223,6 @@ class _Orbits:
         """Add the rows of ``X`` not yet known (with their orbits); return the new orbit ids."""
         new_orbits = []
         for x in np.atleast_2d(X):
-            if self.sols.locate(x[None, :])[0] >= 0:
-                continue
             start = len(self.sols)
             if len(self.sols.add(x[None, :])) == 0:
                 continue
