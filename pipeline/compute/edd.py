@@ -86,6 +86,7 @@ from ..algebra.field import MSOLVE_PRIMES
 from ..algebra.parser import PolynomialSyntaxError, parse_system, polynomial_context
 from ..algebra.weights import kernel_basis, parse_weights, weight_matrix
 from ..errors import SpecError
+from ..models.mlp import polynomial_forward
 
 VERSION = "3"
 #: ``method: exact`` uses implicit equations up to this codimension, parameter space above it.
@@ -381,42 +382,35 @@ class _MLPVariety(_Variety):
 
     def parametrization(self):
         w, fixed = self.widths, self.gauge()
-        pnames, slots = [], []
+        pnames, free = [], []  # free: positions in the flat parameter vector (unpack's order)
+        k = 0
         for l in range(len(w) - 1):
             for a in range(w[l + 1]):
                 for b in range(w[l]):
                     if (l, a, b) not in fixed:
                         pnames.append(f"w{l + 1}_{a + 1}_{b + 1}")
-                        slots.append(("W", l, a, b))
+                        free.append(k)
+                    k += 1
             if self.bias:
                 for a in range(w[l + 1]):
                     pnames.append(f"b{l + 1}_{a + 1}")
-                    slots.append(("b", l, a, None))
+                    free.append(k)
+                    k += 1
         xn = [f"in{i + 1}" for i in range(self.n_in)]
         ctx = flint.fmpq_mpoly_ctx.get(tuple(pnames + xn), "degrevlex")
         gens = ctx.gens()
         P = len(pnames)
-        var = dict(zip(slots, gens[:P]))
-        h = list(gens[P:])
+        # object arrays filled one by one: numpy would try to iterate the polynomials
+        theta = np.empty(k, dtype=object)
+        for i in range(k):
+            theta[i] = ctx.constant(1)  # the gauge-fixed weights
+        for i, gen in zip(free, gens[:P]):
+            theta[i] = gen
+        x = np.empty((self.n_in, 1), dtype=object)
+        for j in range(self.n_in):
+            x[j, 0] = gens[P + j]
         coeffs = [flint.fmpq(c.numerator, c.denominator) for c in self.act.coeffs]
-        for l in range(len(w) - 1):
-            z = []
-            for a in range(w[l + 1]):
-                acc = var.get(("b", l, a, None), ctx.constant(0))
-                for b in range(w[l]):
-                    acc = acc + var.get(("W", l, a, b), ctx.constant(1)) * h[b]
-                z.append(acc)
-            if l < len(w) - 2:
-                h = []
-                for zi in z:
-                    s, pw = ctx.constant(0), ctx.constant(1)
-                    for c in coeffs:
-                        if c != 0:
-                            s = s + c * pw
-                        pw = pw * zi
-                    h.append(s)
-            else:
-                h = z
+        h = polynomial_forward(self.model.layers(theta), self.act, coeffs, x)[:, 0]
         pctx = flint.fmpq_mpoly_ctx.get(tuple(pnames), "degrevlex")
         pos = {e: i for i, e in enumerate(self.monos)}
         ys = [dict() for _ in self.index]

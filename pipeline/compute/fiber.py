@@ -94,7 +94,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..algebra.field import MSOLVE_PRIMES, PrimeField
 from ..algebra.gauge import GAUGES, Gauge, choose_gauge
 from ..models.base import Model
-from ..models.mlp import forward
+from ..models.mlp import forward, polynomial_forward
 from .dimension import exact_rank
 
 VERSION = "2"
@@ -164,28 +164,8 @@ def unisolvent_points(model: Model, F: PrimeField, rng: np.random.Generator, tri
 def _symbolic_forward(model: Model, params: np.ndarray, X: np.ndarray, p: int) -> np.ndarray:
     """``f_theta(x_j)`` with ``theta`` an object array of nmod_mpoly; returns ``(N, dL)`` objects."""
     coeffs = [int(F_c) for F_c in PrimeField(p).asarray(list(model.activation.coeffs))]
-    monomial = model.activation.is_monomial
-    r = model.activation.degree
-    layers = model.layers(params)
     h = np.array([[int(v) for v in row] for row in X.T], dtype=object)  # (d0, N)
-    for i, (W, b) in enumerate(layers):
-        z = W.dot(h)
-        if b is not None:
-            z = z + b[:, None]
-        if i < len(layers) - 1:
-            if monomial:
-                c = coeffs[-1]
-                z = np.vectorize(lambda u: c * u**r if c != 1 else u**r, otypes=[object])(z)
-            else:
-                def horner(u):
-                    acc = u * 0 + coeffs[-1]
-                    for c in reversed(coeffs[:-1]):
-                        acc = acc * u + c
-                    return acc
-
-                z = np.vectorize(horner, otypes=[object])(z)
-        h = z
-    return h.T
+    return polynomial_forward(model.layers(params), model.activation, coeffs, h).T
 
 
 def fiber_system(model: Model, gauge: Gauge, prime: int, rng: np.random.Generator) -> FiberSystem:

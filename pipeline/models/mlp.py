@@ -140,6 +140,40 @@ def network_jacobian(layers, act: Activation, X: np.ndarray, F: Field, seed=None
     return J.reshape(J.shape[0] * J.shape[1], J.shape[2])
 
 
+def polynomial_forward(layers, act: Activation, coeffs, h: np.ndarray) -> np.ndarray:
+    """The network on exact ring elements (polynomials, residues) held in object arrays.
+
+    ``layers`` is :func:`unpack` of an object parameter vector, ``coeffs`` the
+    activation's coefficients mapped into the ring (lowest degree first) and ``h``
+    the inputs, shape ``(d0, N)``. Returns the outputs, shape ``(dL, N)``.
+    Monomial activations are applied as ``c u^r``, others by Horner's rule.
+
+    >>> import numpy as np
+    >>> act = Activation.parse("x^2")
+    >>> layers = unpack(np.array([1, 2, 3, 4, 5, 6], dtype=object), (2, 2, 1), False)
+    >>> # W1 = [[1, 2], [3, 4]], W2 = [[5, 6]] at x = (1, 1): 5 * 3^2 + 6 * 7^2
+    >>> polynomial_forward(layers, act, [0, 0, 1], np.array([[1], [1]], dtype=object)).tolist()
+    [[339]]
+    """
+    r, top = act.degree, coeffs[-1]
+
+    def s(u):
+        if act.is_monomial:
+            return u**r if top == 1 else top * u**r
+        acc = top
+        for c in reversed(coeffs[:-1]):
+            acc = acc * u + c if c != 0 else acc * u
+        return acc
+
+    apply = np.vectorize(s, otypes=[object])
+    for i, (W, b) in enumerate(layers):
+        z = W.dot(h)
+        if b is not None:
+            z = z + b[:, None]
+        h = apply(z) if i < len(layers) - 1 else z
+    return h
+
+
 class LayeredNetwork(Model):
     """Sizes shared by networks of layers ``widths = (d0, ..., dL)`` with one activation between layers.
 

@@ -55,6 +55,7 @@ import flint
 import numpy as np
 
 from ..algebra.gauge import Gauge, choose_gauge, symmetry_orbit
+from ..models.mlp import polynomial_forward
 from .certify import certify as _certify
 from .monodromy import monodromy_solve
 from .system import System
@@ -139,26 +140,11 @@ def coefficient_polynomials(model, gauge: Gauge):
     for i, k in enumerate(free):
         params[k] = g[i]
     coeffs = [flint.fmpq(c.numerator, c.denominator) for c in model.activation.coeffs]
-    layers = model.layers(params)
-    h = list(g[n:])  # python lists: numpy would try to iterate the polynomials
-    for li, (W, b) in enumerate(layers):
-        z = []
-        for a in range(W.shape[0]):
-            acc = ctx.constant(0) if b is None else b[a]
-            for c in range(W.shape[1]):
-                acc = acc + W[a, c] * h[c]
-            z.append(acc)
-        if li < len(layers) - 1:
-            out = []
-            for u in z:
-                acc = ctx.constant(coeffs[-1])
-                for c in reversed(coeffs[:-1]):
-                    acc = acc * u + c if c != 0 else acc * u
-                out.append(acc)
-            z = out
-        h = z
+    x = np.empty((d0, 1), dtype=object)  # filled one by one: numpy would try to iterate the polynomials
+    for j in range(d0):
+        x[j, 0] = g[n + j]
     polys = []
-    for f in h:
+    for f in polynomial_forward(model.layers(params), model.activation, coeffs, x)[:, 0]:
         groups: dict[tuple, dict] = {}
         for e, c in f.to_dict().items():
             groups.setdefault(tuple(e[n:]), {})[tuple(e[:n]) + (0,) * d0] = c
