@@ -15,7 +15,6 @@ Run: /work/venv/bin/python bench/bench_numerical.py [--msolve-timeout 120] [--on
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import re
 import shutil
@@ -27,7 +26,7 @@ from fractions import Fraction
 import numpy as np
 
 from pipeline.algebra import msolve
-from pipeline.numeric import certify, ed_lagrange_family, monodromy_solve, track, waring_family
+from pipeline.numeric import ed_lagrange_family, monodromy_solve, track, waring_family
 
 ATTENTION = ("y1^2*y6^2 + y4^2*y3^2 + y1*y3*y5^2 + y2^2*y4*y6 - 2*y1*y4*y3*y6 - y2*y1*y6*y5"
              " - y2*y4*y3*y5")
@@ -66,7 +65,7 @@ def bench_fiber(msolve_timeout: float):
 
     n, d, k = 4, 3, 5
     fam = waring_family(n, d, k)
-    print(f"[fiber] (4,5,1) network, s = x^3, gauge w_i1 = 1: 20 unknowns, theory 5! * 1 = 120 points")
+    print("[fiber] (4,5,1) network, s = x^3, gauge w_i1 = 1: 20 unknowns, theory 5! * 1 = 120 points")
     model = build_model({"model": "mlp", "widths": [4, 5, 1], "activation": "x^3"})
     mono = None
     for label, sym in (("with the permutation group", True), ("every point tracked", False)):
@@ -145,7 +144,6 @@ def bench_phc(repeats: int = 5, phc_repeats: int = 3):
                   f"{rc.n_distinct} certified at u ({R.real_count} real), {R.loops} loops, "
                   f"{R.paths_tracked} paths, stop {R.stop_reason}, {ts[-1]:.2f} s")
         times[label] = float(np.median(ts))
-    ours = times["stall criterion, no target"]
     if phc is None:
         print("  phc not installed (apt-get install phcpack): skipped")
         return

@@ -1,7 +1,5 @@
 """The Parquet catalog: atomic appends, duplicates resolved, compaction, schema, runs table."""
 
-from pathlib import Path
-
 import pandas as pd
 import pyarrow.parquet as pq
 

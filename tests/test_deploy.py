@@ -7,10 +7,7 @@ for a process work pool that ``prefect worker start --pool`` runs.
 """
 
 import json
-import os
 import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest

@@ -1,6 +1,5 @@
 """Grid specs: expansion, and malformed files rejected with the YAML path, exit 2, nothing written."""
 
-import textwrap
 from pathlib import Path
 
 import pytest

@@ -8,9 +8,7 @@ PATH: ``sbatch``/``qsub`` run the generated job script with bash on this machine
 
 import json
 import os
-import re
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pytest
 import yaml
 
 from catalog import store
-from flows.hpc import allowed_keys, jobqueue_cluster, load_cluster_config, make_cluster
+from flows.hpc import allowed_keys, load_cluster_config, make_cluster
 from pipeline.errors import SpecError
 
 from .servers import symmetric_rank_grid

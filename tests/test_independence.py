@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from fractions import Fraction
 
 import pytest
 import sympy

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from fractions import Fraction
 
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 
 from pipeline.algebra import msolve
-from pipeline.numeric import (System, TrackerOptions, certify, ed_degree_generic_hypersurface, ed_lagrange_family,
+from pipeline.numeric import (System, certify, ed_degree_generic_hypersurface, ed_lagrange_family,
                               monodromy_solve, random_complex_hypersurface, random_hypersurface, track,
                               waring_family)
 

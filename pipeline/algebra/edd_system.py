@@ -281,7 +281,6 @@ def _systems(equations: list, Q, u, c: int, seed: int):
     n = len(u)
     m = len(equations)
     rng = np.random.default_rng([seed, 4242])
-    src = equations[0].context()
     base = [f"x{i}" for i in range(n)]
     # -- positive loss: unknowns x, l_1..l_c, s, t
     R = _Ring(base, [f"l{j}" for j in range(c)] + ["s", "t"])

@@ -58,7 +58,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-import flint
 import numpy as np
 
 from .parser import PolynomialSyntaxError, parse_system, polynomial_context

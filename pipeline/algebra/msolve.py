@@ -676,7 +676,6 @@ def rational_points(polys, variables: Sequence[str], characteristic: int = MSOLV
     if p == 0:
         raise ValueError("rational_points works over a prime field: give a prime below 2^31")
     n = len(variables)
-    names = list(variables) + ["w_"]
     terms = [_terms(f, variables) for f in polys]
     import random
 

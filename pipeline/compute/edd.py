@@ -695,7 +695,6 @@ def numerical_critical_points(var: "_Variety", Q, u, seed: int = 0, real: bool =
 
     t0 = time.perf_counter()
     names = list(var.names)
-    n = len(names)
     k = len(kernel_basis(Q))
     if k:
         return _numerical_none(f"no count: Q is singular (kernel dimension {k}); the numerical method needs an "

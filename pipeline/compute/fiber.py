@@ -83,10 +83,8 @@ Example
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from itertools import combinations_with_replacement
-from math import comb
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -94,7 +92,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..algebra.field import MSOLVE_PRIMES, PrimeField
 from ..algebra.gauge import GAUGES, Gauge, choose_gauge
 from ..models.base import Model
-from ..models.mlp import forward, polynomial_forward
+from ..models.mlp import polynomial_forward
 from .dimension import exact_rank
 
 VERSION = "2"

@@ -41,7 +41,7 @@ import flint
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from ..algebra.families import Family, TupleBatch, parse_family, parse_tuple, tuple_text
+from ..algebra.families import Family, TupleBatch, parse_family, parse_tuple
 from ..algebra.field import MSOLVE_PRIMES, PrimeField
 from ..models.activation import Activation
 

@@ -262,7 +262,6 @@ def _first_of_overlapping(cert, lo, hi) -> np.ndarray:
     the first of each overlapping group counts distinct solutions, and an
     isolated box is distinct from all others.
     """
-    B = len(cert)
     keep = cert.copy()
     idx = np.flatnonzero(cert)
     if len(idx) < 2:

@@ -56,7 +56,6 @@ import numpy as np
 
 from ..algebra.gauge import Gauge, choose_gauge, symmetry_orbit
 from ..models.mlp import polynomial_forward
-from .certify import certify as _certify
 from .monodromy import monodromy_solve
 from .system import System
 
