@@ -79,8 +79,6 @@ def pack_batches(cells: list[Cell], workers: int, target_seconds: float = BATCH_
     return batches
 
 
-
-
 def _flow_run_id() -> str | None:
     try:
         from prefect.runtime import flow_run
