@@ -14,11 +14,12 @@ WORKDIR /app
 
 # dependencies first (cached while only the code changes)
 COPY pyproject.toml README.md deploy/constraints.txt /app/
-RUN mkdir -p pipeline flows catalog \
- && touch pipeline/__init__.py flows/__init__.py catalog/__init__.py \
+RUN mkdir -p neurovar pipeline/algebra pipeline/compute pipeline/models pipeline/numeric flows catalog \
+ && for d in neurovar pipeline pipeline/algebra pipeline/compute pipeline/models pipeline/numeric flows catalog; do touch $d/__init__.py; done \
  && pip install -c constraints.txt . \
  && pip uninstall -y neurovar
 
+COPY neurovar /app/neurovar
 COPY pipeline /app/pipeline
 COPY flows /app/flows
 COPY catalog /app/catalog

@@ -35,9 +35,9 @@ import timeit
 
 import numpy as np
 
-from pipeline.algebra.field import float_rank
-from pipeline.compute.dimension import exact_rank, float_jacobian
-from pipeline.models import build_model
+from neurovar.pipeline.algebra.field import float_rank
+from neurovar.pipeline.compute.dimension import exact_rank, float_jacobian
+from neurovar.pipeline.models import build_model
 
 ARCHS = [
     ("mlp", (2, 2, 1), "x^2"), ("mlp", (2, 2, 1), "x^3"), ("mlp", (3, 4, 1), "x^2"), ("mlp", (3, 5, 1), "x^4"),
@@ -83,7 +83,7 @@ def sympy_rank(kind, widths, act, seed=0):
     """Symbolic baseline: expand f_theta, Jacobian of its coefficients, rank at a rational point."""
     import sympy as sp
 
-    from pipeline.models.activation import Activation
+    from neurovar.pipeline.models.activation import Activation
 
     rng = random.Random(seed)
     xs = sp.symbols(f"x0:{widths[0]}")
@@ -132,7 +132,7 @@ def main():
     args = ap.parse_args()
     # numpy's BLAS/LAPACK (the float baseline's SVD) uses every core; let FLINT do the same for
     # the exact rank (in the pipeline each Dask worker process keeps FLINT at one thread)
-    from pipeline.algebra import flint_c
+    from neurovar.pipeline.algebra import flint_c
 
     flint_c.set_threads(os.cpu_count() or 1)
     print(f"FLINT threads: {flint_c.get_threads()}; direct uint64 -> nmod_mat path: {flint_c.available()}")

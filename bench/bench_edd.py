@@ -28,12 +28,12 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from pipeline.algebra import msolve  # noqa: E402
-from pipeline.algebra.edd_system import _systems, random_point  # noqa: E402
-from pipeline.algebra.field import MSOLVE_PRIMES  # noqa: E402
-from pipeline.algebra.parser import parse_system  # noqa: E402
-from pipeline.algebra.weights import weight_matrix  # noqa: E402
-from pipeline.compute.edd import ATTENTION_HYPERSURFACE, EddParams, edd  # noqa: E402
+from neurovar.pipeline.algebra import msolve  # noqa: E402
+from neurovar.pipeline.algebra.edd_system import _systems, random_point  # noqa: E402
+from neurovar.pipeline.algebra.field import MSOLVE_PRIMES  # noqa: E402
+from neurovar.pipeline.algebra.parser import parse_system  # noqa: E402
+from neurovar.pipeline.algebra.weights import weight_matrix  # noqa: E402
+from neurovar.pipeline.compute.edd import ATTENTION_HYPERSURFACE, EddParams, edd  # noqa: E402
 
 CASES = [
     ("circle, diag(4,1)", "x^2 + y^2 - 1", "diag:4,1"),
@@ -97,7 +97,7 @@ MLP_CASES = [((2, 1, 1), "x^3", "generic"), ((2, 1, 1), "x^5", "generic"), ((3, 
 
 
 def mlp_table():
-    from pipeline.models import build_model
+    from neurovar.pipeline.models import build_model
 
     print(f"\n{'mlp case':34s} {'edd':>4s} {'implicit s':>10s} {'param s':>8s} {'param/implicit':>14s}")
     for widths, act, weights in MLP_CASES:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from pipeline.algebra.families import parse_family
-from pipeline.compute.independence import exact_rank
-from pipeline.compute.independence_threshold import independence_threshold
+from neurovar.pipeline.algebra.families import parse_family
+from neurovar.pipeline.compute.independence import exact_rank
+from neurovar.pipeline.compute.independence_threshold import independence_threshold
 
 FAMILIES = [
     "binary_linear:k=4,coef=2",

@@ -25,8 +25,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from pipeline.algebra import msolve
-from pipeline.numeric import ed_lagrange_family, monodromy_solve, track, waring_family
+from neurovar.pipeline.algebra import msolve
+from neurovar.pipeline.numeric import ed_lagrange_family, monodromy_solve, track, waring_family
 
 ATTENTION = ("y1^2*y6^2 + y4^2*y3^2 + y1*y3*y5^2 + y2^2*y4*y6 - 2*y1*y4*y3*y6 - y2*y1*y6*y5"
              " - y2*y4*y3*y5")
@@ -60,8 +60,8 @@ def bench_throughput(n_paths: int, n_single: int):
 
 
 def bench_fiber(msolve_timeout: float):
-    from pipeline.models import build_model
-    from pipeline.numeric.fiber import numerical_fiber
+    from neurovar.pipeline.models import build_model
+    from neurovar.pipeline.numeric.fiber import numerical_fiber
 
     n, d, k = 4, 3, 5
     fam = waring_family(n, d, k)

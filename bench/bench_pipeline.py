@@ -27,7 +27,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 def grid_spec(n_cells: int):
-    from pipeline.grid import GridSpec
+    from neurovar.pipeline.grid import GridSpec
 
     base = 3 * 7 * 2 * 3  # input dims x hidden widths x depths x activations
     seeds = -(-n_cells // base)
@@ -43,8 +43,8 @@ def grid_spec(n_cells: int):
 def run_once(spec, workers: int) -> dict:
     from distributed import Client, LocalCluster
 
-    from catalog import store
-    from flows import flow as flow_mod
+    from neurovar.catalog import store
+    from neurovar.flows import flow as flow_mod
 
     marks = {}
 
@@ -59,7 +59,7 @@ def run_once(spec, workers: int) -> dict:
                       silence_logs=logging.ERROR) as lc, Client(lc) as client:
         client.wait_for_workers(workers)
         # warm imports (every computation module, flint), as on a long-lived cluster; not orchestration
-        client.run(lambda: (__import__("pipeline.compute").compute.computations(), __import__("flint")))
+        client.run(lambda: (__import__("neurovar.pipeline.compute").pipeline.compute.computations(), __import__("flint")))
         with tempfile.TemporaryDirectory() as root:
             flow_mod.PROGRESS_HOOK = hook
             t0 = time.perf_counter()

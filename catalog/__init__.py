@@ -1,6 +1,6 @@
 """The Parquet catalog of results and its analysis.
 
->>> from catalog import load   # doctest: +SKIP
+>>> from neurovar.catalog import load   # doctest: +SKIP
 >>> df = load("dimension", root="results")
 """
 

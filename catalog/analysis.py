@@ -52,7 +52,7 @@ def activation_degree(text) -> int | None:
     if m:
         return int(m.group(1))
     try:
-        from pipeline.models.activation import Activation
+        from neurovar.pipeline.models.activation import Activation
 
         return Activation.parse(text).degree
     except ValueError:
@@ -375,15 +375,15 @@ def rerun_command(row: dict | pd.Series) -> str:
     Built from the computation's options and the model's fields, so it works
     for any registered computation and model.
 
-    >>> from pipeline.cells import make_cell, run_cell
+    >>> from neurovar.pipeline.cells import make_cell, run_cell
     >>> rec = run_cell(make_cell("dimension", {"model": "mlp", "widths": [3, 5, 1], "activation": "x^4"}, seed=2))
     >>> print(rerun_command(rec))
     neurovar compute dimension --model mlp --widths 3,5,1 --activation 'x^4' --no-bias --float-check --prime 2305843009213693951 --seed 2
     """
     import shlex
 
-    from pipeline.compute import get_computation
-    from pipeline.models import MODELS
+    from neurovar.pipeline.compute import get_computation
+    from neurovar.pipeline.models import MODELS
 
     row = dict(row)
     comp = get_computation(row["computation"])

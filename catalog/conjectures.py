@@ -16,7 +16,7 @@ an :class:`Outcome` (``holds``, ``expected``, ``observed``).
 
 Example
 -------
->>> from pipeline.cells import make_cell, run_cell
+>>> from neurovar.pipeline.cells import make_cell, run_cell
 >>> import pandas as pd
 >>> rows = [run_cell(make_cell("dimension", {"model": "mlp", "widths": [3, k, 1], "activation": "x^2"}))
 ...         for k in (1, 2, 3)]
@@ -199,13 +199,13 @@ def check_catalog(root: str | Path = "results", names: list[str] | None = None) 
     Entries whose computation is not registered in this installation are skipped;
     a computation with no rows gives a verdict with all counts zero.
     """
-    from pipeline.compute import computations
+    from neurovar.pipeline.compute import computations
 
     from . import store
 
     root = Path(root)
     if not root.is_dir():
-        from pipeline.errors import SpecError
+        from neurovar.pipeline.errors import SpecError
 
         raise SpecError("--results", f"no catalog at {root}: run a grid first (neurovar run grids/quickstart.yaml)")
     entries = [REGISTRY[n] for n in names] if names else list(REGISTRY.values())
@@ -327,7 +327,7 @@ def _check_linear(row):
         pass
     else:
         return f"model {model} with activation {row.get('activation')} is not linear"
-    from pipeline.models.linear import rank_variety_dimension
+    from neurovar.pipeline.models.linear import rank_variety_dimension
 
     q = min(w)
     exp = rank_variety_dimension(w, bool(_get(row, "bias", False)))
@@ -475,7 +475,7 @@ def _check_identifiability_generic(row):
         return "no hidden layer"
     if w[0] < 2:
         return "one input variable"
-    from pipeline.models import build_model
+    from neurovar.pipeline.models import build_model
 
     model = build_model({"model": "mlp", "widths": w, "activation": row["activation"]})
     nparams, amb = model.num_params, model.ambient_dimension
@@ -572,7 +572,7 @@ _EDD_PSD_WORDS = {0: "14 points", 1: "14 points", 2: "4 points + a curve", 3: "a
 
 def _normal(text: str) -> str | None:
     try:
-        from pipeline.algebra.parser import parse_system
+        from neurovar.pipeline.algebra.parser import parse_system
 
         _, polys = parse_system(text)
         return " ; ".join(sorted(str(p) for p in polys))

@@ -13,8 +13,8 @@ works), evaluates the registry (:mod:`catalog.conjectures`), and writes
 Example
 -------
 >>> import tempfile
->>> from pipeline.cells import make_cell, run_cell
->>> from catalog.store import write_records
+>>> from neurovar.pipeline.cells import make_cell, run_cell
+>>> from neurovar.catalog.store import write_records
 >>> root, out = tempfile.mkdtemp(), tempfile.mkdtemp()
 >>> _ = write_records([run_cell(make_cell("dimension", {"model": "mlp", "widths": [3, 2, 1], "activation": "x^2"}))],
 ...                   "dimension", root)
@@ -169,7 +169,7 @@ def write_report(root: str | Path = store.DEFAULT_ROOT, out: str | Path | None =
     """Write ``report.md`` and the plots for the catalog under ``root`` into ``out`` (default ``root/report``)."""
     root = Path(root)
     if not root.is_dir():
-        from pipeline.errors import SpecError
+        from neurovar.pipeline.errors import SpecError
 
         raise SpecError("--results", f"no catalog at {root}: run a grid first (neurovar run grids/quickstart.yaml)")
     out = Path(out) if out is not None else root / "report"

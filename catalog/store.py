@@ -20,7 +20,7 @@ batch written twice never shows twice.
 Example
 -------
 >>> import tempfile
->>> from pipeline.cells import make_cell, run_cell
+>>> from neurovar.pipeline.cells import make_cell, run_cell
 >>> root = tempfile.mkdtemp()
 >>> rec = run_cell(make_cell("dimension", {"model": "linear", "widths": [2, 1, 2]}))
 >>> _ = write_records([rec], "dimension", root)
@@ -43,8 +43,8 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from pipeline.compute import computations, get_computation
-from pipeline.models import MODELS
+from neurovar.pipeline.compute import computations, get_computation
+from neurovar.pipeline.models import MODELS
 
 DEFAULT_ROOT = "results"
 RUNS = "_runs"
@@ -232,7 +232,7 @@ def load(computation: str, root: str | Path = DEFAULT_ROOT, filters: dict | None
     Duplicate ``cell_key`` rows are resolved: the newest write wins.
     """
     if computation not in computations():
-        from pipeline.errors import SpecError
+        from neurovar.pipeline.errors import SpecError
 
         raise SpecError("computation", f"unknown computation {computation!r}; choose one of {', '.join(computations())}")
     df = _read_table(computation, root).to_pandas()
@@ -246,7 +246,7 @@ def load(computation: str, root: str | Path = DEFAULT_ROOT, filters: dict | None
         df = df[df["status"] == status]
     for col, value in (filters or {}).items():
         if col not in df:
-            from pipeline.errors import SpecError
+            from neurovar.pipeline.errors import SpecError
 
             raise SpecError("filters", f"unknown column {col!r}")
         if isinstance(value, (list, tuple, set)) and col != "widths":

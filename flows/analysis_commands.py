@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from pipeline.errors import SpecError
+from neurovar.pipeline.errors import SpecError
 
 from .cli import app, console, fail
 
@@ -19,7 +19,7 @@ def report(
     out: Optional[Path] = typer.Option(None, "--out", help="folder for report.md and the plots (default RESULTS/report)"),
 ) -> None:
     """Write report.md (one section per theorem and conjecture) and PNG plots for a catalog."""
-    from catalog.report import write_report
+    from neurovar.catalog.report import write_report
 
     try:
         rep = write_report(results, out)
@@ -39,7 +39,7 @@ def check(
     name: list[str] = typer.Option([], "--name", help="check only these registry entries (repeatable)"),
 ) -> None:
     """Print each theorem's and conjecture's verdict on the catalog; exit 1 if a theorem is violated."""
-    from catalog.conjectures import REGISTRY, check_catalog
+    from neurovar.catalog.conjectures import REGISTRY, check_catalog
 
     unknown = [n for n in name if n not in REGISTRY]
     if unknown:

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.errors import SpecError
+from neurovar.pipeline.errors import SpecError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -126,7 +126,7 @@ _PROVENANCE_HIDDEN = ("versions", "host", "timestamp", "computation_version", "t
 
 
 def _make_compute_command(comp) -> click.Command:
-    from pipeline.models import MODELS
+    from neurovar.pipeline.models import MODELS
 
     model_fields = _fields_of(spec for spec, _ in MODELS.values()) if comp.needs_model is not False else {}
     param_fields = dict(comp.params.model_fields)
@@ -155,8 +155,8 @@ def _make_compute_command(comp) -> click.Command:
     ]
 
     def callback(**kw):
-        from pipeline.cells import make_cell
-        from pipeline.runner import run_cells
+        from neurovar.pipeline.cells import make_cell
+        from neurovar.pipeline.runner import run_cells
 
         as_json = kw.pop("as_json")
         seed = kw.pop("seed")
@@ -205,7 +205,7 @@ def _make_compute_command(comp) -> click.Command:
 
 
 def compute_group() -> click.Group:
-    from pipeline.compute import computations
+    from neurovar.pipeline.compute import computations
 
     group = click.Group("compute", help="Run one computation here and print its record.")
     for comp in computations().values():
@@ -217,7 +217,7 @@ def _register_commands() -> None:
     """Import the modules that add commands to ``app`` (run, catalog, ...)."""
     import importlib
 
-    for mod in ("flows.commands", "flows.analysis_commands", "flows.deploy_commands"):
+    for mod in ("neurovar.flows.commands", "neurovar.flows.analysis_commands", "neurovar.flows.deploy_commands"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:

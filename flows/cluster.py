@@ -13,7 +13,7 @@ import os
 from contextlib import contextmanager
 from typing import Iterator
 
-from pipeline.errors import SpecError
+from neurovar.pipeline.errors import SpecError
 
 
 def default_workers() -> int:

@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from pipeline.errors import SpecError
+from neurovar.pipeline.errors import SpecError
 
 from .cli import app, console, err_console, fail
 
@@ -40,7 +40,7 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
 ) -> None:
     """Run every cell of a grid that is not yet in the catalog."""
-    from pipeline.grid import load_grid
+    from neurovar.pipeline.grid import load_grid
 
     try:
         spec = load_grid(spec_file)
@@ -57,7 +57,7 @@ def run(
     except SpecError as e:
         fail(str(e))
     if dry_run:
-        from catalog import store
+        from neurovar.catalog import store
 
         present = set()
         for comp in spec.computations:
@@ -131,7 +131,7 @@ def _show_df(df, limit: int, title: str | None = None) -> None:
 @catalog_app.command("ls")
 def catalog_ls(results: Path = typer.Option(Path("results"), "--results")) -> None:
     """List the computations in the catalog with their row counts."""
-    from catalog import store
+    from neurovar.catalog import store
 
     table = Table("computation", "rows", "ok", "timeout", "error", "files")
     for comp in store.present_computations(results):
@@ -164,7 +164,7 @@ def catalog_show(
     limit: int = typer.Option(30, "--limit"),
 ) -> None:
     """Show the rows of one computation."""
-    from catalog import store
+    from neurovar.catalog import store
 
     try:
         df = store.load(computation, results, filters=_parse_where(where))
@@ -185,7 +185,7 @@ def catalog_show(
 @catalog_app.command("runs")
 def catalog_runs(results: Path = typer.Option(Path("results"), "--results")) -> None:
     """One row per flow run."""
-    from catalog import store
+    from neurovar.catalog import store
 
     df = store.load_runs(results)
     cols = ["run_id", "spec_name", "started", "ended", "cells_planned", "cells_skipped", "cells_ok",
@@ -196,7 +196,7 @@ def catalog_runs(results: Path = typer.Option(Path("results"), "--results")) -> 
 @catalog_app.command("compact")
 def catalog_compact(results: Path = typer.Option(Path("results"), "--results")) -> None:
     """Merge each computation's part files into one."""
-    from catalog import store
+    from neurovar.catalog import store
 
     for comp in store.present_computations(results):
         before, rows = store.compact(comp, results)

@@ -36,9 +36,9 @@ from typing import Any
 
 from prefect import flow
 
-from catalog import store
-from pipeline.errors import SpecError
-from pipeline.grid import GridSpec, load_grid
+from neurovar.catalog import store
+from neurovar.pipeline.errors import SpecError
+from neurovar.pipeline.grid import GridSpec, load_grid
 
 from .flow import run_grid
 

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from pipeline.errors import SpecError
+from neurovar.pipeline.errors import SpecError
 
 from .cli import app, console, fail
 

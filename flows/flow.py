@@ -34,10 +34,10 @@ try:  # Prefect >= 3.0
 except ImportError:  # pragma: no cover
     NO_CACHE = None
 
-from catalog import store
-from pipeline.cells import Cell, cell_cost, failed_record, package_versions
-from pipeline.grid import GridSpec
-from pipeline.runner import run_batch  # what the workers run: importing it must not import Prefect
+from neurovar.catalog import store
+from neurovar.pipeline.cells import Cell, cell_cost, failed_record, package_versions
+from neurovar.pipeline.grid import GridSpec
+from neurovar.pipeline.runner import run_batch  # what the workers run: importing it must not import Prefect
 
 from .cluster import dask_client, default_workers
 

@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from pipeline.errors import SpecError, read_yaml
+from neurovar.pipeline.errors import SpecError, read_yaml
 
 KINDS = ("slurm", "pbs")
 

@@ -10,7 +10,7 @@ worker processes.
 
 Example
 -------
->>> from pipeline.cells import make_cell
+>>> from neurovar.pipeline.cells import make_cell
 >>> recs = run_cells([make_cell("dimension", {"model": "linear", "widths": [2, 1, 2]})])
 >>> recs[0]["dimension"]
 3
@@ -67,7 +67,7 @@ class CellRunner:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.runner"],
+            [sys.executable, "-m", "neurovar.pipeline.runner"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,

@@ -12,11 +12,11 @@ from math import ceil, comb
 
 import pytest
 
-from catalog import store
-from catalog.analysis import derive, edd_equals, rerun_command, thresholds
-from catalog.conjectures import ah_exceptional
-from pipeline.cells import make_cell, run_cell
-from pipeline.grid import load_grid
+from neurovar.catalog import store
+from neurovar.catalog.analysis import derive, edd_equals, rerun_command, thresholds
+from neurovar.catalog.conjectures import ah_exceptional
+from neurovar.pipeline.cells import make_cell, run_cell
+from neurovar.pipeline.grid import load_grid
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@
 import pandas as pd
 import pyarrow.parquet as pq
 
-from catalog import store
-from pipeline.cells import make_cell, run_cell
+from neurovar.catalog import store
+from neurovar.pipeline.cells import make_cell, run_cell
 
 
 def dim_records(widths_list, seed=0):

@@ -37,7 +37,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from catalog import store
+from neurovar.catalog import store
 
 from .servers import bin_path, free_port, spawn, stop, symmetric_rank_grid, wait_for
 
@@ -436,7 +436,7 @@ def test_dask_over_tls_with_the_override(tmp_path):
         with Client(f"tls://127.0.0.1:{port}", security=sec, timeout="30s") as c:
             c.wait_for_workers(1, timeout=60)
             assert all(a.startswith("tls://") for a in c.scheduler_info()["workers"])
-            from pipeline.cells import make_cell, run_cell
+            from neurovar.pipeline.cells import make_cell, run_cell
 
             rec = c.submit(run_cell, make_cell("dimension", {"model": "mlp", "widths": [3, 2, 1], "activation": "x^2"})).result()
             assert rec["dimension"] == 5  # symmetric 3x3 matrices of rank <= 2: 3*2 - 1

@@ -15,13 +15,13 @@ from math import comb
 import pandas as pd
 import pytest
 
-from catalog import store
-from catalog.analysis import defect_table, rerun_command
-from catalog.conjectures import (AH_SPORADIC, ATTENTION_HYPERSURFACE, REGISTRY, ah_dimension, ah_exceptional,
+from neurovar.catalog import store
+from neurovar.catalog.analysis import defect_table, rerun_command
+from neurovar.catalog.conjectures import (AH_SPORADIC, ATTENTION_HYPERSURFACE, REGISTRY, ah_dimension, ah_exceptional,
                                  check_catalog, evaluate, prop16_bound)
-from pipeline.cells import make_cell, run_cell
-from pipeline.compute import computations
-from pipeline.grid import load_grid
+from neurovar.pipeline.cells import make_cell, run_cell
+from neurovar.pipeline.compute import computations
+from neurovar.pipeline.grid import load_grid
 
 AH_GRID = "grids/alexander_hirschowitz.yaml"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog import store
+from neurovar.catalog import store
 
 from .conftest import neurovar_cmd
 from .servers import SYMMETRIC_RANK_DIMENSIONS, symmetric_rank_grid, bin_path, http_json, prefect_env, prefect_server, spawn, stop, wait_for
@@ -138,7 +138,7 @@ def test_deploy_to_a_process_work_pool_and_a_worker_runs_it(tmp_path, grid, cli)
         dep = deployment(api, "served")
         assert dep["work_pool_name"] == "nightly"
         assert [s["schedule"]["cron"] for s in dep["schedules"]] == ["0 2 * * *"]
-        assert dep["entrypoint"] == "flows.deploy.scheduled_grid"
+        assert dep["entrypoint"] == "neurovar.flows.deploy.scheduled_grid"
         pool = http_json(f"{api}/work_pools/nightly")
         assert pool["type"] == "process"
         # the nightly run, now: a flow run of the deployment, picked up by a worker of the pool

@@ -5,9 +5,9 @@ from math import comb
 import numpy as np
 import pytest
 
-from pipeline.algebra.field import MERSENNE61
-from pipeline.compute.dimension import dimension
-from pipeline.models import build_model
+from neurovar.pipeline.algebra.field import MERSENNE61
+from neurovar.pipeline.compute.dimension import dimension
+from neurovar.pipeline.models import build_model
 
 
 def dim_of(spec, **kw):
@@ -159,7 +159,7 @@ def test_linear_cnn_fills_the_filter_space():
     {"model": "attention", "d": 2, "d_out": 1, "n": 2, "t": 2},
 ])
 def test_small_and_large_backends_agree(spec, monkeypatch):
-    import pipeline.compute.dimension as D
+    import neurovar.pipeline.compute.dimension as D
 
     small = D.exact_rank(build_model(spec))
     monkeypatch.setattr(D, "SMALL_JACOBIAN", 0)
@@ -185,9 +185,9 @@ def test_quadratic_with_bias_is_a_shifted_square(widths):
 ])
 def test_seeded_reverse_pass_equals_combined_full_jacobian(spec):
     """The one-pass Jacobian seeded with cotangents C equals C applied to the rows of the full one."""
-    from pipeline.algebra.field import PrimeField
-    from pipeline.models import build_model
-    from pipeline.models.base import Model
+    from neurovar.pipeline.algebra.field import PrimeField
+    from neurovar.pipeline.models import build_model
+    from neurovar.pipeline.models.base import Model
 
     model = build_model(spec)
     F = PrimeField()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from catalog import store
+from neurovar.catalog import store
 
 from .conftest import neurovar_cmd
 from .servers import dask_scheduler, http_json, prefect_env, prefect_server, spawn, start_worker, stop, wait_for, wait_workers

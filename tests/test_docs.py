@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from catalog import store
-from pipeline.cells import run_cell
-from pipeline.grid import load_grid
+from neurovar.catalog import store
+from neurovar.pipeline.cells import run_cell
+from neurovar.pipeline.grid import load_grid
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]

@@ -9,9 +9,9 @@ from math import comb
 import numpy as np
 import pytest
 
-from pipeline.compute.edd import ATTENTION_HYPERSURFACE, EddParams, edd
-from pipeline.errors import SpecError
-from pipeline.models import build_model
+from neurovar.pipeline.compute.edd import ATTENTION_HYPERSURFACE, EddParams, edd
+from neurovar.pipeline.errors import SpecError
+from neurovar.pipeline.models import build_model
 
 ATTENTION = {"model": "attention", "d": 2, "d_out": 1, "n": 2, "t": 2}
 
@@ -164,9 +164,9 @@ def test_cli_bad_weights_exit_2(cli):
     ],
 )
 def test_curve_components_on_hand_made_curves(equations, lines, span, components):
-    from pipeline.algebra.edd_system import curve_components
-    from pipeline.algebra.msolve import ideal_dimension_degree
-    from pipeline.algebra.parser import parse_system
+    from neurovar.pipeline.algebra.edd_system import curve_components
+    from neurovar.pipeline.algebra.msolve import ideal_dimension_degree
+    from neurovar.pipeline.algebra.parser import parse_system
 
     ctx, f = parse_system(equations, ["x", "y", "z"])
     dim, degree = ideal_dimension_degree(f, ["x", "y", "z"])

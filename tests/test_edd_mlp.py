@@ -12,9 +12,9 @@ from math import comb
 
 import pytest
 
-from pipeline.compute.edd import EddParams, edd
-from pipeline.errors import SpecError
-from pipeline.models import build_model
+from neurovar.pipeline.compute.edd import EddParams, edd
+from neurovar.pipeline.errors import SpecError
+from neurovar.pipeline.models import build_model
 
 
 def run(widths, activation, seed=0, bias=False, **kw):

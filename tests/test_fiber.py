@@ -20,10 +20,10 @@ from math import factorial, prod
 import numpy as np
 import pytest
 
-from pipeline.algebra import msolve
-from pipeline.algebra.field import MSOLVE_PRIMES, PrimeField
-from pipeline.algebra.gauge import choose_gauge, param_offsets
-from pipeline.compute.fiber import (
+from neurovar.pipeline.algebra import msolve
+from neurovar.pipeline.algebra.field import MSOLVE_PRIMES, PrimeField
+from neurovar.pipeline.algebra.gauge import choose_gauge, param_offsets
+from neurovar.pipeline.compute.fiber import (
     FiberParams,
     count_fiber_points,
     fiber,
@@ -31,7 +31,7 @@ from pipeline.compute.fiber import (
     monomial_exponents,
     unisolvent_points,
 )
-from pipeline.models import build_model
+from neurovar.pipeline.models import build_model
 
 P0, P1 = MSOLVE_PRIMES[:2]
 

@@ -21,10 +21,10 @@ from math import factorial
 import numpy as np
 import pytest
 
-from pipeline.algebra.gauge import choose_gauge, symmetry_orbit
-from pipeline.compute.fiber import fiber
-from pipeline.models import build_model
-from pipeline.numeric.fiber import coefficient_polynomials, network_fiber_family, numerical_fiber
+from neurovar.pipeline.algebra.gauge import choose_gauge, symmetry_orbit
+from neurovar.pipeline.compute.fiber import fiber
+from neurovar.pipeline.models import build_model
+from neurovar.pipeline.numeric.fiber import coefficient_polynomials, network_fiber_family, numerical_fiber
 
 
 def mlp(widths, activation, bias=False):

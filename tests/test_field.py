@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pipeline.algebra.field import MERSENNE61, PrimeField, float_rank
+from neurovar.pipeline.algebra.field import MERSENNE61, PrimeField, float_rank
 
 
 @pytest.mark.parametrize("p", [MERSENNE61, 1073741827, 2147483629])
@@ -80,7 +80,7 @@ def test_direct_flint_rank_matches_python_flint_and_fallback(monkeypatch):
     products of random n x k and k x m matrices (k, generically), as python-flint's constructor does."""
     import flint
 
-    from pipeline.algebra import flint_c
+    from neurovar.pipeline.algebra import flint_c
 
     assert flint_c.available()  # python-flint wheels ship FLINT 3: the direct path must load
     F = PrimeField()
@@ -99,7 +99,7 @@ def test_direct_flint_rank_matches_python_flint_and_fallback(monkeypatch):
 def test_rank_reduces_unreduced_and_negative_entries():
     """Entries given as any integers are taken mod p: [[p + 1, 2], [-1, -2]] is [[1, 2], [-1, -2]]
     mod p, of rank 1; [[p, 0], [0, 1]] is diag(0, 1), of rank 1."""
-    from pipeline.algebra import flint_c
+    from neurovar.pipeline.algebra import flint_c
 
     F = PrimeField()
     p = MERSENNE61

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from catalog import store
+from neurovar.catalog import store
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import SpecError
-from pipeline.grid import GridSpec, load_grid
+from neurovar.pipeline.errors import SpecError
+from neurovar.pipeline.grid import GridSpec, load_grid
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -88,7 +88,7 @@ def test_dry_run_counts_without_writing(tmp_path, cli):
 def test_every_example_grid_loads(path):
     """The grids the README points to are valid specs, each with at least one cell of a known
     computation and model."""
-    from pipeline.compute import get_computation
+    from neurovar.pipeline.compute import get_computation
 
     spec = load_grid(path)
     cells = spec.cells()

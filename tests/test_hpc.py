@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from catalog import store
-from flows.hpc import allowed_keys, load_cluster_config, make_cluster
-from pipeline.errors import SpecError
+from neurovar.catalog import store
+from neurovar.flows.hpc import allowed_keys, load_cluster_config, make_cluster
+from neurovar.pipeline.errors import SpecError
 
 from .servers import symmetric_rank_grid
 

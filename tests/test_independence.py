@@ -21,11 +21,11 @@ import math
 import pytest
 import sympy
 
-from pipeline.algebra.families import parse_family
-from pipeline.cells import make_cell, run_cell
-from pipeline.compute.independence import independence, prop16_bound
-from pipeline.compute.independence_threshold import independence_threshold
-from pipeline.errors import SpecError
+from neurovar.pipeline.algebra.families import parse_family
+from neurovar.pipeline.cells import make_cell, run_cell
+from neurovar.pipeline.compute.independence import independence, prop16_bound
+from neurovar.pipeline.compute.independence_threshold import independence_threshold
+from neurovar.pipeline.errors import SpecError
 
 X, Y = sympy.symbols("x y")
 
@@ -287,7 +287,7 @@ def test_cli_bad_input_exits_2(cli, args, flag):
 def test_grids_load():
     from pathlib import Path
 
-    from pipeline.grid import GridSpec
+    from neurovar.pipeline.grid import GridSpec
 
     for name in ("independence_thresholds", "independence_exhaustive"):
         cells = GridSpec.from_yaml(Path(__file__).parent.parent / "grids" / f"{name}.yaml").cells()
@@ -297,7 +297,7 @@ def test_grids_load():
 def test_screening_agrees_with_direct_exact_ranks():
     # the batched mod-p screen plus exact checks must give the same thresholds as expanding
     # p_i^r and taking the exact integer rank for every tuple and every r
-    from pipeline.compute.independence import exact_rank
+    from neurovar.pipeline.compute.independence import exact_rank
 
     family, max_r = "box:nvars=2,deg=2,k=4,coef=1,homogeneous=1", 8
     hist: dict[str, int] = {}

@@ -8,9 +8,9 @@ from fractions import Fraction
 import flint
 import pytest
 
-from pipeline.algebra import msolve as ms
-from pipeline.algebra.field import MSOLVE_PRIMES
-from pipeline.algebra.msolve import (
+from neurovar.pipeline.algebra import msolve as ms
+from neurovar.pipeline.algebra.field import MSOLVE_PRIMES
+from neurovar.pipeline.algebra.msolve import (
     MsolveNotFound,
     MsolveTimeout,
     format_input,

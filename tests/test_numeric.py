@@ -9,8 +9,8 @@ import flint
 import numpy as np
 import pytest
 
-from pipeline.algebra import msolve
-from pipeline.numeric import (System, certify, ed_degree_generic_hypersurface, ed_lagrange_family,
+from neurovar.pipeline.algebra import msolve
+from neurovar.pipeline.numeric import (System, certify, ed_degree_generic_hypersurface, ed_lagrange_family,
                               monodromy_solve, random_complex_hypersurface, random_hypersurface, track,
                               waring_family)
 
@@ -228,7 +228,7 @@ def test_track_loops_monodromy_of_the_square_root():
     square roots, one that does not returns each to itself. For gamma = e^{i t}, t > 0, the
     leg 1 -> -1 passes below 0 and the leg -1 -> 1 above it; with t < 0 on the way back
     both legs pass below."""
-    from pipeline.numeric.tracker import track_loops
+    from neurovar.pipeline.numeric.tracker import track_loops
 
     S = System.from_text("x^2 - a", ["x"], ["a"])
     X = np.array([[1.0 + 0j], [-1.0 + 0j], [1.0 + 0j], [-1.0 + 0j]])

@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pytest
 
-from pipeline.algebra.parser import PolynomialSyntaxError, parse_polynomial, parse_system, univariate_coefficients
+from neurovar.pipeline.algebra.parser import PolynomialSyntaxError, parse_polynomial, parse_system, univariate_coefficients
 
 
 def test_expansion_is_exact():

@@ -7,11 +7,11 @@ import struct
 
 import pytest
 
-from catalog import store
-from catalog.analysis import derive
-from catalog.conjectures import ATTENTION_HYPERSURFACE, ah_dimension
-from catalog.report import write_report
-from pipeline.cells import make_cell, run_cell
+from neurovar.catalog import store
+from neurovar.catalog.analysis import derive
+from neurovar.catalog.conjectures import ATTENTION_HYPERSURFACE, ah_dimension
+from neurovar.catalog.report import write_report
+from neurovar.pipeline.cells import make_cell, run_cell
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

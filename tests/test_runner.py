@@ -1,7 +1,7 @@
 """Per-cell time limits: a real slow cell is stopped and recorded as a timeout; the next one runs."""
 
-from pipeline.cells import make_cell
-from pipeline.runner import CellRunner, run_cells
+from neurovar.pipeline.cells import make_cell
+from neurovar.pipeline.runner import CellRunner, run_cells
 
 # the dimension of this network takes about 25 s on one core (a 4142 x 4140 rank mod p)
 SLOW = {"model": "mlp", "widths": [8, 60, 60, 1], "activation": "x^3"}

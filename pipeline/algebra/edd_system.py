@@ -37,7 +37,7 @@ lines (skew: span 3, meeting: span 2) or an irreducible conic (span 2, no line).
 Example
 -------
 >>> from fractions import Fraction as Fr
->>> from pipeline.algebra.parser import parse_system
+>>> from neurovar.pipeline.algebra.parser import parse_system
 >>> ctx, f = parse_system("x^2 + y^2 - 1", ["x", "y"])
 >>> r = critical_set(f, [[Fr(1), Fr(0)], [Fr(0), Fr(1)]], [Fr(3, 7), Fr(2, 5)])
 >>> r["edd"], r["real_critical_points"]
@@ -218,7 +218,7 @@ def curve_components(polys: list, names: Sequence[str], ncoords: int, degree: in
 
     Example
     -------
-    >>> from pipeline.algebra.parser import parse_system
+    >>> from neurovar.pipeline.algebra.parser import parse_system
     >>> ctx, f = parse_system("x*y; z - 1", ["x", "y", "z"])   # two lines meeting at (0, 0, 1)
     >>> c = curve_components(f, ["x", "y", "z"], 3, 2)
     >>> c["lines"], c["linear_span"], c["components_over_C"]

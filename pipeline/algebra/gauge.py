@@ -54,7 +54,7 @@ neuron) is not counted.
 
 Example
 -------
->>> from pipeline.models import build_model
+>>> from neurovar.pipeline.models import build_model
 >>> g = choose_gauge(build_model({"model": "mlp", "widths": [2, 3, 1], "activation": "x^5"}))
 >>> g.kind, sorted(g.fixed), g.residual_order
 ('incoming', [0, 2, 4], 1)
@@ -269,7 +269,7 @@ def symmetry_orbit(model, gauge: Gauge, theta, max_points: int = 20000):
     Example
     -------
     >>> import numpy as np
-    >>> from pipeline.models import build_model
+    >>> from neurovar.pipeline.models import build_model
     >>> m = build_model({"model": "mlp", "widths": [2, 3, 1], "activation": "x^5"})
     >>> g = choose_gauge(m)
     >>> theta = np.random.default_rng(0).normal(size=m.num_params).astype(complex)

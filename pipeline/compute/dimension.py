@@ -20,7 +20,7 @@ cubes of linear forms).
 
 Example
 -------
->>> from pipeline.models import build_model
+>>> from neurovar.pipeline.models import build_model
 >>> r = dimension(build_model({"model": "mlp", "widths": [2, 2, 1], "activation": "x^2"}))
 >>> r["dimension"], r["filling"]
 (3, True)

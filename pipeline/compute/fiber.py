@@ -75,7 +75,7 @@ becomes ``fiber_points``).
 
 Example
 -------
->>> from pipeline.models import build_model
+>>> from neurovar.pipeline.models import build_model
 >>> r = fiber(build_model({"model": "mlp", "widths": [2, 2, 1], "activation": "x^3"}))
 >>> r["fiber_points"], r["expected_fiber_points"], r["only_known_symmetries"]
 (2, 2, True)
@@ -174,8 +174,8 @@ def fiber_system(model: Model, gauge: Gauge, prime: int, rng: np.random.Generato
     Example
     -------
     >>> import numpy as np
-    >>> from pipeline.models import build_model
-    >>> from pipeline.algebra.gauge import choose_gauge
+    >>> from neurovar.pipeline.models import build_model
+    >>> from neurovar.pipeline.algebra.gauge import choose_gauge
     >>> m = build_model({"model": "mlp", "widths": [2, 2, 1], "activation": "x^3"})
     >>> S = fiber_system(m, choose_gauge(m), 1073741827, np.random.default_rng(0))
     >>> len(S.polys), S.variables
@@ -235,8 +235,8 @@ def count_fiber_points(model: Model, gauge: Gauge, prime: int, seed: int, timeou
 
     Example
     -------
-    >>> from pipeline.models import build_model
-    >>> from pipeline.algebra.gauge import choose_gauge
+    >>> from neurovar.pipeline.models import build_model
+    >>> from neurovar.pipeline.algebra.gauge import choose_gauge
     >>> m = build_model({"model": "mlp", "widths": [2, 2, 1], "activation": "x^3"})
     >>> count_fiber_points(m, choose_gauge(m), 1073741827, seed=0)["fiber_points"]  # Sylvester: 2! * 1
     2
@@ -282,8 +282,8 @@ def slice_rank(model: Model, gauge: Gauge, prime: int, seed: int) -> tuple[int, 
 
     Example
     -------
-    >>> from pipeline.models import build_model
-    >>> from pipeline.algebra.gauge import choose_gauge
+    >>> from neurovar.pipeline.models import build_model
+    >>> from neurovar.pipeline.algebra.gauge import choose_gauge
     >>> m = build_model({"model": "mlp", "widths": [2, 3, 1], "activation": "x^3"})
     >>> slice_rank(m, choose_gauge(m), 1073741827, 0)   # 6 free, dim V = 4: a 2-dim fiber in the slice
     (6, 4)

@@ -148,7 +148,7 @@ def _fmpq(c: Fraction) -> flint.fmpq:
 def activate(coeffs: Sequence[Fraction], p):
     """``s(p) = c_0 + c_1 p + ... + c_r p^r`` expanded exactly (Horner on ``fmpq_mpoly``).
 
-    >>> from pipeline.algebra.parser import parse_polynomial
+    >>> from neurovar.pipeline.algebra.parser import parse_polynomial
     >>> str(activate([Fraction(1), Fraction(0), Fraction(2)], parse_polynomial("x + y")))
     '2*x^2 + 4*x*y + 2*y^2 + 1'
     """
@@ -208,7 +208,7 @@ def rational_kernel(fs: Sequence) -> tuple[int, list[list[Fraction]]]:
     Every basis vector is verified by exact expansion; the vectors are
     primitive integer vectors (coprime, first non-zero entry positive).
 
-    >>> from pipeline.algebra.parser import parse_system
+    >>> from neurovar.pipeline.algebra.parser import parse_system
     >>> _, fs = parse_system("x^2; y^2; x^2 + y^2")
     >>> rational_kernel(fs)
     (2, [[Fraction(1, 1), Fraction(1, 1), Fraction(-1, 1)]])

@@ -18,7 +18,7 @@ backed by Krawczyk certificates of pairwise distinct solutions.
 
 Example
 -------
->>> from pipeline.numeric import ed_lagrange_family, monodromy_solve
+>>> from neurovar.pipeline.numeric import ed_lagrange_family, monodromy_solve
 >>> fam = ed_lagrange_family("x^2 + y^2 - 1", ["x", "y"])
 >>> R = monodromy_solve(fam.system, start_pair=fam.start_pair, real_parameters=[3, 1])
 >>> R.count, R.certified, R.real_count

@@ -21,7 +21,7 @@ whose imaginary part excludes 0 in some coordinate certifies a *non-real* one.
 Example
 -------
 >>> import numpy as np
->>> from pipeline.numeric.system import System
+>>> from neurovar.pipeline.numeric.system import System
 >>> S = System.from_text("x^2 + y^2 - 1; x - y", ["x", "y"])
 >>> s = np.sqrt(0.5)
 >>> C = certify(S, np.array([[s, s], [-s, -s], [s + 0.1, s]]), p=None)

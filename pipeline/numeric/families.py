@@ -35,7 +35,7 @@ from typing import Callable, Sequence
 import flint
 import numpy as np
 
-from pipeline.algebra.parser import parse_polynomial, polynomial_context
+from neurovar.pipeline.algebra.parser import parse_polynomial, polynomial_context
 
 from .system import System
 

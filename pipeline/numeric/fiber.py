@@ -39,7 +39,7 @@ What the count means: see :func:`numerical_fiber` (``stop_reason``).
 
 Example
 -------
->>> from pipeline.models import build_model
+>>> from neurovar.pipeline.models import build_model
 >>> r = numerical_fiber(build_model({"model": "mlp", "widths": [2, 2, 1], "activation": "x^3"}), seed=0)
 >>> r["count"], r["certified"], r["stop_reason"], r["squared_up"]
 (2, 2, 'stalled', False)
@@ -122,7 +122,7 @@ def coefficient_polynomials(model, gauge: Gauge):
 
     Example
     -------
-    >>> from pipeline.models import build_model
+    >>> from neurovar.pipeline.models import build_model
     >>> m = build_model({"model": "mlp", "widths": [2, 2, 1], "activation": "x^2"})
     >>> ctx, polys, free = coefficient_polynomials(m, choose_gauge(m))
     >>> [str(p) for p in polys]   # f = t2 (x0 + t0 x1)^2 + t3 (x0 + t1 x1)^2

@@ -40,7 +40,7 @@ linear-slice family, which the ED and fiber families are not.)
 Example
 -------
 >>> import numpy as np
->>> from pipeline.numeric.families import ed_lagrange_family
+>>> from neurovar.pipeline.numeric.families import ed_lagrange_family
 >>> fam = ed_lagrange_family("x^2 + y^2 - 1", ["x", "y"], Q=[[4, 0], [0, 1]])
 >>> R = monodromy_solve(fam.system, start_pair=fam.start_pair, seed=1)
 >>> R.count, R.certified, R.stop_reason

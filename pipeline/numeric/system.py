@@ -32,7 +32,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from pipeline.algebra.parser import parse_system, polynomial_context
+from neurovar.pipeline.algebra.parser import parse_system, polynomial_context
 
 Exponents = tuple[int, ...]
 

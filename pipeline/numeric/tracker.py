@@ -32,7 +32,7 @@ Endpoints are refined by Newton's method and classified:
 Example
 -------
 >>> import numpy as np
->>> from pipeline.numeric.system import System
+>>> from neurovar.pipeline.numeric.system import System
 >>> S = System.from_text("x^2 - a", ["x"], ["a"])
 >>> R = track(S, np.array([[1.0], [-1.0]]), p0=np.array([1.0]), p1=np.array([4.0]), gamma=0.6+0.8j)
 >>> np.round(R.solutions.real.ravel(), 8).tolist(), R.status.tolist()
@@ -276,7 +276,7 @@ def track_loops(system, X, p0, P1, G1, G2, options: TrackerOptions | None = None
     and the mask of the loops that stayed on track and end at a regular
     solution.
 
-    >>> from pipeline.numeric.system import System
+    >>> from neurovar.pipeline.numeric.system import System
     >>> S = System.from_text("x^2 - a", ["x"], ["a"])
     >>> Y, ok = track_loops(S, np.array([[1.0 + 0j]]), np.array([1.0 + 0j]),
     ...                     np.array([[0.5 - 1j]]), np.array([0.6 + 0.8j]), np.array([0.8 - 0.6j]))
@@ -407,7 +407,7 @@ def track(system, starts, p0, p1, *, gamma=1.0, options: TrackerOptions | None =
     Example
     -------
     >>> import numpy as np
-    >>> from pipeline.numeric.system import System
+    >>> from neurovar.pipeline.numeric.system import System
     >>> S = System.from_text("x^3 - a", ["x"], ["a"])
     >>> R = track(S, np.array([[1.0]]), p0=[1.0], p1=[1e-30], gamma=None, seed=1)
     >>> str(R.status[0]), int(R.winding[0]), bool(abs(R.solutions[0, 0]) < 1e-6)
