@@ -17,6 +17,7 @@ from .cli import app, console, fail
 def report(
     results: Path = typer.Option(Path("results"), "--results", help="catalog root"),
     out: Optional[Path] = typer.Option(None, "--out", help="folder for report.md and the plots (default RESULTS/report)"),
+    html: bool = typer.Option(False, "--html", help="also write report.html: one self-contained page, plots embedded"),
 ) -> None:
     """Write report.md (one section per theorem and conjecture) and PNG plots for a catalog."""
     from neurovar.catalog.report import write_report
@@ -26,6 +27,10 @@ def report(
     except SpecError as e:
         fail(str(e))
     console.print(f"wrote {rep.path} and {len(rep.files) - 1} plot(s)", highlight=False)
+    if html:
+        from neurovar.catalog.html import write_markdown_page
+
+        console.print(f"wrote {write_markdown_page(rep.path)} (self-contained, plots embedded)", highlight=False)
     for f in rep.files:
         if f != rep.path:
             console.print(f"  {f}", highlight=False)
