@@ -318,12 +318,15 @@ def _plain(v):
         v = v.item()
     if isinstance(v, float) and v != v:
         return None
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
     return v
 
 
 def row_names(row: dict) -> dict:
     """The names a formula may use: the row's fields, plus ``n, k, r, L`` for MLPs and derived outputs."""
-    names = {k: _plain(v) for k, v in row.items()}
+    # a catalog row carries every model's columns; the missing ones (None) are not names
+    names = {k: p for k, p in ((k, _plain(v)) for k, v in row.items()) if p is not None}
     w = names.get("widths")
     if isinstance(w, list) and w:
         names.setdefault("L", len(w) - 1)

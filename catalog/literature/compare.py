@@ -133,7 +133,11 @@ def compare_row(claim: Claim, row: dict) -> CellOutcome:
     if ok and claim.check:
         from neurovar.catalog.conjectures import REGISTRY, Outcome
 
-        res = REGISTRY[claim.check].check(row)
+        import pandas as pd
+
+        from neurovar.catalog.analysis import derive
+
+        res = REGISTRY[claim.check].check(derive(pd.DataFrame([row])).iloc[0].to_dict())
         if isinstance(res, Outcome) and not res.holds:
             return CellOutcome(key, "mismatch", res.observed, res.expected, f"registry check {claim.check} fails",
                                rerun)
