@@ -171,6 +171,8 @@ def compare_claim(claim: Claim, cells, rows: dict[str, dict]) -> ClaimResult:
                            o.reason if o else "the claim has no cells", claim.reach or DEFAULT_REACH)
     if claim.compare == "formula":
         published = f"{claim.formula} = " + ", ".join(dict.fromkeys(o.expected for o in outcomes))
+    elif claim.formula:  # a bound given by a formula: show its values too
+        published = f"{published} = " + ", ".join(dict.fromkeys(o.expected.split(" ", 1)[-1] for o in outcomes))
     return ClaimResult(claim, "reproduced", computed, published, outcomes)
 
 
