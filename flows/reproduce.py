@@ -181,7 +181,7 @@ def reproduce_command(
         if event == "plan":
             state["todo"] = info["todo"]
             err_console.print(f"reproduce: {info['planned']} cells, {info['skipped']} already in {results}, "
-                              f"{info['todo']} to compute")
+                              f"{info['todo']} to compute", soft_wrap=True, highlight=False)
         elif event == "batch":
             state["n"] += len(info["records"])
 

@@ -38,7 +38,7 @@ that recomputes it), and ``unreached`` when a cell timed out, failed, or only ga
 Example
 -------
 >>> reg = load_registry()
->>> paper = reg["brambilla-ottaviani-ah"]
+>>> paper = reg["alexander-hirschowitz"]
 >>> c = paper.claims[0]
 >>> c.place.split()[0] in PLACE_WORDS
 True

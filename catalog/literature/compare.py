@@ -10,7 +10,7 @@ Example
 -------
 >>> from neurovar.catalog.literature import load_registry, claim_cells
 >>> from neurovar.pipeline.cells import run_cell
->>> claim = next(c for c in load_registry()["brambilla-ottaviani-ah"].claims if c.id == "ah-sporadic-p2-quartics")
+>>> claim = next(c for c in load_registry()["alexander-hirschowitz"].claims if c.id == "ah-sporadic-p2-quartics")
 >>> cells = claim_cells(claim)
 >>> rows = {c.key: run_cell(c) for c in cells}
 >>> r = compare_claim(claim, cells, rows)
