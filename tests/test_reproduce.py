@@ -71,6 +71,17 @@ def test_a_claim_reproduced_and_planted_in_process():
     assert r.first_bad.rerun.startswith("neurovar compute dimension --model mlp --widths 3,5,1")
 
 
+def test_a_timed_out_cell_is_unreached_with_what_would_reach_it():
+    from neurovar.pipeline.cells import failed_record
+
+    claim = next(c for c in load_registry()["usevich2025"].claims if c.id == "usevich-nonincreasing-3221")
+    cells = claim_cells(claim)
+    rows = {c.key: failed_record(c, "timeout", "time limit of 600 s reached", 600.0) for c in cells}
+    r = compare_claim(claim, cells, rows)
+    assert r.status == "unreached" and "status timeout" in r.reason and "msolve" in r.reach
+    assert compare_claim(claim, cells, {}).status == "unreached"  # not in the catalog at all
+
+
 def test_malformed_registry_names_the_field(tmp_path, cli):
     src = load_registry()["hmk2025"].path
     bad = tmp_path / "reg"

@@ -59,6 +59,8 @@ from typing import Any
 from neurovar.pipeline.errors import SpecError
 
 HERE = Path(__file__).resolve().parent
+#: Seconds per cell when a claim's grid names no ``timeout_s``: a stuck cell becomes ``unreached``, never a hang.
+DEFAULT_TIMEOUT_S = 300.0
 COMPARES = ("equal", "formula", "at_most", "at_least")
 SOURCES = ("read", "derived", "unconfirmed")
 STATUSES = ("reproduced", "differs", "unreached")
@@ -230,6 +232,7 @@ def claim_cells(claim: Claim, timeout_s: float | None = None):
     g.setdefault("name", re.sub(r"[^A-Za-z0-9_.-]", "-", claim.id))
     if timeout_s is not None:
         g["timeout_s"] = timeout_s
+    g.setdefault("timeout_s", DEFAULT_TIMEOUT_S)
     try:
         return GridSpec.from_mapping(g).cells()
     except SpecError as e:
