@@ -5,6 +5,14 @@ All selected claims' grid fragments are expanded into cells and run as one grid 
 same catalog, the same resume (cells already in the catalog are not recomputed). Each claim is then
 compared (:mod:`catalog.literature.compare`) and the reproduction report is written as markdown,
 HTML and JSON (:mod:`catalog.literature.report`). Exit status 1 when a claim ``differs``.
+
+Example
+-------
+>>> from neurovar.catalog.literature import load_registry
+>>> claims = select_claims(load_registry(), ["alexander-hirschowitz"], quick=True)
+>>> per_claim, cells = plan(claims)
+>>> len(per_claim["ah-quadrics-5-variables"]), len(cells) <= sum(len(v) for v in per_claim.values())
+(3, True)
 """
 
 from __future__ import annotations
@@ -172,9 +180,12 @@ def reproduce_command(
         console.print(table)
         console.print(f"{len(claims)} claims, {len(cells)} distinct cells")
         return
-    from .commands import _quiet_prefect
+    import os
 
-    _quiet_prefect()
+    for k, v in (("PREFECT_LOGGING_LEVEL", "WARNING"), ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
+                 ("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore"),
+                 ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")):
+        os.environ.setdefault(k, v)  # as `neurovar run`: quiet logs, time for a first server's migrations
     state = {"n": 0, "todo": 0}
 
     def progress(event, **info):

@@ -3,6 +3,21 @@
 :func:`write_reproduction` writes ``reproduction.md`` (terminals, Git hosting), the self-contained
 ``reproduction.html`` (the status plot embedded as a data URI, no server needed),
 ``reproduction.json`` (every claim and cell, for scripts) and ``status.png``.
+
+Example
+-------
+>>> import tempfile
+>>> from neurovar.catalog.literature import load_registry, claim_cells
+>>> from neurovar.catalog.literature.compare import compare_claim
+>>> from neurovar.pipeline.cells import run_cell
+>>> reg = load_registry()
+>>> claim = reg["talk"].claims[0]
+>>> cells = claim_cells(claim)
+>>> res = [compare_claim(claim, cells, {c.key: run_cell(c) for c in cells})]
+>>> summary = {"claims": 1, "papers": 1, "cells": 1, "reproduced": 1, "differs": 0, "unreached": 0,
+...            "wall_seconds": 0.5, "numbered_confirmed_reproduced": 0, "papers_numbered_confirmed_reproduced": 0}
+>>> sorted(p.name for p in write_reproduction(res, summary, reg, tempfile.mkdtemp()))
+['reproduction.html', 'reproduction.json', 'reproduction.md', 'status.png']
 """
 
 from __future__ import annotations
