@@ -36,6 +36,12 @@ class CellOutcome:
     expected: str
     reason: str | None = None
     rerun: str | None = None
+    computation: str | None = None
+
+    @property
+    def show(self) -> str:
+        """The command that prints this cell's catalog row."""
+        return f"neurovar catalog show {self.computation} --where 'cell_key=\"{self.cell_key}\"'"
 
 
 @dataclass
@@ -157,6 +163,7 @@ def compare_claim(claim: Claim, cells, rows: dict[str, dict]) -> ClaimResult:
                                         "not in the catalog (the run was interrupted?)", None))
         else:
             outcomes.append(compare_row(claim, row))
+        outcomes[-1].computation = cell.computation
     published = claim.published_text()
     mism = [o for o in outcomes if o.status == "mismatch"]
     unre = [o for o in outcomes if o.status == "unreached"]

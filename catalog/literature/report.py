@@ -104,14 +104,15 @@ def markdown(results: list[ClaimResult], summary: dict, papers: dict, image: str
             else:
                 lines.append(f"- **unreached** `{r.claim.id}`: {r.reason}. What would reach it: {r.reach}")
         lines.append("")
-    lines += ["## Rows", "", "Each claim's cells: the catalog row's key, its comparison, and the command that "
-              "recomputes it.", ""]
+    lines += ["## Rows", "", "Each claim's cells: the catalog row's key (`neurovar catalog show COMPUTATION --where "
+              "'cell_key=\"KEY\"'` prints the row), its comparison, and the command that recomputes it.", ""]
     for r in results:
         lines += [f'<a id="{_anchor(r.claim.id)}"></a>', "", f"### {r.claim.id}", "",
-                  "| cell_key | status | computed | expected | reason | rerun |", "|---|---|---|---|---|---|"]
+                  "| computation | cell_key | status | computed | expected | reason | rerun |",
+                  "|---|---|---|---|---|---|---|"]
         for o in r.cells:
             lines.append("| " + " | ".join(_md_cell(x) for x in (
-                f"`{o.cell_key}`", o.status, o.computed, o.expected, o.reason or "",
+                o.computation or "", f"`{o.cell_key}`", o.status, o.computed, o.expected, o.reason or "",
                 f"`{o.rerun}`" if o.rerun else "")) + " |")
         lines.append("")
     return "\n".join(lines) + "\n"
@@ -154,9 +155,9 @@ def html_page(results: list[ClaimResult], summary: dict, papers: dict, image: Pa
     body.append("<h2>Rows</h2>")
     for r in results:
         body.append(f'<h3 id="{_anchor(r.claim.id)}">{H.esc(r.claim.id)}</h3>')
-        body.append(H.table(["cell_key", "status", "computed", "expected", "reason", "rerun"],
-                            [[o.cell_key, o.status, o.computed, o.expected, o.reason or "", o.rerun or ""]
-                             for o in r.cells], ["cell-" + o.cell_key for o in r.cells]))
+        body.append(H.table(["computation", "cell_key", "status", "computed", "expected", "reason", "rerun"],
+                            [[o.computation or "", o.cell_key, o.status, o.computed, o.expected, o.reason or "",
+                              o.rerun or ""] for o in r.cells], ["cell-" + o.cell_key for o in r.cells]))
     return H.page("Reproduction of published results", "\n".join(body))
 
 
@@ -171,7 +172,8 @@ def write_reproduction(results: list[ClaimResult], summary: dict, papers: dict, 
     for name, text in (("reproduction.md", md), ("reproduction.html", html_page(results, summary, papers, img)),
                        ("reproduction.json", json.dumps(
                            {"summary": summary, "catalog": str(catalog_root) if catalog_root else None,
-                            "claims": [{**r.as_dict(), "rows": [o.__dict__ for o in r.cells]} for r in results]},
+                            "claims": [{**r.as_dict(), "rows": [{**o.__dict__, "show": o.show} for o in r.cells]}
+                                       for r in results]},
                            indent=1, default=str))):
         path = out / name
         tmp = path.with_name("." + name + ".tmp")
