@@ -249,4 +249,8 @@ def _root() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # ``python -m neurovar.flows.cli`` runs this file as ``__main__``; the command modules register
+    # on the importable ``neurovar.flows.cli.app``, so run that module's ``main``, not this copy's
+    from neurovar.flows.cli import main as _main
+
+    _main()

@@ -8,7 +8,7 @@ import pytest
 
 def neurovar_cmd() -> list[str]:
     exe = shutil.which("neurovar", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    return [exe] if exe else [sys.executable, "-m", "neurovar.flows.cli"]
+    return [exe] if exe else [sys.executable, "-m", "neurovar"]
 
 
 @pytest.fixture
