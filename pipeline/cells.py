@@ -5,9 +5,12 @@
 columns, the computation's outputs, and provenance (``cell_key``, ``status``,
 ``error``, ``seconds``, versions, host, timestamp).
 
-``cell_key`` is a hash of the canonical cell (computation, its version, model
-spec, options, seed); the time limit is not part of it, so a rerun with a
-larger limit finds the same cell.
+``cell_key`` is a hash of the canonical cell (computation, its hand-kept
+version, the code fingerprint of its modules, model spec, options with
+``file:PATH`` inputs replaced by the hash of their content, seed); the time
+limit is not part of it, so a rerun with a larger limit finds the same cell,
+while an edit of the code the computation runs makes a new key (see
+:mod:`pipeline.provenance`).
 
 Example
 -------
@@ -33,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from .compute import computations, get_computation
 from .errors import SpecError
 from .models import MODELS, build_model, model_spec, pydantic_error
+from .provenance import code_fingerprint, content_keyed, git_revision
 
 
 class Cell(BaseModel):
@@ -71,8 +75,9 @@ def cell_key(cell: Cell) -> str:
     payload = {
         "computation": cell.computation,
         "version": comp.version,
-        "model": _canonical(cell.model),
-        "params": _canonical(cell.params),
+        "code": code_fingerprint(cell.computation),
+        "model": _canonical(content_keyed(cell.model)),
+        "params": _canonical(content_keyed(cell.params)),
         "seed": cell.seed,
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
@@ -150,6 +155,8 @@ def base_record(cell: Cell) -> dict:
         cell_spec=json.dumps({"computation": cell.computation, "model": cell.model, "params": cell.params,
                               "seed": cell.seed}, sort_keys=True),
         computation_version=get_computation(cell.computation).version,
+        code_fingerprint=code_fingerprint(cell.computation),
+        git_revision=git_revision(),
         status="ok",
         error=None,
         seconds=0.0,
