@@ -115,8 +115,9 @@ def column_kinds(computation: str) -> dict[str, str]:
                 kinds.setdefault(name, _arrow_type(f.annotation)[1])
     for name, f in comp.params.model_fields.items():
         kinds.setdefault(name, _arrow_type(f.annotation)[1])
+    cols = comp.output_columns()  # an output named like an input is stored as "<name>_used"
     for name, kind in comp.outputs.items():
-        kinds[name] = kind  # outputs win (e.g. 'prime' is both an option and an output)
+        kinds[cols[name]] = kind
     return kinds
 
 

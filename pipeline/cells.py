@@ -172,13 +172,14 @@ def run_cell(cell: Cell) -> dict:
     t0 = time.perf_counter()  # seconds: the whole cell, its record included
     comp = get_computation(cell.computation)
     rec = base_record(cell)
-    rec.update({k: None for k in comp.outputs})
+    cols = comp.output_columns()  # outputs named like an input go to "<name>_used"
+    rec.update({c: None for c in cols.values()})
     try:
         model = build_model(cell.model, seed=cell.seed) if cell.model is not None else None
         params = comp.params.model_validate(cell.params)
         out = comp.run(model, params, cell.seed)
-        for k in comp.outputs:
-            rec[k] = out.get(k)
+        for k, c in cols.items():
+            rec[c] = out.get(k)
         rec["status"] = out.get("status", "ok")
     except Exception as exc:  # a cell that raises is recorded, the grid goes on
         rec["status"] = "error"
@@ -190,7 +191,7 @@ def run_cell(cell: Cell) -> dict:
 def failed_record(cell: Cell, status: str, error: str, seconds: float) -> dict:
     """The record of a cell that did not finish (``timeout`` or a lost worker)."""
     rec = base_record(cell)
-    rec.update({k: None for k in get_computation(cell.computation).outputs})
+    rec.update({c: None for c in get_computation(cell.computation).output_columns().values()})
     rec.update(status=status, error=error, seconds=seconds)
     return rec
 
