@@ -137,3 +137,28 @@ def test_editing_mlp_makes_rows_stale_and_run_recomputes_them(tmp_path):
     assert p.returncode == 0, p.stdout + p.stderr
     assert json.loads(p.stdout.strip().splitlines()[-1])["computed"] == 4
     assert json.loads(_cli(tree, "catalog", "stale", "--results", results, "--json").stdout) == {"dimension": []}
+
+
+def test_report_and_check_say_how_many_rows_they_left_out(tmp_path, cli):
+    from neurovar.catalog.conjectures import check_catalog
+    from neurovar.catalog.report import write_report
+
+    cur = run_cell(make_cell("dimension", {"model": "mlp", "widths": [3, 2, 1], "activation": "x^2"}))
+    old = {**run_cell(make_cell("dimension", {"model": "mlp", "widths": [3, 3, 1], "activation": "x^2"})),
+           "code_fingerprint": "feedfacefeedface", "cell_key": "old-key"}
+    store.write_records([cur, old], "dimension", tmp_path)
+    why = "stale: computed by other code (fingerprint feedfacefeedface)"
+    ah = {v.conjecture.name: v for v in check_catalog(tmp_path)}["alexander-hirschowitz"]
+    assert ah.counts["supports"] == 1 and ah.ignored == {why: 1}
+    assert {v.conjecture.name: v for v in check_catalog(tmp_path, all_versions=True)}[
+        "alexander-hirschowitz"].counts["supports"] == 2
+    rep = write_report(tmp_path, tmp_path / "rep")
+    md = rep.path.read_text()
+    assert f"- `dimension`: 1 rows, {why}" in md and rep.ignored == {"dimension": {why: 1}}
+    p = cli("report", "--results", tmp_path, "--out", tmp_path / "rep2")
+    assert p.returncode == 0 and f"dimension: ignored 1 row(s), {why}" in " ".join(p.stdout.split())
+    p = cli("catalog", "ls", "--results", tmp_path)
+    assert p.returncode == 0
+    (line,) = [ln for ln in p.stdout.splitlines() if "dimension" in ln]
+    # computation, rows, ok, timeout, error, stale, files: the current row counted, the stale one apart
+    assert [c.strip() for c in line.split("│")[1:-1]] == ["dimension", "1", "1", "0", "0", "1", "1"]
