@@ -7,7 +7,11 @@ always: it is a hash of the source of the computation's module and of every
 module of ``pipeline/`` that it imports, transitively (read from the import
 statements, relative or ``neurovar.pipeline.*``, at any depth in the file),
 plus ``pipeline/cells.py`` and what it imports (the models, which build every
-cell's network). It is part of every cell key, so a row computed by other code
+cell's network). A package that discovers its modules at run time
+(``pkgutil.iter_modules(__path__)`` in its ``__init__.py``, as a registry of
+models does) depends on every module in it; the registry of computations
+(``compute/``) is the exception: one computation's rows do not depend on
+another computation's module. It is part of every cell key, so a row computed by other code
 has another key: a rerun recomputes it, and :func:`neurovar.catalog.store.load`
 leaves it out by default (it is *stale*).
 
@@ -42,6 +46,8 @@ from pathlib import Path
 PIPELINE_DIR = Path(__file__).resolve().parent
 #: Modules every cell runs through (record building, model construction).
 COMMON_ROOTS = ("cells.py",)
+#: Packages whose run-time discovery does not make a module depend on all of them.
+DISCOVERY_EXEMPT = ("compute",)
 
 
 def _resolve(parts: list[str]) -> list[Path]:
@@ -86,6 +92,9 @@ def _imports(path: Path) -> set[Path]:
             targets.extend(mod + [a.name] for a in node.names if a.name != "*")
         for t in targets:
             found.update(_resolve(t))
+    if rel.name == "__init__.py" and rel.parts[:-1] and rel.parts[0] not in DISCOVERY_EXEMPT \
+            and "iter_modules(__path__)" in path.read_text(encoding="utf-8"):
+        found.update(p for p in path.parent.glob("*.py") if p != path)  # modules discovered at run time
     return found
 
 

@@ -162,3 +162,24 @@ def test_report_and_check_say_how_many_rows_they_left_out(tmp_path, cli):
     (line,) = [ln for ln in p.stdout.splitlines() if "dimension" in ln]
     # computation, rows, ok, timeout, error, stale, files: the current row counted, the stale one apart
     assert [c.strip() for c in line.split("│")[1:-1]] == ["dimension", "1", "1", "0", "0", "1", "1"]
+
+
+def test_packages_that_discover_their_modules_depend_on_all_of_them(tmp_path, monkeypatch):
+    """A models package found by pkgutil at run time: every model enters the fingerprint; the
+    computations registry (compute/) does not make one computation depend on another."""
+    root = tmp_path / "pipeline"
+    discover = "import pkgutil\nfor info in pkgutil.iter_modules(__path__):\n    pass\n"
+    files = {"__init__.py": "", "cells.py": "from .models import build\n",
+             "models/__init__.py": discover + "def build():\n    pass\n", "models/mlp.py": "X = 1\n",
+             "models/cnn.py": "from ..algebra import field\n", "algebra/__init__.py": "", "algebra/field.py": "",
+             "compute/__init__.py": discover, "compute/dimension.py": "from . import Computation\n",
+             "compute/edd.py": "from ..algebra.field import F\n"}
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    monkeypatch.setattr(provenance, "PIPELINE_DIR", root)
+    got = {p.relative_to(root).as_posix() for p in provenance._closure(root / "compute" / "dimension.py")}
+    assert got == {"__init__.py", "compute/__init__.py", "compute/dimension.py"}
+    got = {p.relative_to(root).as_posix() for p in provenance._closure(root / "cells.py")}
+    assert got == {"__init__.py", "cells.py", "models/__init__.py", "models/mlp.py", "models/cnn.py",
+                   "algebra/__init__.py", "algebra/field.py"}
