@@ -59,13 +59,7 @@ def run(
         cells = spec.cells()
     except SpecError as e:
         fail(str(e))
-    extra = []
-    if recompute_stale:
-        from neurovar.catalog import store
-
-        grid_keys = {c.key for c in cells}
-        for comp in spec.computations:
-            extra += [c for c in store.stale_cells(comp, results) if c.key not in grid_keys]
+    extra = stale_extra_cells(spec, cells, results) if recompute_stale else []
     if dry_run:
         from neurovar.catalog import store
 
@@ -137,6 +131,18 @@ def _show_df(df, limit: int, title: str | None = None) -> None:
     console.print(table)
     if len(df) > limit:
         console.print(f"... {len(df) - limit} more rows (use --limit)")
+
+
+def stale_extra_cells(spec, cells, results: Path) -> list:
+    """The cells of the catalog's stale rows of the grid's computations that the grid does not
+    already plan (``neurovar run --recompute-stale``), rebuilt with the current code's keys."""
+    from neurovar.catalog import store
+
+    grid_keys = {c.key for c in cells}
+    extra = []
+    for comp in spec.computations:
+        extra += [c for c in store.stale_cells(comp, results) if c.key not in grid_keys]
+    return extra
 
 
 def results_folder(results: Path, must_exist: bool = False) -> Path:
