@@ -391,7 +391,8 @@ def rerun_command(row: dict | pd.Series) -> str:
     params = set(comp.params.model_fields)
     spec = row.get("cell_spec")
     if isinstance(spec, str) and spec:
-        # the stored inputs: exact even where an output overwrote an option's column (e.g. method)
+        # the stored inputs: exact even in rows written before outputs named like an option moved to
+        # '<name>_used' (there the output overwrote the option's column, e.g. method)
         import json
 
         spec = json.loads(spec)
@@ -413,8 +414,9 @@ def rerun_command(row: dict | pd.Series) -> str:
 def _valid_options(params_model, row: dict) -> dict:
     """The row's values of the computation's options, dropping any that do not validate.
 
-    A column can hold an output of the same name (``method``: ``exact`` as an
-    option, ``exact-msolve`` as an output); such values are left to their default.
+    In rows written before outputs named like an option moved to ``<name>_used``, a
+    column can hold the output (``method``: ``exact`` as an option, ``exact-msolve`` as
+    an output); such values are left to their default.
     """
     from pydantic import ValidationError
 

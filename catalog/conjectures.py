@@ -2,17 +2,30 @@
 
 Each entry of :data:`REGISTRY` is a :class:`Conjecture`: a name, its statement,
 its source (paper and number), the computation whose rows it reads, its kind
-(``theorem`` or ``conjecture``) and a row check. :func:`evaluate` splits the
-rows of a catalog into ``supports``, ``violates`` and ``not_applicable``.
+and a row check. :func:`evaluate` splits the rows of a catalog into
+``supports``, ``violates``, ``outside`` (inside the statement's hypotheses but
+outside its range, e.g. below a conjectured threshold), ``not_applicable`` and
+``broken`` (the check raised: a bug in the check, never "no data").
 
-A violated **theorem** is a probable bug in the computation (the report gives
-the cell's key and the command that recomputes it); a violated **conjecture**
-is a candidate counterexample (with the exact certificate when the row has one,
-e.g. the rational kernel vector of a linear dependence).
+Kinds:
+
+``theorem``
+    a published theorem; ``source`` is the citation. A violation is a probable
+    bug in the computation (the report gives the cell's key and the command
+    that recomputes it).
+``derived``
+    the project's own derivation from published results; ``proof`` holds the
+    proof sketch. A violation is a bug in the computation or in the derivation.
+``conjecture``
+    a violation is a candidate counterexample (with the exact certificate when
+    the row has one, e.g. the rational kernel vector of a linear dependence).
 
 Adding an entry is one call to :func:`register`; its ``check(row)`` returns
-``None`` or a reason string when the row is outside the statement, otherwise
-an :class:`Outcome` (``holds``, ``expected``, ``observed``).
+``None`` or a reason string when the row is outside the statement's
+hypotheses, an :class:`Outside` when the row lies outside the statement's range
+(and why: e.g. a value of ``r`` below the threshold, with the proof that the
+statement cannot hold there), otherwise an :class:`Outcome` (``holds``,
+``expected``, ``observed``).
 
 Example
 -------
@@ -21,8 +34,8 @@ Example
 >>> rows = [run_cell(make_cell("dimension", {"model": "mlp", "widths": [3, k, 1], "activation": "x^2"}))
 ...         for k in (1, 2, 3)]
 >>> v = evaluate(REGISTRY["alexander-hirschowitz"], pd.DataFrame(rows))
->>> len(v.supports), len(v.violates), len(v.not_applicable)
-(3, 0, 0)
+>>> len(v.supports), len(v.violates), len(v.not_applicable), len(v.broken)
+(3, 0, 0, 0)
 """
 
 from __future__ import annotations
@@ -37,7 +50,7 @@ import pandas as pd
 
 from .analysis import _missing, derive, edd_equals, rerun_command
 
-KINDS = ("theorem", "conjecture")
+KINDS = ("theorem", "derived", "conjecture")
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,17 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Outside:
+    """A row inside the statement's hypotheses but outside its range (not a counterexample).
+
+    ``reason`` says why, e.g. that ``r`` lies below a conjectured threshold and
+    what that tells about the threshold.
+    """
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Conjecture:
     """A statement checked on the rows of one computation.
 
@@ -59,15 +83,19 @@ class Conjecture:
     computation : str
         The computation whose rows it reads (``dimension``, ``fiber``, ...).
     kind : str
-        ``theorem`` (a violation is a probable bug) or ``conjecture`` (a
-        violation is a candidate counterexample).
+        ``theorem`` (published; a violation is a probable bug), ``derived``
+        (our own derivation, ``proof`` sketches it; a violation is a bug in
+        the computation or the derivation) or ``conjecture`` (a violation is
+        a candidate counterexample).
     check : callable
-        ``check(row: dict) -> Outcome | str | None`` (a string or None: not applicable, with the reason).
+        ``check(row: dict) -> Outcome | Outside | str | None`` (a string or None: not applicable, with the reason).
     threshold : dict, optional
         Arguments of :func:`catalog.analysis.thresholds` (``along``, ``by``,
         ``predicate``) for the report's thresholds table.
     notes : str
         Known exceptions and why they are excluded.
+    proof : str
+        The proof sketch of a ``derived`` entry (required for that kind).
     """
 
     name: str
@@ -75,13 +103,18 @@ class Conjecture:
     source: str
     computation: str
     kind: str
-    check: Callable[[dict], "Outcome | str | None"] = field(compare=False)
+    check: Callable[[dict], "Outcome | Outside | str | None"] = field(compare=False)
     threshold: dict | None = field(default=None, compare=False)
     notes: str = ""
+    proof: str = ""
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if self.kind == "theorem" and not self.source.strip():
+            raise ValueError(f"{self.name}: a theorem needs its citation (source)")
+        if self.kind == "derived" and not self.proof.strip():
+            raise ValueError(f"{self.name}: a derived statement needs its proof sketch (proof)")
 
 
 @dataclass
@@ -92,31 +125,53 @@ class Verdict:
     supports: pd.DataFrame
     violates: pd.DataFrame
     not_applicable: pd.DataFrame
+    outside: pd.DataFrame = None
+    broken: pd.DataFrame = None
+    #: rows the catalog left out (stale rows), by reason
+    ignored: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in ("outside", "broken"):
+            if getattr(self, name) is None:
+                setattr(self, name, self.not_applicable.iloc[0:0].copy())
 
     @property
     def counts(self) -> dict[str, int]:
-        return {"supports": len(self.supports), "violates": len(self.violates),
-                "not_applicable": len(self.not_applicable)}
+        return {"supports": len(self.supports), "violates": len(self.violates), "outside": len(self.outside),
+                "not_applicable": len(self.not_applicable), "broken": len(self.broken)}
 
     @property
     def status(self) -> str:
-        """``violated`` (a theorem: probable bug), ``counterexample`` (a conjecture), ``supported``, ``no data``."""
+        """``broken`` (the check raised), ``violated`` (a theorem or derived statement: probable bug),
+        ``counterexample`` (a conjecture), ``supported``, ``outside range`` (only rows outside the
+        statement's range, e.g. below a threshold), ``no data``."""
+        if len(self.broken):
+            return "broken"
         if len(self.violates):
-            return "violated" if self.conjecture.kind == "theorem" else "counterexample"
-        return "supported" if len(self.supports) else "no data"
+            return "counterexample" if self.conjecture.kind == "conjecture" else "violated"
+        if len(self.supports):
+            return "supported"
+        return "outside range" if len(self.outside) else "no data"
+
+    def outside_reasons(self) -> list[tuple[str, int]]:
+        """The distinct reasons rows lie outside the statement's range, with their row counts."""
+        if not len(self.outside):
+            return []
+        return list(self.outside["_reason"].value_counts().items())
 
     def violations(self) -> list[dict]:
         """One report per violating row: its key, what was expected and observed, and how to reproduce it."""
         out = []
-        theorem = self.conjecture.kind == "theorem"
+        kind = self.conjecture.kind
         for _, row in self.violates.iterrows():
             rec = row.to_dict()
             item = {
                 "cell_key": rec.get("cell_key"),
                 "expected": rec.get("_expected"),
                 "observed": rec.get("_observed"),
-                "meaning": ("probable bug in the computation (a theorem is violated)" if theorem
-                            else "candidate counterexample"),
+                "meaning": {"theorem": "probable bug in the computation (a theorem is violated)",
+                            "derived": "a bug in the computation or in the derivation (a derived statement is violated)",
+                            "conjecture": "candidate counterexample"}[kind],
                 "rerun": _safe_rerun(rec),
             }
             cert = _certificate(rec)
@@ -155,12 +210,13 @@ def _certificate(rec: dict):
 def evaluate(c: Conjecture, df: pd.DataFrame) -> Verdict:
     """Split the rows of ``df`` (one computation's catalog) by the entry ``c``.
 
-    Rows whose status is not ``ok`` are not applicable. The three frames carry
-    the original columns plus ``_expected``, ``_observed`` (applicable rows)
-    and ``_reason`` (not applicable rows).
+    Rows whose status is not ``ok`` are not applicable. The frames carry the
+    original columns plus ``_expected``, ``_observed`` (applicable rows) and
+    ``_reason`` (rows outside the statement, outside its range, or on which
+    the check raised: those are ``broken``, a bug in the check).
     """
     d = derive(df) if len(df) else df.copy()
-    sup, vio, na = [], [], []
+    sup, vio, na, out, broken = [], [], [], [], []
     for idx, row in d.iterrows():
         rec = row.to_dict()
         if rec.get("status", "ok") != "ok":
@@ -171,10 +227,13 @@ def evaluate(c: Conjecture, df: pd.DataFrame) -> Verdict:
             continue
         try:
             res = c.check(rec)
-        except (KeyError, TypeError, ValueError) as e:  # a row without the needed columns
-            res = f"cannot be checked: {type(e).__name__}: {e}"
+        except Exception as e:  # noqa: BLE001 - a check that raises is broken, never "not applicable"
+            broken.append((idx, None, None, f"the check raised {type(e).__name__}: {e}"))
+            continue
         if isinstance(res, Outcome):
             (sup if res.holds else vio).append((idx, res.expected, res.observed, None))
+        elif isinstance(res, Outside):
+            out.append((idx, None, None, res.reason))
         else:
             na.append((idx, None, None, res or "outside the statement"))
 
@@ -190,14 +249,18 @@ def evaluate(c: Conjecture, df: pd.DataFrame) -> Verdict:
         f["_reason"] = [r for *_, r in items]
         return f
 
-    return Verdict(c, frame(sup), frame(vio), frame(na))
+    return Verdict(c, frame(sup), frame(vio), frame(na), frame(out), frame(broken),
+                   ignored=dict(getattr(df, "attrs", {}).get("ignored", {})))
 
 
-def check_catalog(root: str | Path = "results", names: list[str] | None = None) -> list[Verdict]:
+def check_catalog(root: str | Path = "results", names: list[str] | None = None,
+                  all_versions: bool = False) -> list[Verdict]:
     """Evaluate every registry entry (or ``names``) on the catalog under ``root``.
 
     Entries whose computation is not registered in this installation are skipped;
-    a computation with no rows gives a verdict with all counts zero.
+    a computation with no rows gives a verdict with all counts zero. Only rows
+    of the current code are read unless ``all_versions`` (each verdict's
+    ``ignored`` says how many were left out, and why).
     """
     from neurovar.pipeline.compute import computations
 
@@ -215,7 +278,7 @@ def check_catalog(root: str | Path = "results", names: list[str] | None = None) 
         if c.computation not in computations():
             continue
         if c.computation not in cache:
-            cache[c.computation] = store.load(c.computation, root)
+            cache[c.computation] = store.load(c.computation, root, all_versions=all_versions)
         out.append(evaluate(c, cache[c.computation]))
     return out
 
@@ -453,13 +516,20 @@ register(Conjecture(
     source=("Finkel-Rodriguez-Wu-Yahl, Activation degree thresholds and expressiveness of polynomial neural "
             "networks (2024/25), via their Prop. 16; talk slide 'Identifiability'"),
     computation="fiber",
-    kind="theorem",
+    kind="derived",
     check=_check_identifiability_monomial,
     threshold={"along": "r", "by": ["widths"], "predicate": "identifiable"},
     notes=("The applicability bound is derived from Prop. 16 (see identifiability_degree_bound); below it the "
            "statement is not proven and such rows are not applicable. d_0 = 1 makes every neuron a multiple of "
            "a power of x, and a width-one hidden layer followed by another makes its successors proportional: "
            "both are excluded."),
+    proof=("Two parameters with the same function give, in each output, sum_i a_i p_i^r = sum_j b_j q_j^r with "
+           "at most 2 d_i powers of pairwise non-proportional polynomials once proportional pairs are merged. "
+           "Prop. 16 makes such powers linearly independent for r > 6(2 d_i - 1)^2 - 6(2 d_i - 1) + 1, so every "
+           "term cancels against a proportional partner: the neurons of the last hidden layer agree up to "
+           "permutation and scaling; induct layer by layer towards the input (d_0, ..., d_(L-2) >= 2 keeps the "
+           "preceding neurons pairwise non-proportional). The bound is ours, not FRWY's; see "
+           "identifiability_degree_bound."),
 ))
 
 
@@ -481,7 +551,34 @@ def _check_identifiability_generic(row):
     nparams, amb = model.num_params, model.ambient_dimension
     if nparams > amb:
         return f"{nparams} parameters > dim V = {amb}: r is too small for finite fibers"
+    r = int(row["r"])
+    if r == 2 and 2 <= w[1] <= w[0] and w[2] == 1:
+        return Outside(quadratic_below_threshold(w))
     return _fiber_outcome(row, "permutations only")
+
+
+def quadratic_below_threshold(widths) -> str:
+    """Why ``generic:2`` without bias lies below the conjectured threshold ``r~`` (so ``r~ > 2``).
+
+    Proof sketch (derived). With ``s(t) = a t^2 + b t + c`` and no bias, each neuron of the second
+    layer reads the first hidden layer only through ``sum_i v_i s(w_i . x) = x^T Q x + l . x + s`` with
+    ``Q = a sum_i v_i w_i w_i^T``, ``l = b sum_i v_i w_i``, ``s = c sum_i v_i``. Then
+    ``Q - (a c / b^2) l l^T / s = a (sum_i v_i w_i w_i^T - (sum_i v_i w_i)(sum_i v_i w_i)^T / sum_i v_i)``,
+    a weighted covariance of the ``d_1`` points ``w_i``: its rank is at most ``d_1 - 1``. The triples
+    ``(Q, l, s)`` with that property form a variety of dimension at most
+    ``(d_1 - 1) d_0 - binom(d_1 - 1, 2) + d_0 + 1`` (symmetric ``d_0 x d_0`` matrices of rank
+    ``<= d_1 - 1``, plus ``l`` and ``s``), which is less than the ``d_1 (d_0 + 1)`` parameters of the
+    first layer and ``v`` as soon as ``2 <= d_1 <= d_0``. With ``d_2 = 1`` the network's function
+    depends on the first layer only through that one quadric, so every fiber is positive-dimensional.
+    So ``r = 2`` is outside the conjecture's range there: it says the threshold lies above 2, not that
+    the conjecture fails.
+
+    >>> quadratic_below_threshold([2, 2, 1]).startswith("r = 2 is below the conjectured threshold")
+    True
+    """
+    return (f"r = 2 is below the conjectured threshold r~: the threshold lies above 2 (for quadratic s without "
+            f"bias, Q - (ac/b^2) l l^T / s has rank <= d_1 - 1 = {widths[1] - 1} < d_0 = {widths[0]}, so the "
+            f"fibers are positive-dimensional)")
 
 
 register(Conjecture(
@@ -494,8 +591,11 @@ register(Conjecture(
     check=_check_identifiability_generic,
     threshold={"along": "r", "by": ["widths"], "predicate": "identifiable"},
     notes=("The conjecture is asymptotic in r and names no threshold; rows with more parameters than dim V "
-           "cannot have finite fibers and are not applicable. A violation at small r may only say that the "
-           "threshold lies above that r."),
+           "cannot have finite fibers and are not applicable. r = 2 without bias, 2 <= d_1 <= d_0 and d_2 = 1 is outside the "
+           "statement's range: positive-dimensional fibers are forced there (see quadratic_below_threshold), "
+           "which says the threshold lies above 2. A violation at another small r is reported as a "
+           "counterexample to the conjecture checked at that r; it may only say that the threshold lies "
+           "above that r."),
 ))
 
 
@@ -709,7 +809,7 @@ register(Conjecture(
 
 
 __all__ = [
-    "AH_SPORADIC", "Conjecture", "Outcome", "REGISTRY", "Verdict", "ah_dimension", "ah_exceptional",
+    "AH_SPORADIC", "Conjecture", "Outcome", "Outside", "REGISTRY", "Verdict", "ah_dimension", "ah_exceptional",
     "check_catalog", "evaluate", "identifiability_degree_bound", "ktb_expected_dimension", "prop16_bound",
     "register",
 ]

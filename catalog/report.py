@@ -20,7 +20,7 @@ Example
 ...                   "dimension", root)
 >>> r = write_report(root, out)
 >>> r.verdicts["alexander-hirschowitz"].counts
-{'supports': 1, 'violates': 0, 'not_applicable': 0}
+{'supports': 1, 'violates': 0, 'outside': 0, 'not_applicable': 0, 'broken': 0}
 >>> sorted(p.name for p in r.files)
 ['defect_depth2.png', 'report.md']
 """
@@ -51,10 +51,12 @@ class Report:
     files: list[Path]
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     catalogs: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: rows left out per computation (stale rows), by reason
+    ignored: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def theorem_violations(self) -> int:
-        return sum(len(v.violates) for v in self.verdicts.values() if v.conjecture.kind == "theorem")
+        return sum(len(v.violates) for v in self.verdicts.values() if v.conjecture.kind in ("theorem", "derived"))
 
 
 def md_table(df: pd.DataFrame, limit: int = MAX_TABLE_ROWS) -> str:
@@ -86,9 +88,9 @@ def md_table(df: pd.DataFrame, limit: int = MAX_TABLE_ROWS) -> str:
     return "\n".join(lines)
 
 
-def load_catalogs(root: str | Path) -> dict[str, pd.DataFrame]:
-    """Every computation present under ``root``, loaded (duplicates resolved)."""
-    return {comp: store.load(comp, root) for comp in store.present_computations(root)}
+def load_catalogs(root: str | Path, all_versions: bool = False) -> dict[str, pd.DataFrame]:
+    """Every computation present under ``root``, loaded (duplicates resolved; current rows unless ``all_versions``)."""
+    return {comp: store.load(comp, root, all_versions=all_versions) for comp in store.present_computations(root)}
 
 
 def _threshold_table(v: Verdict) -> pd.DataFrame | None:
@@ -113,12 +115,20 @@ def _section(v: Verdict, catalogs: dict[str, pd.DataFrame]) -> list[str]:
     n = v.counts
     out = [f"## {c.name} ({c.kind})", "", f"**Statement.** {c.statement}", "", f"**Source.** {c.source}", "",
            f"**Reads** `{c.computation}`. **Verdict: {v.status}** -- {n['supports']} rows support, "
-           f"{n['violates']} violate, {n['not_applicable']} not applicable.", ""]
+           f"{n['violates']} violate, {n['outside']} outside the statement's range, {n['not_applicable']} not "
+           f"applicable, {n['broken']} broken (the check raised).", ""]
+    if c.proof:
+        out += [f"**Proof sketch (derived).** {c.proof}", ""]
+    for why, count in v.outside_reasons():
+        out += [f"**Outside the statement's range ({count} rows; not counterexamples).** {why}", ""]
+    if n["broken"]:
+        out += [f"**Broken check.** {v.broken['_reason'].iloc[0]}", ""]
     if c.notes:
         out += [f"**Notes.** {c.notes}", ""]
     if n["violates"]:
-        what = ("A theorem is violated: each row below is a probable bug in the computation."
-                if c.kind == "theorem" else "Candidate counterexamples:")
+        what = {"theorem": "A theorem is violated: each row below is a probable bug in the computation.",
+                "derived": "A derived statement is violated: a bug in the computation or in the derivation.",
+                "conjecture": "Candidate counterexamples:"}[c.kind]
         out += [f"### Violations (first {min(MAX_VIOLATIONS, n['violates'])} of {n['violates']})", "", what, ""]
         for item in v.violations()[:MAX_VIOLATIONS]:
             out.append(f"- cell `{item['cell_key']}`: expected {item['expected']}, observed {item['observed']}")
@@ -165,8 +175,13 @@ def _section(v: Verdict, catalogs: dict[str, pd.DataFrame]) -> list[str]:
     return out
 
 
-def write_report(root: str | Path = store.DEFAULT_ROOT, out: str | Path | None = None) -> Report:
-    """Write ``report.md`` and the plots for the catalog under ``root`` into ``out`` (default ``root/report``)."""
+def write_report(root: str | Path = store.DEFAULT_ROOT, out: str | Path | None = None,
+                 all_versions: bool = False) -> Report:
+    """Write ``report.md`` and the plots for the catalog under ``root`` into ``out`` (default ``root/report``).
+
+    Only rows of the current code are read unless ``all_versions``; the report
+    states how many rows it left out, and why.
+    """
     root = Path(root)
     if not root.is_dir():
         from neurovar.pipeline.errors import SpecError
@@ -174,7 +189,8 @@ def write_report(root: str | Path = store.DEFAULT_ROOT, out: str | Path | None =
         raise SpecError("--results", f"no catalog at {root}: run a grid first (neurovar run grids/quickstart.yaml)")
     out = Path(out) if out is not None else root / "report"
     out.mkdir(parents=True, exist_ok=True)
-    catalogs = load_catalogs(root)
+    catalogs = load_catalogs(root, all_versions)
+    ignored = {comp: dict(df.attrs.get("ignored", {})) for comp, df in catalogs.items() if df.attrs.get("ignored")}
     verdicts = {name: evaluate(c, catalogs[c.computation])
                 for name, c in REGISTRY.items() if c.computation in catalogs}
     images: list[Path] = []
@@ -190,11 +206,20 @@ def write_report(root: str | Path = store.DEFAULT_ROOT, out: str | Path | None =
         counts.append({"computation": comp, "rows": len(df), "ok": int(st.get("ok", 0)),
                        "timeout": int(st.get("timeout", 0)), "error": int(st.get("error", 0))})
     lines += ["## Catalog", "", md_table(pd.DataFrame(counts)) if counts else "_(empty catalog)_", ""]
+    if ignored:
+        lines += ["Rows left out of this report (`neurovar report --all-versions` includes them, "
+                  "`neurovar run GRID --recompute-stale` recomputes them):", ""]
+        lines += [f"- `{comp}`: {n} rows, {why}" for comp, reasons in ignored.items() for why, n in reasons.items()]
+        lines += [""]
+    else:
+        lines += ["Every row of the catalog was computed by the current code (no stale rows left out).", ""]
     summary = [{"name": n, "kind": v.conjecture.kind, "computation": v.conjecture.computation, **v.counts,
                 "verdict": v.status} for n, v in verdicts.items()]
     lines += ["## Verdicts", "",
-              "A violated theorem is a probable bug (cell key and rerun command below); a violated conjecture "
-              "is a candidate counterexample.", "",
+              "A violated theorem is a probable bug (cell key and rerun command below); a violated derived "
+              "statement is a bug in the computation or in our derivation; a violated conjecture is a candidate "
+              "counterexample. Rows outside a statement's range (e.g. below a conjectured threshold) are not "
+              "counterexamples; a broken check raised on a row.", "",
               md_table(pd.DataFrame(summary)) if summary else "_(no statement reads these computations)_", ""]
     if images:
         lines += ["## Plots", ""]
@@ -204,7 +229,7 @@ def write_report(root: str | Path = store.DEFAULT_ROOT, out: str | Path | None =
         lines += _section(v, catalogs)
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
-    return Report(path=path, files=sorted([path, *images]), verdicts=verdicts, catalogs=catalogs)
+    return Report(path=path, files=sorted([path, *images]), verdicts=verdicts, catalogs=catalogs, ignored=ignored)
 
 
 __all__ = ["Report", "load_catalogs", "md_table", "write_report"]

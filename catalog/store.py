@@ -17,6 +17,12 @@ that schema passed explicitly, so older files with fewer columns still load.
 ``load`` resolves duplicate ``cell_key`` rows (newest ``written_at`` wins), so a
 batch written twice never shows twice.
 
+Rows are *stale* when their ``code_fingerprint`` is not the current one of their
+computation (the code they were computed by has changed since, see
+:mod:`pipeline.provenance`; rows written before fingerprints existed have none
+and are stale too). ``load`` leaves stale rows out unless ``all_versions=True``
+and says how many it left out in ``df.attrs["ignored"]``; :func:`stale` lists them.
+
 Example
 -------
 >>> import tempfile
@@ -57,6 +63,8 @@ PROVENANCE: dict[str, pa.DataType] = {
     "cell_spec": pa.string(),
     "computation": pa.string(),
     "computation_version": pa.string(),
+    "code_fingerprint": pa.string(),
+    "git_revision": pa.string(),
     "status": pa.string(),
     "error": pa.string(),
     "seconds": pa.float64(),
@@ -107,8 +115,9 @@ def column_kinds(computation: str) -> dict[str, str]:
                 kinds.setdefault(name, _arrow_type(f.annotation)[1])
     for name, f in comp.params.model_fields.items():
         kinds.setdefault(name, _arrow_type(f.annotation)[1])
+    cols = comp.output_columns()  # an output named like an input is stored as "<name>_used"
     for name, kind in comp.outputs.items():
-        kinds[name] = kind  # outputs win (e.g. 'prime' is both an option and an output)
+        kinds[cols[name]] = kind
     return kinds
 
 
@@ -212,8 +221,28 @@ def _dedupe(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop_duplicates("cell_key", keep="last").reset_index(drop=True)
 
 
+def current_fingerprint(computation: str) -> str:
+    """The code fingerprint rows of ``computation`` must carry to be current."""
+    from neurovar.pipeline.provenance import code_fingerprint
+
+    return code_fingerprint(computation)
+
+
+def _is_stale(df: pd.DataFrame, computation: str) -> pd.Series:
+    if df.empty or "code_fingerprint" not in df:
+        return pd.Series(False, index=df.index) if "code_fingerprint" in df else pd.Series(True, index=df.index)
+    return df["code_fingerprint"] != current_fingerprint(computation)
+
+
+def stale_reason(fingerprint) -> str:
+    """Why a row with this fingerprint is stale."""
+    if fingerprint is None or (isinstance(fingerprint, float) and fingerprint != fingerprint):
+        return "written before code fingerprints were recorded"
+    return f"computed by other code (fingerprint {fingerprint})"
+
+
 def load(computation: str, root: str | Path = DEFAULT_ROOT, filters: dict | None = None,
-         status: str | None = None, parse_json: bool = True) -> pd.DataFrame:
+         status: str | None = None, parse_json: bool = True, all_versions: bool = False) -> pd.DataFrame:
     """The catalog of one computation as a pandas DataFrame.
 
     Parameters
@@ -228,8 +257,12 @@ def load(computation: str, root: str | Path = DEFAULT_ROOT, filters: dict | None
         Keep only rows with this status (``ok``, ``timeout``, ``error``).
     parse_json : bool
         Parse ``json`` columns (certificates, lists of components) back into Python objects.
+    all_versions : bool
+        Keep stale rows too (rows computed by code other than the current one).
 
-    Duplicate ``cell_key`` rows are resolved: the newest write wins.
+    Duplicate ``cell_key`` rows are resolved: the newest write wins. The frame's
+    ``attrs["ignored"]`` maps a reason to the number of rows left out for it
+    (``{}`` when none were).
     """
     if computation not in computations():
         from neurovar.pipeline.errors import SpecError
@@ -237,6 +270,13 @@ def load(computation: str, root: str | Path = DEFAULT_ROOT, filters: dict | None
         raise SpecError("computation", f"unknown computation {computation!r}; choose one of {', '.join(computations())}")
     df = _read_table(computation, root).to_pandas()
     df = _dedupe(df)
+    ignored: dict[str, int] = {}
+    if not all_versions and len(df):
+        old = _is_stale(df, computation)
+        if old.any():
+            for fp, n in df.loc[old, "code_fingerprint"].map(stale_reason).value_counts().items():
+                ignored[f"stale: {fp}"] = int(n)
+            df = df[~old]
     for name, kind in column_kinds(computation).items():
         if kind == "list<int>" and name in df:
             df[name] = df[name].map(lambda w: [int(x) for x in w] if w is not None and not isinstance(w, float) else None)
@@ -253,7 +293,54 @@ def load(computation: str, root: str | Path = DEFAULT_ROOT, filters: dict | None
             df = df[df[col].isin(list(value))]
         else:
             df = df[df[col].map(lambda v: v == value)]
-    return df.reset_index(drop=True)
+    df = df.reset_index(drop=True)
+    df.attrs["ignored"] = ignored
+    return df
+
+
+def stale(computation: str, root: str | Path = DEFAULT_ROOT) -> pd.DataFrame:
+    """The stale rows of a computation (their ``code_fingerprint`` is not the current one).
+
+    Each row keeps its ``cell_spec``, from which :func:`stale_cells` rebuilds it.
+    A row whose current-code twin is already in the catalog is not stale any more
+    (it is superseded, and only ``all_versions`` loads show it).
+
+    >>> import tempfile
+    >>> from neurovar.pipeline.cells import make_cell, run_cell
+    >>> root = tempfile.mkdtemp()
+    >>> rec = run_cell(make_cell("dimension", {"model": "linear", "widths": [2, 1, 2]}))
+    >>> rec["code_fingerprint"] = "0123456789abcdef"  # as if computed by other code
+    >>> rec["cell_key"] = "an-old-key"
+    >>> _ = write_records([rec], "dimension", root)
+    >>> len(stale("dimension", root)), len(load("dimension", root)), load("dimension", root).attrs["ignored"]
+    (1, 0, {'stale: computed by other code (fingerprint 0123456789abcdef)': 1})
+    """
+    df = load(computation, root, parse_json=False, all_versions=True)
+    if df.empty:
+        return df
+    old = df[_is_stale(df, computation)]
+    current = set(df.loc[~_is_stale(df, computation), "cell_spec"].dropna())
+    return old[~old["cell_spec"].isin(current)].reset_index(drop=True)
+
+
+def stale_cells(computation: str, root: str | Path = DEFAULT_ROOT) -> list:
+    """The cells of the stale rows, rebuilt from their ``cell_spec`` (keys of the current code)."""
+    from neurovar.pipeline.cells import make_cell
+
+    cells = {}
+    for _, row in stale(computation, root).iterrows():
+        spec = row.get("cell_spec")
+        if not isinstance(spec, str):
+            continue
+        d = json.loads(spec)
+        timeout = row.get("timeout_s")
+        timeout = None if timeout is None or timeout != timeout else float(timeout)
+        try:
+            c = make_cell(d["computation"], d.get("model"), d.get("params"), seed=d.get("seed", 0), timeout_s=timeout)
+        except Exception:  # noqa: BLE001 - a spec the current code no longer accepts cannot be recomputed
+            continue
+        cells[c.key] = c
+    return list(cells.values())
 
 
 def keys(computation: str, root: str | Path = DEFAULT_ROOT, statuses: tuple[str, ...] | None = None) -> set[str]:

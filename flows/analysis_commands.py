@@ -18,14 +18,19 @@ def report(
     results: Path = typer.Option(Path("results"), "--results", help="catalog root"),
     out: Optional[Path] = typer.Option(None, "--out", help="folder for report.md and the plots (default RESULTS/report)"),
     html: bool = typer.Option(False, "--html", help="also write report.html: one self-contained page, plots embedded"),
+    all_versions: bool = typer.Option(False, "--all-versions", help="read stale rows too (rows computed by other code)"),
 ) -> None:
     """Write report.md (one section per theorem and conjecture) and PNG plots for a catalog."""
     from neurovar.catalog.report import write_report
 
+    from .commands import print_ignored, results_folder
+
     try:
-        rep = write_report(results, out)
+        results_folder(results, must_exist=True)
+        rep = write_report(results, out, all_versions=all_versions)
     except SpecError as e:
         fail(str(e))
+    print_ignored(rep.ignored)
     console.print(f"wrote {rep.path} and {len(rep.files) - 1} plot(s)", highlight=False)
     if html:
         from neurovar.catalog.html import write_markdown_page
@@ -42,31 +47,50 @@ def report(
 def check(
     results: Path = typer.Option(Path("results"), "--results", help="catalog root"),
     name: list[str] = typer.Option([], "--name", help="check only these registry entries (repeatable)"),
+    all_versions: bool = typer.Option(False, "--all-versions", help="read stale rows too (rows computed by other code)"),
 ) -> None:
-    """Print each theorem's and conjecture's verdict on the catalog; exit 1 if a theorem is violated."""
+    """Print each statement's verdict on the catalog; exit 1 if a theorem or derived statement is
+    violated or a check is broken (raised)."""
     from neurovar.catalog.conjectures import REGISTRY, check_catalog
+
+    from .commands import print_ignored, results_folder
 
     unknown = [n for n in name if n not in REGISTRY]
     if unknown:
         fail(f"--name: unknown entry {unknown[0]!r}; choose from {', '.join(REGISTRY)}")
     try:
-        verdicts = check_catalog(results, name or None)
+        results_folder(results, must_exist=True)
+        verdicts = check_catalog(results, name or None, all_versions=all_versions)
     except SpecError as e:
         fail(str(e))
     table = Table(title=f"catalog {results}")
     table.add_column("name", no_wrap=True)
-    for col in ("kind", "computation", "supports", "violates", "n/a", "verdict"):
+    for col in ("kind", "computation", "supports", "violates", "outside range", "n/a", "broken", "verdict"):
         table.add_column(col, no_wrap=col != "computation")
-    style = {"violated": "bold red", "counterexample": "bold yellow", "supported": "green", "no data": "dim"}
+    style = {"violated": "bold red", "broken": "bold red", "counterexample": "bold yellow", "supported": "green",
+             "outside range": "cyan", "no data": "dim"}
     for v in verdicts:
         n = v.counts
         table.add_row(v.conjecture.name, v.conjecture.kind, v.conjecture.computation, str(n["supports"]),
-                      str(n["violates"]), str(n["not_applicable"]), f"[{style[v.status]}]{v.status}[/]")
+                      str(n["violates"]), str(n["outside"]), str(n["not_applicable"]), str(n["broken"]),
+                      f"[{style[v.status]}]{v.status}[/]")
     console.print(table)
-    bad = [v for v in verdicts if v.status == "violated"]
+    ignored: dict = {}
     for v in verdicts:
+        if v.ignored:
+            ignored.setdefault(v.conjecture.computation, v.ignored)
+    print_ignored(ignored)
+    bad = [v for v in verdicts if v.status in ("violated", "broken")]
+    for v in verdicts:
+        for why, count in v.outside_reasons():
+            console.print(f"{v.conjecture.name}: {count} row(s) outside the statement's range, not counterexamples: "
+                          f"{why}", highlight=False, soft_wrap=True)
+        for _, row in v.broken.head(3).iterrows():
+            console.print(f"{v.conjecture.name}: broken check on cell {row.get('cell_key')}: {row['_reason']}",
+                          highlight=False, soft_wrap=True)
         for item in v.violations()[:3]:
-            tag = "probable bug" if v.conjecture.kind == "theorem" else "candidate counterexample"
+            tag = {"theorem": "probable bug", "derived": "bug in the computation or the derivation",
+                   "conjecture": "candidate counterexample"}[v.conjecture.kind]
             console.print(f"{v.conjecture.name}: {tag} in cell {item['cell_key']}: expected {item['expected']}, "
                           f"observed {item['observed']}", highlight=False)
             if "certificate" in item:

@@ -41,7 +41,7 @@ def spec_error_exit(e: SpecError, flag_names: dict[str, str] | None = None) -> t
     if flag_names is not None:
         leaf = field.split(".")[-1].split("[")[0]
         msg = e.message
-        if leaf in ("model", "spec") and ":" in msg and msg.split(":")[0].strip() in flag_names:
+        if leaf in ("model", "spec", "params") and ":" in msg and msg.split(":")[0].strip() in flag_names:
             leaf, msg = msg.split(":", 1)[0].strip(), msg.split(":", 1)[1].strip()
         field = flag_names.get(leaf, field)
         fail(f"{field}: {msg}")
@@ -218,7 +218,7 @@ def _register_commands() -> None:
     import importlib
 
     for mod in ("neurovar.flows.commands", "neurovar.flows.analysis_commands", "neurovar.flows.deploy_commands",
-                "neurovar.flows.reproduce"):
+                "neurovar.flows.reproduce", "neurovar.flows.verify"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:

@@ -37,12 +37,15 @@ def run(
     cluster_config: Optional[Path] = typer.Option(None, "--cluster-config", help="YAML with the job queue settings"),
     dry_run: bool = typer.Option(False, "--dry-run", help="count the cells and show a sample; run nothing"),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="recompute cells recorded as timeout or error"),
+    recompute_stale: bool = typer.Option(False, "--recompute-stale",
+                                         help="also recompute the catalog's stale rows (computed by other code) of the grid's computations"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
 ) -> None:
     """Run every cell of a grid that is not yet in the catalog."""
     from neurovar.pipeline.grid import load_grid
 
     try:
+        results_folder(results)
         spec = load_grid(spec_file)
         if workers is not None and workers < 1:
             raise SpecError("--workers", f"must be at least 1, got {workers}")
@@ -56,13 +59,14 @@ def run(
         cells = spec.cells()
     except SpecError as e:
         fail(str(e))
+    extra = stale_extra_cells(spec, cells, results) if recompute_stale else []
     if dry_run:
         from neurovar.catalog import store
 
         present = set()
         for comp in spec.computations:
             present |= store.keys(comp, results)
-        new = [c for c in cells if c.key not in present]
+        new = [c for c in cells + extra if c.key not in present]
         console.print(f"grid [bold]{spec.name}[/]: {len(cells)} cells, {len(cells) - len(new)} already in {results}, {len(new)} to run")
         for c in new[:10]:
             console.print(f"  {c.describe()}", highlight=False)
@@ -96,7 +100,8 @@ def run(
     try:
         summary = flow_mod.run_grid(spec, results=str(results), workers=workers, scheduler=scheduler,
                                     retry_failed=retry_failed, spec_path=str(spec_file), cluster=cluster,
-                                    cluster_config=str(cluster_config) if cluster_config else None)
+                                    cluster_config=str(cluster_config) if cluster_config else None,
+                                    **({"extra_cells": extra} if extra else {}))
     except SpecError as e:
         progress.stop()
         fail(str(e))
@@ -128,18 +133,83 @@ def _show_df(df, limit: int, title: str | None = None) -> None:
         console.print(f"... {len(df) - limit} more rows (use --limit)")
 
 
-@catalog_app.command("ls")
-def catalog_ls(results: Path = typer.Option(Path("results"), "--results")) -> None:
-    """List the computations in the catalog with their row counts."""
+def stale_extra_cells(spec, cells, results: Path) -> list:
+    """The cells of the catalog's stale rows of the grid's computations that the grid does not
+    already plan (``neurovar run --recompute-stale``), rebuilt with the current code's keys."""
     from neurovar.catalog import store
 
-    table = Table("computation", "rows", "ok", "timeout", "error", "files")
+    grid_keys = {c.key for c in cells}
+    extra = []
+    for comp in spec.computations:
+        extra += [c for c in store.stale_cells(comp, results) if c.key not in grid_keys]
+    return extra
+
+
+def results_folder(results: Path, must_exist: bool = False) -> Path:
+    """``--results`` checked: a folder (or, for a run, a path where one can be made); raises SpecError."""
+    if results.exists() and not results.is_dir():
+        raise SpecError("--results", f"{results} is a file, not a folder: name the catalog's folder")
+    if must_exist and not results.is_dir():
+        raise SpecError("--results", f"no catalog at {results}: run a grid first (neurovar run grids/quickstart.yaml)")
+    return results
+
+
+def print_ignored(ignored: dict[str, dict[str, int]]) -> None:
+    """One line per computation that left rows out (stale rows), with the reason."""
+    for comp, reasons in ignored.items():
+        for why, n in reasons.items():
+            console.print(f"{comp}: ignored {n} row(s), {why} (--all-versions includes them; "
+                          f"neurovar run --recompute-stale recomputes them)", highlight=False)
+
+
+@catalog_app.command("ls")
+def catalog_ls(results: Path = typer.Option(Path("results"), "--results"),
+               all_versions: bool = typer.Option(False, "--all-versions", help="count stale rows too")) -> None:
+    """List the computations in the catalog with their row counts (current rows; stale rows counted apart)."""
+    from neurovar.catalog import store
+
+    try:
+        results_folder(results, must_exist=True)
+    except SpecError as e:
+        fail(str(e))
+    table = Table("computation", "rows", "ok", "timeout", "error", "stale", "files")
     for comp in store.present_computations(results):
-        df = store.load(comp, results, parse_json=False)
+        df = store.load(comp, results, parse_json=False, all_versions=all_versions)
         c = df["status"].value_counts()
         table.add_row(comp, str(len(df)), str(c.get("ok", 0)), str(c.get("timeout", 0)), str(c.get("error", 0)),
-                      str(len(store.part_files(comp, results))))
+                      str(len(store.stale(comp, results))), str(len(store.part_files(comp, results))))
     console.print(table)
+
+
+@catalog_app.command("stale")
+def catalog_stale(results: Path = typer.Option(Path("results"), "--results"),
+                  limit: int = typer.Option(30, "--limit", help="rows shown per computation"),
+                  as_json: bool = typer.Option(False, "--json", help="print {computation: [cell_key, ...]}")) -> None:
+    """List the stale rows per computation: rows computed by code other than the current one."""
+    from neurovar.catalog import store
+
+    try:
+        results_folder(results, must_exist=True)
+    except SpecError as e:
+        fail(str(e))
+    out = {}
+    for comp in store.present_computations(results):
+        df = store.stale(comp, results)
+        out[comp] = df
+    if as_json:
+        print(json.dumps({c: df["cell_key"].tolist() for c, df in out.items()}))
+        return
+    total = 0
+    for comp, df in out.items():
+        total += len(df)
+        console.print(f"{comp}: {len(df)} stale row(s) (current code fingerprint {store.current_fingerprint(comp)})",
+                      highlight=False)
+        if len(df):
+            df = df.assign(reason=df["code_fingerprint"].map(store.stale_reason))
+            cols = [c for c in ("cell_key", "widths", "activation", "status", "git_revision", "reason") if c in df]
+            _show_df(df[cols], limit)
+    if total:
+        console.print(f"{total} stale row(s): neurovar run GRID --recompute-stale recomputes them", highlight=False)
 
 
 def _parse_where(where: list[str]) -> dict:
@@ -162,12 +232,15 @@ def catalog_show(
     where: list[str] = typer.Option([], "--where", help="COLUMN=VALUE (JSON values: --where widths=[2,2,1])"),
     columns: Optional[str] = typer.Option(None, "--columns", help="comma-separated columns"),
     limit: int = typer.Option(30, "--limit"),
+    all_versions: bool = typer.Option(False, "--all-versions", help="show stale rows too"),
 ) -> None:
     """Show the rows of one computation."""
     from neurovar.catalog import store
 
     try:
-        df = store.load(computation, results, filters=_parse_where(where))
+        results_folder(results, must_exist=True)
+        df = store.load(computation, results, filters=_parse_where(where), all_versions=all_versions)
+        ignored = dict(df.attrs.get("ignored", {}))
         if columns:
             cols = [c.strip() for c in columns.split(",")]
             missing = [c for c in cols if c not in df.columns]
@@ -180,6 +253,7 @@ def catalog_show(
     except SpecError as e:
         fail(str(e))
     _show_df(df, limit, title=f"{computation} ({len(df)} rows)")
+    print_ignored({computation: ignored})
 
 
 @catalog_app.command("runs")

@@ -95,8 +95,8 @@ def _task(**kw):
 
 
 @_task(name="plan")
-def plan(spec: GridSpec, results: str, retry_failed: bool, workers: int) -> dict:
-    cells = spec.cells()
+def plan(spec: GridSpec, results: str, retry_failed: bool, workers: int, extra_cells: list[Cell] | None = None) -> dict:
+    cells = spec.cells() + list(extra_cells or [])
     have: dict[str, set[str]] = {}
     todo = []
     for c in cells:
@@ -147,8 +147,12 @@ def execute(batches: list[list[Cell]], results: str, run_id: str, flow_run_id: s
 @flow(name="neurovar-grid", log_prints=False, persist_result=False, validate_parameters=False)
 def run_grid(spec: GridSpec, results: str = store.DEFAULT_ROOT, workers: int | None = None,
              scheduler: str | None = None, retry_failed: bool = False, spec_path: str | None = None,
-             cluster: str | None = None, cluster_config: str | None = None) -> dict:
+             cluster: str | None = None, cluster_config: str | None = None,
+             extra_cells: list[Cell] | None = None) -> dict:
     """Run every missing cell of a grid and append the results to the catalog.
+
+    ``extra_cells`` are planned with the grid's cells (``neurovar run
+    --recompute-stale`` passes the cells of the catalog's stale rows).
 
     Returns a summary: cells planned, skipped (already in the catalog), and the
     counts of ``ok`` / ``timeout`` / ``error`` records written by this run.
@@ -158,7 +162,7 @@ def run_grid(spec: GridSpec, results: str = store.DEFAULT_ROOT, workers: int | N
     run_id = uuid.uuid4().hex[:12]
     fr_id = _flow_run_id()
     started = datetime.now(timezone.utc)
-    p = plan(spec, results, retry_failed, workers)
+    p = plan(spec, results, retry_failed, workers, extra_cells)
     row = {
         "run_id": run_id, "flow_run_id": fr_id, "spec_name": spec.name, "spec_hash": spec.spec_hash,
         "spec_path": spec_path, "started": started, "ended": None, "cells_planned": p["planned"],

@@ -5,9 +5,12 @@
 columns, the computation's outputs, and provenance (``cell_key``, ``status``,
 ``error``, ``seconds``, versions, host, timestamp).
 
-``cell_key`` is a hash of the canonical cell (computation, its version, model
-spec, options, seed); the time limit is not part of it, so a rerun with a
-larger limit finds the same cell.
+``cell_key`` is a hash of the canonical cell (computation, its hand-kept
+version, the code fingerprint of its modules, model spec, options with
+``file:PATH`` inputs replaced by the hash of their content, seed); the time
+limit is not part of it, so a rerun with a larger limit finds the same cell,
+while an edit of the code the computation runs makes a new key (see
+:mod:`pipeline.provenance`).
 
 Example
 -------
@@ -33,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from .compute import computations, get_computation
 from .errors import SpecError
 from .models import MODELS, build_model, model_spec, pydantic_error
+from .provenance import code_fingerprint, content_keyed, git_revision
 
 
 class Cell(BaseModel):
@@ -71,8 +75,9 @@ def cell_key(cell: Cell) -> str:
     payload = {
         "computation": cell.computation,
         "version": comp.version,
-        "model": _canonical(cell.model),
-        "params": _canonical(cell.params),
+        "code": code_fingerprint(cell.computation),
+        "model": _canonical(content_keyed(cell.model)),
+        "params": _canonical(content_keyed(cell.params)),
         "seed": cell.seed,
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
@@ -150,6 +155,8 @@ def base_record(cell: Cell) -> dict:
         cell_spec=json.dumps({"computation": cell.computation, "model": cell.model, "params": cell.params,
                               "seed": cell.seed}, sort_keys=True),
         computation_version=get_computation(cell.computation).version,
+        code_fingerprint=code_fingerprint(cell.computation),
+        git_revision=git_revision(),
         status="ok",
         error=None,
         seconds=0.0,
@@ -165,13 +172,14 @@ def run_cell(cell: Cell) -> dict:
     t0 = time.perf_counter()  # seconds: the whole cell, its record included
     comp = get_computation(cell.computation)
     rec = base_record(cell)
-    rec.update({k: None for k in comp.outputs})
+    cols = comp.output_columns()  # outputs named like an input go to "<name>_used"
+    rec.update({c: None for c in cols.values()})
     try:
         model = build_model(cell.model, seed=cell.seed) if cell.model is not None else None
         params = comp.params.model_validate(cell.params)
         out = comp.run(model, params, cell.seed)
-        for k in comp.outputs:
-            rec[k] = out.get(k)
+        for k, c in cols.items():
+            rec[c] = out.get(k)
         rec["status"] = out.get("status", "ok")
     except Exception as exc:  # a cell that raises is recorded, the grid goes on
         rec["status"] = "error"
@@ -183,7 +191,7 @@ def run_cell(cell: Cell) -> dict:
 def failed_record(cell: Cell, status: str, error: str, seconds: float) -> dict:
     """The record of a cell that did not finish (``timeout`` or a lost worker)."""
     rec = base_record(cell)
-    rec.update({k: None for k in get_computation(cell.computation).outputs})
+    rec.update({c: None for c in get_computation(cell.computation).output_columns().values()})
     rec.update(status=status, error=error, seconds=seconds)
     return rec
 

@@ -77,7 +77,7 @@ def test_alexander_hirschowitz_supported_on_every_cell(catalog):
     df = store.load("dimension", catalog)
     v = evaluate(REGISTRY["alexander-hirschowitz"], df)
     shallow = df["widths"].map(lambda w: len(w) == 3 and w[-1] == 1) & df["model"].eq("mlp")
-    assert v.counts == {"supports": 240, "violates": 0, "not_applicable": len(df) - 240}
+    assert v.counts == {"supports": 240, "violates": 0, "outside": 0, "not_applicable": len(df) - 240, "broken": 0}
     assert int(shallow.sum()) == 240
 
 
@@ -169,7 +169,7 @@ def test_check_catalog_orders_and_counts(catalog):
     verdicts = {v.conjecture.name: v for v in check_catalog(catalog)}
     assert verdicts["alexander-hirschowitz"].status == "supported"
     assert verdicts["prop16-generic-threshold"].counts["supports"] == 1
-    assert all(v.conjecture.kind in ("theorem", "conjecture") for v in verdicts.values())
+    assert all(v.conjecture.kind in ("theorem", "derived", "conjecture") for v in verdicts.values())
 
 
 def test_attention_ed_degree_tables(catalog, tmp_path):

@@ -139,4 +139,4 @@ def test_cli_mlp(cli):
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     rec = out[0] if isinstance(out, list) else out
-    assert rec["edd"] == 3 and rec["variables"] == "c_3_0,c_2_1,c_1_2,c_0_3"
+    assert rec["edd"] == 3 and rec["variables_used"] == "c_3_0,c_2_1,c_1_2,c_0_3"

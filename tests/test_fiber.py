@@ -231,7 +231,7 @@ def test_cli_fiber(cli):
     res = cli("compute", "fiber", "--model", "mlp", "--widths", "2,2,1", "--activation", "x^3", "--json")
     assert res.returncode == 0, res.stderr
     rec = json.loads(res.stdout)
-    assert rec["fiber_points"] == 2 and rec["method"] == "exact-msolve" and rec["prime"] == P0
+    assert rec["fiber_points"] == 2 and rec["method_used"] == "exact-msolve" and rec["prime"] == P0
     bad = cli("compute", "fiber", "--model", "mlp", "--widths", "2,2,1", "--gauge", "sideways")
     assert bad.returncode == 2 and "--gauge" in bad.stderr
 

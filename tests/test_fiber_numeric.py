@@ -41,7 +41,7 @@ def test_pentahedral_cubic_surface_fiber_by_the_stall_criterion(cli):
     assert rec["fiber_points"] == rec["fiber_points_numerical"] == factorial(5) == 120
     assert rec["numerical_certified"] == 120
     assert rec["expected_fiber_points"] == 120 and rec["only_known_symmetries"] is True
-    assert rec["method"] == "numerical-monodromy"
+    assert rec["method_used"] == "numerical-monodromy"
 
 
 def test_pentahedral_fiber_without_the_symmetry_group():

@@ -50,7 +50,8 @@ def test_run_quickstart_then_report(tmp_path, cli):
     assert dim_row[1:] == [str(len(df)), str(len(df)), "0", "0"]
     verdicts = {r[0]: r for r in _table(md, "## Verdicts")}
     shallow = df[df["widths"].map(lambda w: len(w) == 3)]
-    assert verdicts["alexander-hirschowitz"][3:6] == [str(len(shallow)), "0", str(len(df) - len(shallow))]
+    # supports, violates, outside the range, not applicable, broken
+    assert verdicts["alexander-hirschowitz"][3:8] == [str(len(shallow)), "0", "0", str(len(df) - len(shallow)), "0"]
     # every shallow cell has the theorem's dimension
     for w, a, dim in shallow[["widths", "activation", "dimension"]].itertuples(index=False):
         assert dim == ah_dimension(w[0], w[1], int(a[2:]))
@@ -89,7 +90,7 @@ def test_report_draws_independence_and_edd_plots(tmp_path):
     md = rep.path.read_text()
     # the talk's psd table: k = 0, 1: 14 points; k = 2: 4 points + a curve; k = 3: a surface
     psd = rep.verdicts["edd-attention-psd"]
-    assert psd.counts == {"supports": 4, "violates": 0, "not_applicable": 0}
+    assert psd.counts == {"supports": 4, "violates": 0, "outside": 0, "not_applicable": 0, "broken": 0}
     edd = store.load("edd", tmp_path).sort_values("weights")
     assert edd["edd"].tolist() == [14, 14, 4, 0]
     # independence of the Pythagorean triple: dependent at r = 2 (certificate 1, 1, -1), independent from r = 3 on
@@ -99,7 +100,7 @@ def test_report_draws_independence_and_edd_plots(tmp_path):
     assert ind.counts["supports"] == 0  # no r above 13 tested
     thr = store.load("independence-threshold", tmp_path).iloc[0]
     assert thr["min_r"] == 2 and thr["dependent_r"] == [1]  # x, y, x + y are dependent only at r = 1
-    assert re.search(r"prop16-threshold \| theorem \| independence-threshold \| 1 \| 0 \| 0 \| supported", md)
+    assert re.search(r"prop16-threshold \| theorem \| independence-threshold \| 1 \| 0 \| 0 \| 0 \| 0 \| supported", md)
 
 
 def test_report_on_a_missing_catalog_exits_2(tmp_path, cli):

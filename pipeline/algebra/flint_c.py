@@ -7,14 +7,32 @@ are already reduced ``uint64`` numpy arrays, which is exactly the memory layout
 of FLINT's ``nmod_mat`` entries. This module calls the FLINT library that
 python-flint ships (the same shared object its extension modules load) through
 ``ctypes``: ``nmod_mat_init``, one ``memmove`` of the array into the entries,
-``nmod_mat_rank``, ``nmod_mat_clear``. Only exported FLINT 3 functions and the
-first field of ``nmod_mat_struct`` (the row-major ``entries`` pointer of a
-freshly initialised matrix, the same in every FLINT 3 release) are used.
+``nmod_mat_rank``, ``nmod_mat_clear``. Only these three exported FLINT 3
+functions are required, with fixed-width argument types (``slong``/``ulong``
+are 64-bit on every platform FLINT 3 supports, Windows included, so
+``c_int64``/``c_uint64``, never ``c_long``).
+
+Why this cannot write out of bounds. The layout of ``nmod_mat_struct`` begins
+``entries, r, c`` in every FLINT 3 release; the fourth field is ``stride`` (recent
+releases, e.g. the 3.6 that python-flint 0.9 ships) or the ``rows`` pointer array
+(earlier 3.x releases). After every
+``nmod_mat_init`` the code reads these fields back and requires ``r`` and
+``c`` to be the requested sizes, ``entries`` to be non-null, and either
+``stride == c`` or ``rows[i] == entries + i c`` for every row: that is, the
+``r c`` words starting at ``entries`` are exactly the matrix, contiguous and
+row-major, as FLINT allocated them. Only then are ``r c`` words copied there
+(``memmove`` of a C-contiguous ``uint64`` array of that shape); otherwise the
+call raises :class:`LayoutError` and the rank comes from python-flint instead.
+``nmod_mat_rank`` then reads only FLINT's own matrix. What remains is FLINT
+itself: an allocation failure makes FLINT abort the process (as python-flint's
+own constructor would); :data:`MAX_WORDS` refuses matrices too large to
+allocate safely before FLINT is called.
 
 The library is found and checked once: a self-test compares ranks with
-python-flint's own ``nmod_mat`` on small matrices. If anything is missing or
-disagrees, :func:`available` is ``False`` and callers use python-flint's
-constructor (slower, same answers).
+python-flint's own ``nmod_mat`` on small matrices. If the FLINT version is not
+3.x, a symbol is missing, the self-test disagrees or the layout check fails,
+:func:`available` is ``False`` and :func:`nmod_rank` computes with
+python-flint's constructor (slower, same answers).
 
 Example
 -------
@@ -37,6 +55,13 @@ _LIB = None
 _CHECKED = False
 _LOCK = threading.Lock()
 _STRUCT_BYTES = 256  # nmod_mat_struct is 56 bytes in FLINT 3.x; room to spare
+_WORD = 8
+#: Largest matrix (in 64-bit words) handed to FLINT here: 2^28 words = 2 GiB.
+MAX_WORDS = 1 << 28
+
+
+class LayoutError(RuntimeError):
+    """FLINT's ``nmod_mat_struct`` is not laid out as this module expects."""
 
 
 def _candidates() -> list[str]:
@@ -59,16 +84,12 @@ def _load():
     for path in _candidates():
         try:
             lib = ctypes.CDLL(path)
-            lib.nmod_mat_init.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_ulong]
+            lib.nmod_mat_init.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint64]
             lib.nmod_mat_init.restype = None
             lib.nmod_mat_clear.argtypes = [ctypes.c_void_p]
             lib.nmod_mat_clear.restype = None
             lib.nmod_mat_rank.argtypes = [ctypes.c_void_p]
-            lib.nmod_mat_rank.restype = ctypes.c_long
-            lib.flint_set_num_threads.argtypes = [ctypes.c_int]
-            lib.flint_set_num_threads.restype = None
-            lib.flint_get_num_threads.argtypes = []
-            lib.flint_get_num_threads.restype = ctypes.c_int
+            lib.nmod_mat_rank.restype = ctypes.c_int64
         except (OSError, AttributeError):
             continue
         if _self_test(lib):
@@ -76,16 +97,43 @@ def _load():
     return None
 
 
+def _entries(buf, rows: int, cols: int) -> int:
+    """The address of a freshly initialised ``nmod_mat``'s ``rows x cols`` contiguous entries.
+
+    Raises :class:`LayoutError` unless ``r``, ``c`` and the stride (or the row pointers) say that
+    the ``rows * cols`` words at ``entries`` are the matrix, row-major and contiguous.
+    """
+    fields = (ctypes.c_int64 * 4).from_buffer(buf)  # entries, r, c, stride | rows
+    entries, r, c, fourth = (int(fields[i]) for i in range(4))
+    if r != rows or c != cols:
+        raise LayoutError(f"nmod_mat_init gave r = {r}, c = {c} for a {rows} x {cols} matrix")
+    if rows * cols == 0:
+        return entries
+    if entries == 0:
+        raise LayoutError("nmod_mat_init left a null entries pointer")
+    if fourth == cols:  # recent FLINT: slong stride
+        return entries
+    # earlier FLINT 3.x: the rows pointer array (an address, never equal to a small column count)
+    if fourth == 0:
+        raise LayoutError(f"nmod_mat stride {fourth} != {cols} columns and no row pointers")
+    row_ptrs = (ctypes.c_uint64 * rows).from_address(fourth)
+    if any(int(row_ptrs[i]) != entries + i * cols * _WORD for i in range(rows)):
+        raise LayoutError("nmod_mat rows are not contiguous from entries")
+    return entries
+
+
 def _rank_with(lib, m: np.ndarray, p: int) -> int:
     rows, cols = m.shape
+    if m.dtype != np.uint64 or not m.flags.c_contiguous:
+        raise ValueError("expected a C-contiguous uint64 matrix")
+    if rows * cols > MAX_WORDS:
+        raise MemoryError(f"a {rows} x {cols} matrix is above flint_c.MAX_WORDS = {MAX_WORDS} words")
     buf = ctypes.create_string_buffer(_STRUCT_BYTES)
     lib.nmod_mat_init(buf, rows, cols, p)
     try:
-        fields = (ctypes.c_long * 3).from_buffer(buf)  # entries pointer, r, c
-        if fields[1] != rows or fields[2] != cols:
-            raise RuntimeError("unexpected nmod_mat layout")
+        entries = _entries(buf, rows, cols)
         if m.size:
-            ctypes.memmove(fields[0], m.ctypes.data, m.nbytes)
+            ctypes.memmove(entries, m.ctypes.data, m.nbytes)
         return int(lib.nmod_mat_rank(buf))
     finally:
         lib.nmod_mat_clear(buf)
@@ -128,17 +176,42 @@ def available() -> bool:
     return _lib() is not None
 
 
+def python_flint_rank(m: np.ndarray, p: int) -> int:
+    """The same rank through python-flint's constructor (the fallback; Python ints per entry)."""
+    import flint
+
+    m = np.asarray(m)
+    if m.size == 0:
+        return 0
+    rows, cols = m.shape
+    return int(flint.nmod_mat(rows, cols, [int(v) % p for v in m.ravel().tolist()], p).rank())
+
+
 def nmod_rank(m: np.ndarray, p: int) -> int:
-    """Rank over ``GF(p)`` (``p < 2^63``) of a matrix of non-negative integers below ``2^64``."""
-    lib = _lib()
-    if lib is None:
-        raise RuntimeError("the FLINT library of python-flint could not be loaded")
+    """Rank over ``GF(p)`` (``p < 2^63``) of a matrix of non-negative integers below ``2^64``.
+
+    Uses FLINT directly when :func:`available`, python-flint's constructor otherwise, and
+    also when the layout check after ``nmod_mat_init`` fails (then the fast path is
+    switched off for the rest of the process).
+
+    >>> nmod_rank(np.array([[1, 2], [2, 4]], dtype=np.uint64), 7), nmod_rank(np.eye(3, dtype=np.uint64), 7)
+    (1, 3)
+    """
+    global _LIB
     m = np.ascontiguousarray(m, dtype=np.uint64)
     if m.ndim != 2:
         raise ValueError("expected a matrix")
+    lib = _lib()
+    if lib is None:
+        return python_flint_rank(m, p)
     if m.size and int(m.max()) >= p:  # FLINT assumes reduced entries; one cheap pass makes sure
         m = m % np.uint64(p)
-    return _rank_with(lib, m, p)
+    try:
+        return _rank_with(lib, m, p)
+    except LayoutError:
+        with _LOCK:
+            _LIB = None
+        return python_flint_rank(m, p)
 
 
 def set_threads(n: int) -> None:

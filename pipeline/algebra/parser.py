@@ -21,7 +21,7 @@ Example
 >>> parse_polynomial("x**2")
 Traceback (most recent call last):
 ...
-pipeline.algebra.parser.PolynomialSyntaxError: '*' at position 1 is not followed by a factor: write powers as x^2, not x**2
+neurovar.pipeline.algebra.parser.PolynomialSyntaxError: '*' at position 1 is not followed by a factor: write powers as x^2, not x**2
 """
 
 from __future__ import annotations

@@ -8,6 +8,12 @@ add one.
 
 Output column types: ``int``, ``float``, ``bool``, ``str``, ``list<int>``, and
 ``json`` (any JSON value, stored as text and parsed back by ``catalog.load``).
+
+An output never overwrites an input column: an output named like one of the
+computation's options or model fields (e.g. ``method``, the method actually
+used, against the option ``method``) is stored in the column ``<name>_used``
+(:meth:`Computation.output_columns`); an output named like a provenance column,
+or whose renamed column is taken too, is refused at registration.
 """
 
 from __future__ import annotations
@@ -38,6 +44,44 @@ class Computation:
     #: rough relative cost of a cell, used to pack batches (seconds, a guess)
     cost: Callable[..., float] | None = field(default=None, compare=False)
 
+    def input_columns(self) -> set[str]:
+        """The record columns that hold this computation's inputs (options, model fields)."""
+        cols = set(self.params.model_fields)
+        if self.needs_model is not False:
+            from ..models import MODELS
+
+            cols |= {"model", "widths", "depth"}
+            for spec, _ in MODELS.values():
+                cols |= set(spec.model_fields)
+        return cols
+
+    def output_columns(self) -> dict[str, str]:
+        """Each output's record column: its name, or ``<name>_used`` where an input has that name.
+
+        >>> get_computation("edd").output_columns()["method"], get_computation("edd").output_columns()["edd"]
+        ('method_used', 'edd')
+        """
+        inputs = self.input_columns()
+        return {k: (f"{k}_used" if k in inputs else k) for k in self.outputs}
+
+    def check_columns(self) -> None:
+        """Refuse outputs that would overwrite a provenance or input column (raises ValueError)."""
+        cols = self.output_columns()
+        inputs = self.input_columns()
+        clash = [c for c in cols.values() if c in RESERVED_COLUMNS or c in inputs]
+        if len(set(cols.values())) != len(cols):
+            clash.append("two outputs share a column")
+        if clash:
+            raise ValueError(f"computation {self.name!r}: output column(s) {', '.join(clash)} collide with "
+                             "provenance or input columns; rename the output")
+
+
+#: Columns every record has (provenance); no output may take one of these names.
+RESERVED_COLUMNS = frozenset({
+    "cell_key", "cell_spec", "computation", "computation_version", "code_fingerprint", "git_revision", "status",
+    "error", "seconds", "seed", "timeout_s", "versions", "host", "timestamp", "flow_run_id", "run_id", "written_at",
+})
+
 
 _REGISTRY: dict[str, Computation] | None = None
 
@@ -51,6 +95,7 @@ def computations() -> dict[str, Computation]:
             mod = importlib.import_module(f"{__name__}.{info.name}")
             comp = getattr(mod, "COMPUTATION", None)
             if isinstance(comp, Computation):
+                comp.check_columns()
                 reg[comp.name] = comp
         _REGISTRY = dict(sorted(reg.items()))
     return _REGISTRY
@@ -65,4 +110,4 @@ def get_computation(name: str) -> Computation:
     return reg[name]
 
 
-__all__ = ["Computation", "NoParams", "computations", "get_computation"]
+__all__ = ["Computation", "NoParams", "RESERVED_COLUMNS", "computations", "get_computation"]
