@@ -149,9 +149,9 @@ def _print_dry_run(spec, plan, results, workers: int) -> None:
 
 def _prefect_ready(as_json: bool) -> None:
     """Use ``PREFECT_API_URL``, else a server from ``neurovar server start``, else start Prefect's
-    temporary server now, deaf to the terminal's Ctrl-C so the run's own handler decides."""
+    temporary server now (a Ctrl-C meanwhile is handled like any other)."""
     _quiet_prefect()
-    from . import server as server_mod, signals
+    from . import server as server_mod
 
     if os.environ.get("PREFECT_API_URL"):
         return
@@ -161,9 +161,8 @@ def _prefect_ready(as_json: bool) -> None:
         return
     from prefect.server.api.server import SubprocessASGIServer
 
-    with signals.ignoring_sigint():
-        srv = SubprocessASGIServer()
-        srv.start()
+    srv = SubprocessASGIServer()
+    srv.start()
     if not as_json:
         err_console.print(f"Prefect: temporary server on {srv.address} (`neurovar server start` keeps one running "
                           "for later runs)", highlight=False, soft_wrap=True)

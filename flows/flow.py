@@ -123,9 +123,8 @@ def execute(batches: list[list[Cell]], results: str, run_id: str, flow_run_id: s
         return {"counts": counts, "failed": None}
     logger = get_run_logger()
     failed = None
-    with signals.ignoring_sigint():  # workers inherit SIG_IGN: a terminal's Ctrl-C is ours to handle
-        cm = dask_client(scheduler, workers, cluster, cluster_config)
-        client = cm.__enter__()
+    cm = dask_client(scheduler, workers, cluster, cluster_config)
+    client = cm.__enter__()
     exc_info = (None, None, None)
     try:
         addr = client.scheduler.address

@@ -62,17 +62,29 @@ def descendants() -> list:
         return []
 
 
-def kill_descendants() -> list[int]:
+def _is_resource_tracker(p) -> bool:
+    try:
+        return "multiprocessing.resource_tracker" in " ".join(p.cmdline())
+    except Exception:
+        return False
+
+
+def kill_descendants(spare_resource_tracker: bool = False) -> list[int]:
     """SIGKILL every descendant and its process group if it leads one; returns their pids.
 
     The tree is read first and killed afterwards (twice, for processes a dying
     nanny may have started meanwhile), so children reparented by a parent's
-    death are still found.
+    death are still found. ``spare_resource_tracker`` leaves multiprocessing's
+    resource tracker for last: killed early, it is relaunched by this process
+    and prints tracebacks about semaphores it never knew.
     """
+    import psutil
+
     killed: list[int] = []
     me = os.getpgid(0)
+    procs: list = []
     for _ in range(2):
-        procs = descendants()
+        procs = [p for p in descendants() if not (spare_resource_tracker and _is_resource_tracker(p))]
         if not procs:
             break
         for p in procs:
@@ -86,9 +98,7 @@ def kill_descendants() -> list[int]:
             except Exception:
                 pass
             killed.append(p.pid)
-    import psutil
-
-    psutil.wait_procs([p for p in procs], timeout=1.0) if procs else None
+        psutil.wait_procs(procs, timeout=1.0)
     return killed
 
 
@@ -120,7 +130,7 @@ def shutdown(signum: int) -> None:
     timer.daemon = True
     timer.start()
     _run_all(_stop, signum)
-    pids = kill_descendants()
+    pids = kill_descendants(spare_resource_tracker=True)
     try:
         from neurovar.pipeline.processes import remove_stale_tempdirs
 
@@ -142,8 +152,15 @@ def shutdown(signum: int) -> None:
         pass
     try:
         sys.stderr.write((line or f"interrupted ({signal.Signals(signum).name})") + "\n")
+        sys.stderr.flush()
     except Exception:
         pass
+    try:  # from here on nothing of this process reaches the user: a relaunched tracker would only complain
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+    except OSError:
+        pass
+    kill_descendants()  # the resource tracker, last
     _exit_now(signum)
 
 
@@ -209,21 +226,6 @@ def handling(stop: Callable[[int], None] | None = None, record: Callable[[int], 
 
 
 @contextmanager
-def ignoring_sigint() -> Iterator[None]:
-    """Ignore SIGINT while child processes are started: they inherit it and never print a
-    ``KeyboardInterrupt`` of their own when the terminal's Ctrl-C reaches the whole group."""
-    main = threading.current_thread() is threading.main_thread()
-    prev = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-    try:
-        yield
-    finally:
-        if main:
-            signal.signal(signal.SIGINT, prev)
-            if _state["pending"] == 0 and _state["fired"]:
-                pass
-
-
-@contextmanager
 def deferred() -> Iterator[None]:
     """A block a signal must not cut in half; a signal arriving inside is acted on at its end."""
     _state["deferred"] += 1
@@ -236,5 +238,5 @@ def deferred() -> Iterator[None]:
             shutdown(signum)
 
 
-__all__ = ["GRACE_SECONDS", "deferred", "descendants", "exit_code", "handling", "ignoring_sigint", "install",
+__all__ = ["GRACE_SECONDS", "deferred", "descendants", "exit_code", "handling", "install",
            "kill_descendants", "shutdown"]
