@@ -225,12 +225,23 @@ def _run_flow(spec, spec_file, results, workers, scheduler, retry_failed, cluste
         flow_mod.PROGRESS_HOOK = None
 
 
+def _cell_text(v) -> str:
+    """Compact text of a catalog value: ``[2,2,1]``, ``3`` for ``3.0``, blank for a missing value."""
+    if isinstance(v, (list, dict, tuple)):
+        return json.dumps(v, separators=(",", ":"))
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return str(v)
+
+
 def _show_df(df, limit: int, title: str | None = None) -> None:
     table = Table(title=title, show_lines=False)
     for col in df.columns:
         table.add_column(str(col), overflow="fold")
     for _, row in df.head(limit).iterrows():
-        table.add_row(*[json.dumps(v) if isinstance(v, (list, dict)) else str(v) for v in row.tolist()])
+        table.add_row(*[_cell_text(v) for v in row.tolist()])
     console.print(table)
     if len(df) > limit:
         console.print(f"... {len(df) - limit} more rows (use --limit)")
@@ -268,7 +279,7 @@ def catalog_show(
     computation: str = typer.Argument(...),
     results: Path = typer.Option(Path("results"), "--results"),
     where: list[str] = typer.Option([], "--where", help="COLUMN=VALUE (JSON values: --where widths=[2,2,1])"),
-    columns: Optional[str] = typer.Option(None, "--columns", help="comma-separated columns"),
+    columns: Optional[str] = typer.Option(None, "--columns", help="comma-separated columns, or 'all' (default: the inputs that vary and the main outputs)"),
     limit: int = typer.Option(30, "--limit"),
 ) -> None:
     """Show the rows of one computation."""
@@ -276,15 +287,18 @@ def catalog_show(
 
     try:
         df = store.load(computation, results, filters=_parse_where(where))
-        if columns:
+        if columns and columns.strip() == "all":
+            pass
+        elif columns:
             cols = [c.strip() for c in columns.split(",")]
             missing = [c for c in cols if c not in df.columns]
             if missing:
                 raise SpecError("--columns", f"unknown column {missing[0]!r}")
             df = df[cols]
         else:
-            keep = [c for c in df.columns if c not in store.PROVENANCE or c in ("status", "seconds")]
-            df = df[[c for c in keep if df[c].notna().any()]] if len(df) else df[keep]
+            from neurovar.catalog.columns import default_columns
+
+            df = df[default_columns(df, computation)]
     except SpecError as e:
         fail(str(e))
     _show_df(df, limit, title=f"{computation} ({len(df)} rows)")
@@ -296,9 +310,21 @@ def catalog_runs(results: Path = typer.Option(Path("results"), "--results")) -> 
     from neurovar.catalog import store
 
     df = store.load_runs(results)
-    cols = ["run_id", "spec_name", "started", "ended", "cells_planned", "cells_skipped", "cells_ok",
-            "cells_timeout", "cells_error", "status", "flow_run_id"]
-    _show_df(df[cols], 100, title="runs")
+    _show_df(_runs_view(df), 100, title="runs")
+
+
+def _runs_view(df):
+    """One short row per run: when, how long, what it found and did, how it ended."""
+    import pandas as pd
+
+    out = pd.DataFrame({
+        "run_id": df["run_id"], "grid": df["spec_name"],
+        "started": df["started"].map(lambda t: t.strftime("%m-%d %H:%M:%S") if pd.notna(t) else ""),
+        "secs": [f"{(e - s).total_seconds():.1f}" if pd.notna(e) and pd.notna(s) else "" for s, e in zip(df["started"], df["ended"])],
+        "planned": df["cells_planned"], "skipped": df["cells_skipped"], "ok": df["cells_ok"],
+        "timeout": df["cells_timeout"], "error": df["cells_error"], "status": df["status"],
+    })
+    return out
 
 
 @catalog_app.command("compact")

@@ -61,6 +61,7 @@ def _interrupt_mid_grid(tmp: Path, grid: Path, results: Path, sig: int, log: Pat
     out = open(log, "w")
     proc = subprocess.Popen(neurovar_cmd() + ["run", str(grid), "--results", str(results), "--workers", "2"],
                             stdout=out, stderr=subprocess.PIPE, text=True, env=_env(tmp))
+    before = len(store.part_files("fiber", results))
     try:
         deadline = time.monotonic() + 600
         desc: list = []
@@ -68,7 +69,7 @@ def _interrupt_mid_grid(tmp: Path, grid: Path, results: Path, sig: int, log: Pat
             assert proc.poll() is None, proc.stderr.read()
             desc = psutil.Process(proc.pid).children(recursive=True)
             runners = [p for p in desc if "neurovar.pipeline.runner" in " ".join(p.cmdline())]
-            if store.part_files("fiber", results) and runners:
+            if len(store.part_files("fiber", results)) > before and runners:
                 break
             time.sleep(0.2)
         else:
