@@ -148,9 +148,9 @@ def timeout_message(cell: Cell, elapsed: float) -> str:
 
     >>> from neurovar.pipeline.cells import make_cell
     >>> timeout_message(make_cell("dimension", {"model": "linear", "widths": [2, 1, 2]}, timeout_s=10), 10.02)
-    'the cell ran out of its time limit timeout_s=10 s (killed after 10.0 s)'
+    'the cell ran out of its time limit timeout_s=10.0 s (killed after 10.0 s)'
     """
-    return f"the cell ran out of its time limit timeout_s={cell.timeout_s:g} s (killed after {elapsed:.1f} s)"
+    return f"the cell ran out of its time limit timeout_s={cell.timeout_s} s (killed after {elapsed:.1f} s)"
 
 
 def run_cells(cells: Iterable[Cell], on_record: Callable[[dict], None] | None = None,
