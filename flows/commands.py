@@ -122,7 +122,7 @@ def _finish_noop(spec, plan, results, workers, scheduler, cluster, spec_file, as
                           "seconds": 0.0, "results": str(results), "status": "ok"}))
         return
     console.print(f"grid [bold]{spec.name}[/]: all {plan['planned']} cells already in {results}; computed 0 new cells "
-                  f"(run {row['run_id']})", highlight=False)
+                  f"(run {row['run_id']})", highlight=False, soft_wrap=True)
 
 
 def _print_dry_run(spec, plan, results, workers: int) -> None:
@@ -137,6 +137,9 @@ def _print_dry_run(spec, plan, results, workers: int) -> None:
     console.print(f"estimated CPU time {_duration(est['cpu_seconds'])}" + (f" ({per})" if per else "")
                   + f"; wall time about {_duration(est['wall_seconds'])} on {workers} worker{'s' if workers != 1 else ''}",
                   highlight=False)
+    if est["worst_cpu_seconds"] > est["cpu_seconds"] * 1.5:
+        console.print(f"at most {_duration(est['worst_cpu_seconds'] / workers)} wall if every cell ran to its timeout_s",
+                      highlight=False)
     if est["warn"]:
         err_console.print(f"[bold yellow]warning:[/] the estimated wall time is above {_duration(DRY_RUN_WARN_SECONDS)}; "
                           "consider constraints (max_params, max_cells), fewer axis values, or --scheduler/--cluster",

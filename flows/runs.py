@@ -201,7 +201,10 @@ def dry_run_estimate(plan: dict, workers: int) -> dict:
     by_comp: Counter = Counter()
     for c, cost in zip(plan["todo"], costs):
         by_comp[getattr(c, "computation", "?")] += cost
+    limits = [getattr(c, "timeout_s", None) for c in plan["todo"]]
+    worst = float(sum(max(cost, t) if t else cost for cost, t in zip(costs, limits)))
     return {"cells": len(plan["todo"]), "batches": len(plan["batches"]), "cpu_seconds": cpu, "wall_seconds": wall,
+            "worst_cpu_seconds": worst,
             "workers": workers, "by_computation": dict(by_comp), "warn": wall > DRY_RUN_WARN_SECONDS}
 
 

@@ -231,8 +231,8 @@ def test_a_run_with_nothing_to_do_starts_no_server_and_writes_its_row(tmp_path):
     wall = time.monotonic() - t0
     print(f"no-op quickstart rerun: {wall:.2f} s wall")
     assert proc.returncode == 0, proc.stderr
-    assert "computed 0 new cells" in proc.stdout and "temporary server" not in proc.stderr
-    assert wall < 10.0  # target 3 s (bench/bench_startup.py); generous here for a busy machine
+    assert "computed 0 new cells" in " ".join(proc.stdout.split()) and "temporary server" not in proc.stderr
+    assert wall < 30.0  # the target, 3 s, is measured by bench/bench_startup.py; generous here for a busy machine
     runs = store.load_runs(results)
     assert len(runs) == 1
     r = runs.iloc[0]
