@@ -110,7 +110,7 @@ def run_cmd(grid: Path, results: Path, addr: str, tmp: Path) -> subprocess.Popen
 
 def run_with_worker_kills(grid: Path, results: Path, addr: str, workers: list, tmp: Path, kill_every: float,
                           min_kills: int, seed: int = 0) -> dict:
-    """Run the grid, SIGKILL a random worker every ``kill_every`` s while it runs; the figures."""
+    """Run the grid, SIGKILL a random worker every ``kill_every`` s once the first batch is saved; the figures."""
     rng = random.Random(seed)
     kills: list[float] = []
     t0 = time.monotonic()
@@ -118,6 +118,11 @@ def run_with_worker_kills(grid: Path, results: Path, addr: str, workers: list, t
     done = threading.Event()
 
     def killer():
+        from neurovar.catalog import store
+
+        while not store.part_files("dimension", results):  # kill while batches run, not while Prefect starts
+            if done.wait(0.1):
+                return
         while not done.wait(kill_every):
             procs = worker_processes(workers)
             if procs:

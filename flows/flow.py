@@ -205,6 +205,29 @@ def _record_interrupted(signum: int) -> None:
         return
     finish_run_row(row, CURRENT.get("counts", Counter()), "interrupted", CURRENT["results"])
     CURRENT["recorded"] = True
+    _cancel_flow_run(row.get("flow_run_id"))
+
+
+def _cancel_flow_run(flow_run_id: str | None, timeout: float = 2.0) -> None:
+    """Tell a Prefect server that outlives this process (``PREFECT_API_URL``) that the flow run was
+    cancelled, so it does not stay ``Running``; a temporary server died with the run and needs nothing."""
+    if not flow_run_id or not os.environ.get("PREFECT_API_URL"):
+        return
+    import threading
+
+    def cancel():
+        try:
+            from prefect.client.orchestration import get_client
+            from prefect.states import Cancelled
+
+            with get_client(sync_client=True) as client:
+                client.set_flow_run_state(flow_run_id, Cancelled(message="interrupted (SIGINT/SIGTERM)"), force=True)
+        except Exception:
+            pass
+
+    th = threading.Thread(target=cancel, daemon=True)
+    th.start()
+    th.join(timeout)
 
 
 def _interrupted_message(signum: int) -> str:

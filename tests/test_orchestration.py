@@ -289,3 +289,29 @@ def test_progress_lines_every_five_percent_or_ten_seconds():
     assert len(lines) == 2
     assert lines[0] == "g: 5/100 cells (5%): 5 ok, 0 timeout, 0 error; 2.50 cells/s, ETA 38.0s"
     assert lines[1].startswith("g: 6/100 cells (6%): 5 ok, 1 timeout, 0 error;")
+
+
+def test_catalog_show_picks_the_inputs_that_vary_and_the_main_outputs(tmp_path, cli):
+    from neurovar.catalog.columns import default_columns
+    from neurovar.pipeline.cells import run_cell
+
+    cells = [make_cell("dimension", {"model": "mlp", "widths": w, "activation": a})
+             for w in ([2, 2, 1], [3, 2, 1]) for a in ("x^2", "x^3")]
+    store.write_records([run_cell(c) for c in cells], "dimension", tmp_path)
+    df = store.load("dimension", tmp_path)
+    assert default_columns(df, "dimension") == ["widths", "activation", "dimension", "expected_dimension", "defect",
+                                                "filling", "status"]
+    # (2, 2, 1) with x^2: binary quadratic forms of rank <= 2, all of R[x, y]_2 (dimension 3)
+    proc = cli("catalog", "show", "dimension", "--results", tmp_path, "--where", "widths=[2,2,1]",
+               "--where", "activation=x^2", env={"COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stderr
+    header = next(ln for ln in proc.stdout.splitlines() if "widths" in ln)
+    # one row: nothing varies, so the model says what it was
+    assert [h.strip() for h in header.strip("┃ ").split("┃")] == ["model", "widths", "dimension", "expected_dimension",
+                                                                  "defect", "filling", "status"]
+    row = next(ln for ln in proc.stdout.splitlines() if "[2,2,1]" in ln)
+    assert [v.strip() for v in row.strip("│ ").split("│")][:3] == ["mlp", "[2,2,1]", "3"]
+    wide = cli("catalog", "show", "dimension", "--results", tmp_path, "--columns", "all", env={"COLUMNS": "1000"})
+    assert all(c in wide.stdout for c in ("cell_key", "versions", "float_rank", "written_at"))
+    bad = cli("catalog", "show", "dimension", "--results", tmp_path, "--columns", "widths,nope")
+    assert bad.returncode == 2 and "--columns" in bad.stderr
