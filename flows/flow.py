@@ -90,8 +90,8 @@ def _task(**kw):
 
 
 @_task(name="plan")
-def plan(spec: GridSpec, results: str, retry_failed: bool, workers: int) -> dict:
-    return plan_grid(spec, results, workers, retry_failed)
+def plan(spec: GridSpec, results: str, retry_failed: bool, workers: int, extra_cells: list[Cell] | None = None) -> dict:
+    return plan_grid(spec, results, workers, retry_failed, extra_cells)
 
 
 def _write_batch(records: list[dict], run_id: str, flow_run_id: str | None, results: str, counts: Counter) -> None:
@@ -238,8 +238,11 @@ def _interrupted_message(signum: int) -> str:
 @flow(name="neurovar-grid", log_prints=False, persist_result=False, validate_parameters=False)
 def run_grid(spec: GridSpec, results: str = store.DEFAULT_ROOT, workers: int | None = None,
              scheduler: str | None = None, retry_failed: bool = False, spec_path: str | None = None,
-             cluster: str | None = None, cluster_config: str | None = None) -> dict:
+             cluster: str | None = None, cluster_config: str | None = None,
+             extra_cells: list[Cell] | None = None) -> dict:
     """Run every missing cell of a grid and append the results to the catalog.
+
+    ``extra_cells`` are planned with the grid's cells (e.g. the cells of stale rows to recompute).
 
     Returns a summary: cells planned, skipped (already in the catalog), the
     counts of ``ok`` / ``timeout`` / ``error`` records written by this run, the
@@ -248,7 +251,7 @@ def run_grid(spec: GridSpec, results: str = store.DEFAULT_ROOT, workers: int | N
     logger = get_run_logger()
     workers = workers or default_workers()
     fr_id = _flow_run_id()
-    p = plan(spec, results, retry_failed, workers)
+    p = plan(spec, results, retry_failed, workers, extra_cells)
     row = new_run_row(spec, p, workers, scheduler, cluster, spec_path, flow_run_id=fr_id)
     run_id = row["run_id"]
     counts: Counter = Counter()

@@ -59,14 +59,16 @@ def pack_batches(cells: list[Cell], workers: int, target_seconds: float = BATCH_
     return batches
 
 
-def plan_grid(spec, results, workers: int, retry_failed: bool = False) -> dict:
+def plan_grid(spec, results, workers: int, retry_failed: bool = False, extra_cells: list[Cell] | None = None) -> dict:
     """Expand the grid, drop the cells already in the catalog, pack the rest into batches.
+
+    ``extra_cells`` are planned with the grid's own (e.g. the cells of stale rows to recompute).
 
     Returns ``planned`` (cells in the grid), ``skipped`` (already there),
     ``todo`` (cells to run, each key once), ``costs`` (estimated seconds of each)
     and ``batches``.
     """
-    cells = spec.cells()
+    cells = spec.cells() + list(extra_cells or [])
     have: dict[str, set[str]] = {}
     todo = []
     for c in cells:
