@@ -315,3 +315,39 @@ def test_catalog_show_picks_the_inputs_that_vary_and_the_main_outputs(tmp_path, 
     assert all(c in wide.stdout for c in ("cell_key", "versions", "float_rank", "written_at"))
     bad = cli("catalog", "show", "dimension", "--results", tmp_path, "--columns", "widths,nope")
     assert bad.returncode == 2 and "--columns" in bad.stderr
+
+
+@pytest.mark.slow
+def test_neurovar_server_start_is_reused_by_runs_and_an_interrupted_run_is_cancelled_there(tmp_path, cli):
+    """``neurovar server start`` keeps a Prefect server; a run uses it (no temporary server), and a run
+    interrupted mid-grid leaves its flow run Cancelled there, not Running."""
+    from .servers import free_port, http_json
+
+    env = {"PREFECT_HOME": str(tmp_path / "home"), "PREFECT_API_URL": ""}
+    port = free_port()
+    started = cli("server", "start", "--port", port, env=env, timeout=300)
+    assert started.returncode == 0, started.stderr
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        assert url in " ".join(started.stdout.split())
+        status = cli("server", "status", env=env)
+        assert status.returncode == 0 and url in status.stdout
+        grid = tmp_path / "fibers.yaml"
+        grid.write_text(FIBER_GRID)
+        results = tmp_path / "results"
+        os.environ["PREFECT_HOME"], old_home = env["PREFECT_HOME"], os.environ.get("PREFECT_HOME")
+        old_url = os.environ.pop("PREFECT_API_URL", None)
+        try:
+            rc, seconds, err, _ = _interrupt_mid_grid(tmp_path, grid, results, signal.SIGINT, tmp_path / "run.log")
+        finally:
+            if old_home is not None:
+                os.environ["PREFECT_HOME"] = old_home
+            if old_url is not None:
+                os.environ["PREFECT_API_URL"] = old_url
+        assert rc == 130 and "temporary server" not in err, err
+        fr_id = store.load_runs(results)["flow_run_id"].iloc[-1]
+        assert http_json(f"{url}/flow_runs/{fr_id}")["state_type"] == "CANCELLED"
+    finally:
+        stopped = cli("server", "stop", env=env)
+        assert stopped.returncode == 0
+    assert cli("server", "status", env=env).returncode == 1
