@@ -1,6 +1,6 @@
 """Chaos: SIGKILL Dask workers during a run, then the scheduler itself; count what was lost.
 
-Part 1 runs a grid of 13200 cells (dimensions of MLPs, 132 per seed, over 100 seeds; long enough
+Part 1 runs a grid of 26400 cells (dimensions of MLPs, 132 per seed, over 200 seeds; long enough
 for a kill every 10 s to land at least five times while batches run) with
 ``neurovar run --scheduler`` on a cluster of real processes: one ``dask
 scheduler`` and three ``dask worker`` processes (each with its nanny) on
@@ -15,7 +15,7 @@ some batches are saved: the run must exit non-zero within 30 s with a clear
 message, the catalog must load with every saved cell once, and ``_runs`` must
 say ``failed``. A rerun on a new scheduler completes exactly the missing cells.
 
-    python bench/bench_chaos.py                  # the full size: 13200 cells, a kill every 10 s
+    python bench/bench_chaos.py                  # the full size: 26400 cells, a kill every 10 s
     python bench/bench_chaos.py --seeds 3 --kill-every 2 --min-kills 3   # quicker
 
 The test ``tests/test_chaos.py`` runs the same code on a smaller grid.
@@ -185,7 +185,7 @@ def run_with_scheduler_kill(grid: Path, results: Path, addr: str, sched: subproc
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=100, help="grid size: 132 cells per seed (100 -> 13200 cells)")
+    ap.add_argument("--seeds", type=int, default=200, help="grid size: 132 cells per seed (200 -> 26400 cells)")
     ap.add_argument("--workers", type=int, default=3)
     ap.add_argument("--kill-every", type=float, default=10.0)
     ap.add_argument("--min-kills", type=int, default=5)

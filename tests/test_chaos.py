@@ -1,6 +1,6 @@
 """Chaos on a cluster of real ``dask scheduler`` / ``dask worker`` processes (the bench at a smaller size).
 
-``bench/bench_chaos.py`` runs the full size (13200 cells, a worker SIGKILL every
+``bench/bench_chaos.py`` runs the full size (26400 cells, a worker SIGKILL every
 10 s); this test runs 1056 cells with a kill every 1.5 s, then kills the scheduler.
 """
 
