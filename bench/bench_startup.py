@@ -70,7 +70,8 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="neurovar-startup-"))
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "PREFECT_HOME": str(tmp / "prefect-home")}
+           "PREFECT_HOME": str(tmp / "prefect-home"), "PREFECT_LOGGING_LEVEL": "WARNING",
+           "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}  # as `neurovar run` sets them
     env.pop("PREFECT_API_URL", None)
     grid = str(ROOT / "grids" / "quickstart.yaml")
     res = str(tmp / "results")
