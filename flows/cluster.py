@@ -64,6 +64,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None,
         processes=True,
         dashboard_address=":0",  # a free port: two runs on one machine never collide
         silence_logs=logging.ERROR,
+        preload=["neurovar.flows.worker_setup"],  # the workers ignore a terminal's Ctrl-C: the run handles it
     )
     client = Client(lc)
     try:

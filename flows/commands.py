@@ -35,91 +35,214 @@ def run(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="an existing Dask scheduler, tcp://HOST:8786 (or DASK_SCHEDULER_ADDRESS)"),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="start workers through a batch queue: slurm or pbs (dask-jobqueue)"),
     cluster_config: Optional[Path] = typer.Option(None, "--cluster-config", help="YAML with the job queue settings"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="count the cells and show a sample; run nothing"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="count the cells, estimate their CPU and wall time; run nothing"),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="recompute cells recorded as timeout or error"),
     recompute_stale: bool = typer.Option(False, "--recompute-stale",
                                          help="also recompute the catalog's stale rows (computed by other code) of the grid's computations"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
 ) -> None:
-    """Run every cell of a grid that is not yet in the catalog."""
+    """Run every cell of a grid that is not yet in the catalog.
+
+    Ctrl-C (or SIGTERM) stops the run within seconds: the finished batches stay
+    in the catalog, the run's row in _runs says interrupted, and a rerun
+    computes only what is missing (exit status 130, or 143 for SIGTERM).
+    """
     from neurovar.pipeline.grid import load_grid
 
-    try:
-        results_folder(results)
-        spec = load_grid(spec_file)
-        if workers is not None and workers < 1:
-            raise SpecError("--workers", f"must be at least 1, got {workers}")
-        if cluster is not None:
-            from .hpc import load_cluster_config
+    from . import signals
+    from .cluster import default_workers
+    from .runs import plan_grid
 
-            load_cluster_config(cluster, cluster_config)
-        from .cluster import scheduler_address
+    pre = {"row": None}
+    with signals.handling(record=lambda s: _record_early_interrupt(pre), message=lambda s: "interrupted: no cell ran; rerun to start"):
+        try:
+            results_folder(results)
+            spec = load_grid(spec_file)
+            if workers is not None and workers < 1:
+                raise SpecError("--workers", f"must be at least 1, got {workers}")
+            if cluster is not None:
+                from .hpc import load_cluster_config
 
-        scheduler_address(scheduler)
-        cells = spec.cells()
-    except SpecError as e:
-        fail(str(e))
-    extra = stale_extra_cells(spec, cells, results) if recompute_stale else []
-    if dry_run:
-        from neurovar.catalog import store
+                load_cluster_config(cluster, cluster_config)
+            from .cluster import scheduler_address
 
-        present = set()
-        for comp in spec.computations:
-            present |= store.keys(comp, results)
-        new = [c for c in cells + extra if c.key not in present]
-        console.print(f"grid [bold]{spec.name}[/]: {len(cells)} cells, {len(cells) - len(new)} already in {results}, {len(new)} to run")
-        for c in new[:10]:
-            console.print(f"  {c.describe()}", highlight=False)
-        if len(new) > 10:
-            console.print(f"  ... and {len(new) - 10} more")
+            scheduler_address(scheduler)
+            n_workers = workers or default_workers()
+            extra = stale_extra_cells(spec, spec.cells(), results) if recompute_stale else []
+            plan = plan_grid(spec, results, n_workers, retry_failed, extra)  # before Prefect: a no-op run starts no server
+        except SpecError as e:
+            fail(str(e))
+        if dry_run:
+            _print_dry_run(spec, plan, results, n_workers)
+            return
+        if not plan["todo"]:
+            _finish_noop(spec, plan, results, n_workers, scheduler, cluster, spec_file, as_json)
+            return
+        pre.update(spec=spec, plan=plan, results=results, workers=n_workers, scheduler=scheduler, cluster=cluster,
+                   spec_path=str(spec_file))
+        from neurovar.pipeline.processes import remove_stale_tempdirs
+
+        remove_stale_tempdirs()  # solver folders left by SIGKILLed runs
+        _prefect_ready(as_json)
+        summary = _run_flow(spec, spec_file, results, workers, scheduler, retry_failed, cluster, cluster_config,
+                            as_json, extra)
+    if as_json:
+        print(json.dumps(summary))
+    if summary.get("status") == "failed":
+        from .runs import interrupted_line
+
+        saved = summary["computed"]
+        tail = interrupted_line(saved, saved + summary.get("not_computed", 0)).split(": ", 1)[1]
+        fail(f"{summary.get('message', 'the run failed')}; {tail}", code=1)
+    if as_json:
         return
-    _quiet_prefect()
-    from . import flow as flow_mod
+    console.print(
+        f"grid [bold]{spec.name}[/]: computed {summary['computed']} new cells "
+        f"([green]{summary['ok']} ok[/], {summary['timeout']} timeout, [red]{summary['error']} error[/]) "
+        f"in {summary['seconds']:.1f} s; {summary['skipped']} were already in {results}"
+    )
+    console.print(f"catalog: {results}/  (flow run {summary['flow_run_id']})", highlight=False)
 
+
+def _record_early_interrupt(pre: dict) -> None:
+    """The ``_runs`` row of a run interrupted before its flow started (or before it wrote its own)."""
+    from . import flow as flow_mod
+    from .runs import finish_run_row, new_run_row
+
+    if pre.get("spec") is None or flow_mod.CURRENT.get("row") is not None:
+        return
+    row = new_run_row(pre["spec"], pre["plan"], pre["workers"], pre["scheduler"], pre["cluster"], pre["spec_path"])
+    finish_run_row(row, {}, "interrupted", pre["results"])
+
+
+def _finish_noop(spec, plan, results, workers, scheduler, cluster, spec_file, as_json) -> None:
+    """A run with nothing to compute: its ``_runs`` row, one line, no Prefect server."""
+    from .runs import record_noop_run
+
+    row = record_noop_run(spec, plan, results, workers, scheduler, cluster, str(spec_file))
+    if as_json:
+        print(json.dumps({"run_id": row["run_id"], "flow_run_id": None, "spec": spec.name, "planned": plan["planned"],
+                          "skipped": plan["skipped"], "computed": 0, "ok": 0, "timeout": 0, "error": 0,
+                          "seconds": 0.0, "results": str(results), "status": "ok"}))
+        return
+    console.print(f"grid [bold]{spec.name}[/]: all {plan['planned']} cells already in {results}; computed 0 new cells "
+                  f"(run {row['run_id']})", highlight=False, soft_wrap=True)
+
+
+def _print_dry_run(spec, plan, results, workers: int) -> None:
+    """Cells, batches, estimated CPU time (the computations' cost models) and wall time on ``workers``."""
+    from .runs import DRY_RUN_WARN_SECONDS, _duration, dry_run_estimate
+
+    est = dry_run_estimate(plan, workers)
+    new = plan["todo"]
+    console.print(f"grid [bold]{spec.name}[/]: {plan['planned']} cells, {plan['skipped']} already in {results}, "
+                  f"{len(new)} to run in {est['batches']} batches")
+    per = ", ".join(f"{c} {_duration(t)}" for c, t in sorted(est["by_computation"].items()))
+    console.print(f"estimated CPU time {_duration(est['cpu_seconds'])}" + (f" ({per})" if per else "")
+                  + f"; wall time about {_duration(est['wall_seconds'])} on {workers} worker{'s' if workers != 1 else ''}",
+                  highlight=False)
+    if est["worst_cpu_seconds"] > est["cpu_seconds"] * 1.5:
+        console.print(f"at most {_duration(est['worst_cpu_seconds'] / workers)} wall if every cell ran to its timeout_s",
+                      highlight=False)
+    if est["warn"]:
+        err_console.print(f"[bold yellow]warning:[/] the estimated wall time is above {_duration(DRY_RUN_WARN_SECONDS)}; "
+                          "consider constraints (max_params, max_cells), fewer axis values, or --scheduler/--cluster",
+                          highlight=False, soft_wrap=True)
+    for c in new[:10]:
+        console.print(f"  {c.describe()}", highlight=False)
+    if len(new) > 10:
+        console.print(f"  ... and {len(new) - 10} more")
+
+
+def _prefect_ready(as_json: bool) -> None:
+    """Use ``PREFECT_API_URL``, else a server from ``neurovar server start``, else start Prefect's
+    temporary server now (a Ctrl-C meanwhile is handled like any other)."""
+    _quiet_prefect()
+    from . import server as server_mod
+
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    url = server_mod.running_server_url()
+    if url:
+        os.environ["PREFECT_API_URL"] = url
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    srv = SubprocessASGIServer()
+    srv.start()
+    if not as_json:
+        err_console.print(f"Prefect: temporary server on {srv.address} (`neurovar server start` keeps one running "
+                          "for later runs)", highlight=False, soft_wrap=True)
+
+
+def _progress(spec_name: str, as_json: bool):
+    """The progress hook: a rich bar on a terminal, plain lines (every 10 s or 5 %) otherwise."""
+    import sys
+
+    from .runs import ProgressLines
+
+    bar_ok = console.is_terminal and err_console.is_terminal and not as_json
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("[red]{task.fields[failed]} failed"), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=err_console, transient=False, disable=as_json,
+        console=err_console, transient=False, disable=not bar_ok,
     )
-    state = {"task": None}
+    state = {"task": None, "lines": None}
 
     def hook(event, **info):
         if event == "plan":
-            if info["skipped"]:
+            if info["skipped"] and not as_json:
                 err_console.print(f"{info['skipped']} of {info['planned']} cells already in the catalog")
             if info["todo"]:
-                state["task"] = progress.add_task(spec.name, total=info["todo"], failed=0)
-                progress.start()
-        elif event == "batch" and state["task"] is not None:
+                if bar_ok:
+                    state["task"] = progress.add_task(spec_name, total=info["todo"], failed=0)
+                    progress.start()
+                else:
+                    state["lines"] = ProgressLines(spec_name, info["todo"], sys.stderr if as_json else sys.stdout)
+        elif event == "batch":
             recs = info["records"]
-            bad = sum(1 for r in recs if r["status"] != "ok")
-            t = progress.tasks[0]
-            progress.update(state["task"], advance=len(recs), failed=t.fields["failed"] + bad)
+            if state["task"] is not None:
+                bad = sum(1 for r in recs if r["status"] != "ok")
+                t = progress.tasks[0]
+                progress.update(state["task"], advance=len(recs), failed=t.fields["failed"] + bad)
+            if state["lines"] is not None:
+                from collections import Counter
 
+                state["lines"].update(Counter(r["status"] for r in recs))
+        elif event == "tick" and state["lines"] is not None:
+            state["lines"].update()
+
+    return progress, hook
+
+
+def _run_flow(spec, spec_file, results, workers, scheduler, retry_failed, cluster, cluster_config, as_json,
+              extra_cells) -> dict:
+    from . import flow as flow_mod
+
+    progress, hook = _progress(spec.name, as_json)
     flow_mod.PROGRESS_HOOK = hook
     try:
-        summary = flow_mod.run_grid(spec, results=str(results), workers=workers, scheduler=scheduler,
-                                    retry_failed=retry_failed, spec_path=str(spec_file), cluster=cluster,
-                                    cluster_config=str(cluster_config) if cluster_config else None,
-                                    **({"extra_cells": extra} if extra else {}))
+        return flow_mod.run_grid(spec, results=str(results), workers=workers, scheduler=scheduler,
+                                 retry_failed=retry_failed, spec_path=str(spec_file), cluster=cluster,
+                                 cluster_config=str(cluster_config) if cluster_config else None,
+                                 extra_cells=extra_cells or None)
     except SpecError as e:
         progress.stop()
         fail(str(e))
     finally:
         progress.stop()
         flow_mod.PROGRESS_HOOK = None
-    if as_json:
-        print(json.dumps(summary))
-        return
-    if summary["computed"] == 0:
-        console.print(f"grid [bold]{spec.name}[/]: all {summary['planned']} cells already in {results}; computed 0 new cells")
-    else:
-        console.print(
-            f"grid [bold]{spec.name}[/]: computed {summary['computed']} new cells "
-            f"([green]{summary['ok']} ok[/], {summary['timeout']} timeout, [red]{summary['error']} error[/]) "
-            f"in {summary['seconds']:.1f} s; {summary['skipped']} were already in {results}"
-        )
-    console.print(f"catalog: {results}/  (flow run {summary['flow_run_id']})", highlight=False)
+
+
+def _cell_text(v) -> str:
+    """Compact text of a catalog value: ``[2,2,1]``, ``3`` for ``3.0``, blank for a missing value."""
+    if isinstance(v, (list, dict, tuple)):
+        return json.dumps(v, separators=(",", ":"))
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return str(v)
 
 
 def _show_df(df, limit: int, title: str | None = None) -> None:
@@ -127,7 +250,7 @@ def _show_df(df, limit: int, title: str | None = None) -> None:
     for col in df.columns:
         table.add_column(str(col), overflow="fold")
     for _, row in df.head(limit).iterrows():
-        table.add_row(*[json.dumps(v) if isinstance(v, (list, dict)) else str(v) for v in row.tolist()])
+        table.add_row(*[_cell_text(v) for v in row.tolist()])
     console.print(table)
     if len(df) > limit:
         console.print(f"... {len(df) - limit} more rows (use --limit)")
@@ -230,7 +353,7 @@ def catalog_show(
     computation: str = typer.Argument(...),
     results: Path = typer.Option(Path("results"), "--results"),
     where: list[str] = typer.Option([], "--where", help="COLUMN=VALUE (JSON values: --where widths=[2,2,1])"),
-    columns: Optional[str] = typer.Option(None, "--columns", help="comma-separated columns"),
+    columns: Optional[str] = typer.Option(None, "--columns", help="comma-separated columns, or 'all' (default: the inputs that vary and the main outputs)"),
     limit: int = typer.Option(30, "--limit"),
     all_versions: bool = typer.Option(False, "--all-versions", help="show stale rows too"),
 ) -> None:
@@ -241,15 +364,18 @@ def catalog_show(
         results_folder(results, must_exist=True)
         df = store.load(computation, results, filters=_parse_where(where), all_versions=all_versions)
         ignored = dict(df.attrs.get("ignored", {}))
-        if columns:
+        if columns and columns.strip() == "all":
+            pass
+        elif columns:
             cols = [c.strip() for c in columns.split(",")]
             missing = [c for c in cols if c not in df.columns]
             if missing:
                 raise SpecError("--columns", f"unknown column {missing[0]!r}")
             df = df[cols]
         else:
-            keep = [c for c in df.columns if c not in store.PROVENANCE or c in ("status", "seconds")]
-            df = df[[c for c in keep if df[c].notna().any()]] if len(df) else df[keep]
+            from neurovar.catalog.columns import default_columns
+
+            df = df[default_columns(df, computation)]
     except SpecError as e:
         fail(str(e))
     _show_df(df, limit, title=f"{computation} ({len(df)} rows)")
@@ -262,9 +388,21 @@ def catalog_runs(results: Path = typer.Option(Path("results"), "--results")) -> 
     from neurovar.catalog import store
 
     df = store.load_runs(results)
-    cols = ["run_id", "spec_name", "started", "ended", "cells_planned", "cells_skipped", "cells_ok",
-            "cells_timeout", "cells_error", "status", "flow_run_id"]
-    _show_df(df[cols], 100, title="runs")
+    _show_df(_runs_view(df), 100, title="runs")
+
+
+def _runs_view(df):
+    """One short row per run: when, how long, what it found and did, how it ended."""
+    import pandas as pd
+
+    out = pd.DataFrame({
+        "run_id": df["run_id"], "grid": df["spec_name"],
+        "started": df["started"].map(lambda t: t.strftime("%m-%d %H:%M:%S") if pd.notna(t) else ""),
+        "secs": [f"{(e - s).total_seconds():.1f}" if pd.notna(e) and pd.notna(s) else "" for s, e in zip(df["started"], df["ended"])],
+        "planned": df["cells_planned"], "skipped": df["cells_skipped"], "ok": df["cells_ok"],
+        "timeout": df["cells_timeout"], "error": df["cells_error"], "status": df["status"],
+    })
+    return out
 
 
 @catalog_app.command("compact")

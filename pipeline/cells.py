@@ -181,6 +181,8 @@ def run_cell(cell: Cell) -> dict:
         for k, c in cols.items():
             rec[c] = out.get(k)
         rec["status"] = out.get("status", "ok")
+        if rec["status"] != "ok":  # a computation that stops short says why (e.g. which solver limit ran out)
+            rec["error"] = out.get("error") or f"{cell.computation} reported status {rec['status']!r} without a reason"
     except Exception as exc:  # a cell that raises is recorded, the grid goes on
         rec["status"] = "error"
         rec["error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"[:4000]

@@ -8,6 +8,14 @@ without a limit run in this process. The child is started with
 ``subprocess`` (not ``multiprocessing``), so it also works inside daemonic Dask
 worker processes.
 
+Process trees: the child leads its own session and process group, and the
+solvers it starts stay in that group, so a timeout kills the whole group
+(``os.killpg``) and no solver outlives its cell. Being in its own session, the
+child does not receive a terminal's Ctrl-C (the run's signal handler kills it).
+A child whose parent dies (a SIGKILLed Dask worker) notices within half a
+second and kills its own group. Solver folders of killed children are removed
+(:func:`neurovar.pipeline.processes.remove_stale_tempdirs`).
+
 Example
 -------
 >>> from neurovar.pipeline.cells import make_cell
@@ -21,13 +29,16 @@ from __future__ import annotations
 import os
 import pickle
 import select
+import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 from typing import Callable, Iterable
 
 from .cells import Cell, failed_record, run_cell
+from .processes import kill_group, remove_stale_tempdirs
 
 _HEADER = struct.Struct("!Q")
 #: seconds a fresh child may take to import the computations
@@ -72,6 +83,7 @@ class CellRunner:
             stdout=subprocess.PIPE,
             env=env,
             close_fds=True,
+            start_new_session=True,  # its own process group: killed as a group, deaf to the terminal's Ctrl-C
         )
         # the child says "ready" once its imports are done: start-up never counts against a cell's limit
         head = _read_exact(self.proc.stdout.fileno(), _HEADER.size, time.monotonic() + STARTUP_TIMEOUT)
@@ -81,13 +93,22 @@ class CellRunner:
             raise RuntimeError("the cell runner's child process did not start")
 
     def kill(self) -> None:
+        """Kill the child's whole process group (the child and its solvers) and remove their folders."""
         if self.proc is not None:
+            pid = self.proc.pid
+            kill_group(pid)
             try:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
             except Exception:
                 pass
+            for stream in (self.proc.stdin, self.proc.stdout):
+                try:
+                    stream.close()
+                except Exception:
+                    pass
             self.proc = None
+            remove_stale_tempdirs(owners=[pid])
 
     close = kill
 
@@ -111,7 +132,7 @@ class CellRunner:
             self.kill()
             elapsed = time.monotonic() - t0
             if timed_out:
-                return failed_record(cell, "timeout", f"exceeded timeout_s={cell.timeout_s}", elapsed)
+                return failed_record(cell, "timeout", timeout_message(cell, elapsed), elapsed)
             return failed_record(cell, "error", f"cell process died (exit code {code})", elapsed)
         return pickle.loads(body)
 
@@ -120,6 +141,16 @@ class CellRunner:
 
     def __exit__(self, *exc):
         self.kill()
+
+
+def timeout_message(cell: Cell, elapsed: float) -> str:
+    """What ran out and the limit, for a cell killed at its ``timeout_s``.
+
+    >>> from neurovar.pipeline.cells import make_cell
+    >>> timeout_message(make_cell("dimension", {"model": "linear", "widths": [2, 1, 2]}, timeout_s=10), 10.02)
+    'the cell ran out of its time limit timeout_s=10.0 s (killed after 10.0 s)'
+    """
+    return f"the cell ran out of its time limit timeout_s={cell.timeout_s} s (killed after {elapsed:.1f} s)"
 
 
 def run_cells(cells: Iterable[Cell], on_record: Callable[[dict], None] | None = None,
@@ -150,12 +181,28 @@ def run_batch(cells: list[Cell]) -> list[dict]:
     if _WORKER_RUNNER is None:
         import atexit
 
+        remove_stale_tempdirs()  # folders of solvers whose runner was SIGKILLed in an earlier run
         _WORKER_RUNNER = CellRunner()
         atexit.register(_WORKER_RUNNER.kill)
     return run_cells(cells, runner=_WORKER_RUNNER)
 
 
+def _watch_parent(interval: float = 0.5) -> None:  # pragma: no cover - runs in the child
+    """Kill this process group (the child and its solvers) as soon as the parent is gone."""
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os.killpg(os.getpgid(0), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="neurovar-parent-watch", daemon=True).start()
+
+
 def _child_main() -> None:  # pragma: no cover - runs in the child
+    _watch_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; a Ctrl-C never prints a traceback here
     stdin = sys.stdin.buffer
     stdout = sys.stdout.buffer
     sys.stdout = sys.stderr  # stray prints must not corrupt the pipe
@@ -169,7 +216,10 @@ def _child_main() -> None:  # pragma: no cover - runs in the child
             return
         (n,) = _HEADER.unpack(head)
         cell = pickle.loads(stdin.read(n))
-        _send(stdout, run_cell(cell))
+        try:
+            _send(stdout, run_cell(cell))
+        except (BrokenPipeError, OSError):  # the parent went away: nobody to answer
+            return
 
 
 if __name__ == "__main__":  # pragma: no cover

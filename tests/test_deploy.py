@@ -115,12 +115,12 @@ def test_served_interval_schedule_runs_twice_and_the_second_run_computes_nothing
         arts = artifacts_by_run(api, "neurovar-served")
         assert arts[first["id"]]["computed"] == 3 and arts[first["id"]]["ok"] == 3
         assert arts[second["id"]]["computed"] == 0 and arts[second["id"]]["skipped"] == 3
-        # the catalog: each cell exactly once; one run row, written by the first flow run
+        # the catalog: each cell exactly once; one run row per flow run, the second one computed nothing
         check_catalog(results)
         assert len(store.load("dimension", results, parse_json=False)) == 3
-        runs_table = store.load_runs(results)
-        assert list(runs_table["flow_run_id"]) == [first["id"]]
-        assert runs_table["cells_ok"].iloc[0] == 3
+        runs_table = store.load_runs(results).set_index("flow_run_id")
+        assert runs_table.loc[first["id"], "cells_ok"] == 3 and runs_table.loc[first["id"], "status"] == "ok"
+        assert runs_table.loc[second["id"], "cells_ok"] == 0 and runs_table.loc[second["id"], "cells_skipped"] == 3
         # the schedule is paused when serve stops
         # serve pauses its schedule while shutting down; the pause reaches the API asynchronously
         wait_for(lambda: deployment(api, "every-5s")["paused"] is True, 60, "the schedule paused after serve stopped")

@@ -28,7 +28,9 @@ def test_quickstart_then_rerun_computes_nothing(tmp_path, cli):
     assert "computed 0 new cells" in again.stdout
     assert len(store.load("dimension", tmp_path / "results")) == 90
     runs = store.load_runs(tmp_path / "results")
-    assert len(runs) == 1 and runs["cells_ok"].iloc[0] == 90  # a run with nothing to do writes no row
+    # one row per invocation: the rerun with nothing to do has its own row (planned 90, skipped 90, computed 0)
+    assert len(runs) == 2 and list(runs["status"]) == ["ok", "ok"]
+    assert list(runs["cells_ok"]) == [90, 0] and list(runs["cells_skipped"]) == [0, 90]
 
 
 def test_timeout_cell_is_recorded_and_grid_completes(tmp_path, cli):

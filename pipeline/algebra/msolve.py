@@ -45,8 +45,6 @@ import importlib.util
 import math
 import os
 import re
-import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -351,16 +349,18 @@ def parse_leading_ideal(text: str, nvars: int) -> list[tuple[int, ...]]:
 
 # ----------------------------------------------------------------------------- running
 def _run(args: list[str], input_text: str, timeout: float | None) -> tuple[str, float]:
+    """Run msolve on ``input_text``; it dies with its cell (see :mod:`neurovar.pipeline.processes`)."""
+    from ..processes import SolverTimeout, run_solver, solver_tempdir
+
     exe = msolve_executable()
-    with tempfile.TemporaryDirectory(prefix="msolve-") as tmp:
+    with solver_tempdir("msolve") as tmp:
         fin, fout = os.path.join(tmp, "in.ms"), os.path.join(tmp, "out.ms")
         with open(fin, "w") as fh:
             fh.write(input_text)
         t0 = time.perf_counter()
         try:
-            proc = subprocess.run([exe, *args, "-f", fin, "-o", fout], capture_output=True, text=True,
-                                  timeout=timeout)
-        except subprocess.TimeoutExpired:
+            proc = run_solver([exe, *args, "-f", fin, "-o", fout], timeout=timeout)
+        except SolverTimeout:
             raise MsolveTimeout(f"msolve did not finish within {timeout} s (killed)") from None
         seconds = time.perf_counter() - t0
         out = open(fout).read() if os.path.exists(fout) else ""

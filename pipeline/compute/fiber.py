@@ -388,11 +388,15 @@ def fiber(
         "solver_seconds": first["solver_seconds"],
         "status": "timeout" if first["timed_out"] else "ok",
     }
+    if first["timed_out"]:
+        out["error"] = f"msolve ran out of its time limit timeout_solver={timeout_solver:g} s on prime {primes[0]} (killed)"
     if confirm and len(primes) > 1 and not first["timed_out"]:
         second = count_fiber_points(model, g, primes[1], seed, timeout_solver)
         out["solver_seconds"] += second["solver_seconds"]
         if second["timed_out"]:
             out["status"] = "timeout"
+            out["error"] = (f"msolve ran out of its time limit timeout_solver={timeout_solver:g} s "
+                            f"on the confirming prime {primes[1]} (killed)")
         else:
             out["second_prime_points"] = second["fiber_points"]
             out["primes_agree"] = (second["fiber_points"], second["positive_dimensional"]) == (

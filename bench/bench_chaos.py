@@ -1,0 +1,230 @@
+"""Chaos: SIGKILL Dask workers during a run, then the scheduler itself; count what was lost.
+
+Part 1 runs a grid of 26400 cells (dimensions of MLPs, 132 per seed, over 200 seeds; long enough
+for a kill every 10 s to land at least five times while batches run) with
+``neurovar run --scheduler`` on a cluster of real processes: one ``dask
+scheduler`` and three ``dask worker`` processes (each with its nanny) on
+127.0.0.1. Every ``--kill-every`` seconds a random worker process gets SIGKILL
+(its nanny starts a new one); at least ``--min-kills`` kills happen. Then every
+part file of the catalog is read raw: each cell must appear exactly once
+(lost 0, duplicated 0). The same grid runs undisturbed on the same cluster
+for the baseline wall time.
+
+Part 2 starts the grid again in a fresh catalog and SIGKILLs the scheduler once
+some batches are saved: the run must exit non-zero within 30 s with a clear
+message, the catalog must load with every saved cell once, and ``_runs`` must
+say ``failed``. A rerun on a new scheduler completes exactly the missing cells.
+
+    python bench/bench_chaos.py                  # the full size: 26400 cells, a kill every 10 s
+    python bench/bench_chaos.py --seeds 3 --kill-every 2 --min-kills 3   # quicker
+
+The test ``tests/test_chaos.py`` runs the same code on a smaller grid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import neurovar_cmd  # noqa: E402
+from tests.servers import dask_scheduler, start_worker, stop, wait_workers  # noqa: E402
+
+#: a batch may be on a killed worker several times before the scheduler gives up on it
+SCHEDULER_ENV = {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "50"}
+
+
+def chaos_grid(seeds: int) -> str:
+    """Dimensions of MLPs: 132 architectures and activations per seed, about 12 ms each in a worker."""
+    return f"""
+name: chaos
+computations: [dimension]
+model: mlp
+axes:
+  input_dim: [3, 4, 5]
+  hidden: [3, 4, 5, 6, 7, 8]
+  depth: [2, 3, 4]
+  output_dim: [1]
+  activation: ["x^2", "x^3", "x^4"]
+  seed: {list(range(seeds))}
+constraints: {{max_ambient_dim: 3000}}
+timeout_s: 120
+"""
+
+
+def _env(tmp: Path) -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+            "TMPDIR": str(tmp), "PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+
+
+def raw_keys(results: Path) -> list[str]:
+    """Every ``cell_key`` of every part file, duplicates included."""
+    import pyarrow.parquet as pq
+
+    from neurovar.catalog import store
+
+    return [k for f in store.part_files("dimension", results)
+            for k in pq.read_table(f, columns=["cell_key"]).column("cell_key").to_pylist()]
+
+
+def worker_processes(workers: list[subprocess.Popen]) -> list:
+    """The worker processes (children of the ``dask worker`` nannies), not the nannies."""
+    import psutil
+
+    out = []
+    for w in workers:
+        try:
+            for c in psutil.Process(w.pid).children():
+                if "resource_tracker" not in " ".join(c.cmdline()):
+                    out.append(c)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def start_cluster(stack: ExitStack, tmp: Path, n_workers: int) -> tuple[str, subprocess.Popen, list]:
+    os.environ.update(SCHEDULER_ENV)
+    addr, sched = stack.enter_context(dask_scheduler(tmp))
+    env = {**_env(tmp), **SCHEDULER_ENV}
+    workers = [start_worker(tmp, addr, f"w{i}", env) for i in range(n_workers)]
+    for w in workers:
+        stack.callback(stop, w)
+    wait_workers(addr, n_workers, timeout=120)
+    return addr, sched, workers
+
+
+def run_cmd(grid: Path, results: Path, addr: str, tmp: Path) -> subprocess.Popen:
+    return subprocess.Popen(neurovar_cmd() + ["run", str(grid), "--results", str(results), "--scheduler", addr, "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp))
+
+
+def run_with_worker_kills(grid: Path, results: Path, addr: str, workers: list, tmp: Path, kill_every: float,
+                          min_kills: int, seed: int = 0) -> dict:
+    """Run the grid, SIGKILL a random worker every ``kill_every`` s once the first batch is saved; the figures."""
+    rng = random.Random(seed)
+    kills: list[float] = []
+    t0 = time.monotonic()
+    proc = run_cmd(grid, results, addr, tmp)
+    done = threading.Event()
+
+    from neurovar.catalog import store
+
+    def killer():
+        while not store.part_files("dimension", results):  # kill while batches run, not while Prefect starts
+            if done.wait(0.1):
+                return
+        while not done.wait(kill_every):
+            procs = worker_processes(workers)
+            if procs:
+                victim = rng.choice(procs)
+                try:
+                    victim.send_signal(signal.SIGKILL)
+                    kills.append(time.monotonic() - t0)
+                except Exception:
+                    pass
+
+    th = threading.Thread(target=killer, daemon=True)
+    th.start()
+    out, err = proc.communicate(timeout=3600)
+    done.set()
+    th.join()
+    wall = time.monotonic() - t0
+    keys = raw_keys(results)
+    summary = json.loads(out.strip().splitlines()[-1]) if proc.returncode == 0 else {}
+    planned = summary.get("planned", 0)
+    return {"returncode": proc.returncode, "stderr": err[-2000:], "wall_seconds": wall, "kills": len(kills),
+            "kill_times": [round(k, 1) for k in kills], "cells": planned, "rows": len(keys),
+            "lost": planned - len(set(keys)), "duplicated": len(keys) - len(set(keys)),
+            "errors": summary.get("error", None), "min_kills_met": len(kills) >= min_kills}
+
+
+def run_undisturbed(grid: Path, results: Path, addr: str, tmp: Path) -> dict:
+    t0 = time.monotonic()
+    proc = run_cmd(grid, results, addr, tmp)
+    out, err = proc.communicate(timeout=3600)
+    return {"returncode": proc.returncode, "wall_seconds": time.monotonic() - t0, "stderr": err[-2000:]}
+
+
+def run_with_scheduler_kill(grid: Path, results: Path, addr: str, sched: subprocess.Popen, tmp: Path,
+                            after_parts: int = 2) -> dict:
+    """SIGKILL the scheduler once ``after_parts`` batches are saved; time until the run exits."""
+    from neurovar.catalog import store
+
+    proc = run_cmd(grid, results, addr, tmp)
+    deadline = time.monotonic() + 900
+    while len(store.part_files("dimension", results)) < after_parts and time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    t_kill = time.monotonic()
+    stop(sched, signal.SIGKILL)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    keys = raw_keys(results)
+    runs = store.load_runs(results)
+    return {"returncode": proc.returncode, "exit_seconds_after_kill": time.monotonic() - t_kill, "stderr": err,
+            "rows": len(keys), "duplicated": len(keys) - len(set(keys)),
+            "run_status": runs.sort_values("started")["status"].iloc[-1] if len(runs) else None,
+            "catalog_loads": len(store.load("dimension", results, parse_json=False)) == len(set(keys))}
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=200, help="grid size: 132 cells per seed (200 -> 26400 cells)")
+    ap.add_argument("--workers", type=int, default=3)
+    ap.add_argument("--kill-every", type=float, default=10.0)
+    ap.add_argument("--min-kills", type=int, default=5)
+    ap.add_argument("--no-baseline", action="store_true")
+    args = ap.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="neurovar-chaos-"))
+    grid = tmp / "chaos.yaml"
+    grid.write_text(chaos_grid(args.seeds))
+    report: dict = {}
+    with ExitStack() as stack:
+        addr, sched, workers = start_cluster(stack, tmp, args.workers)
+        report["chaos"] = run_with_worker_kills(grid, tmp / "chaos", addr, workers, tmp, args.kill_every, args.min_kills)
+        if not args.no_baseline:
+            report["undisturbed"] = run_undisturbed(grid, tmp / "calm", addr, tmp)
+        report["scheduler_kill"] = run_with_scheduler_kill(grid, tmp / "sk", addr, sched, tmp)
+    with ExitStack() as stack:  # a new scheduler; the rerun completes what the killed one left
+        addr, sched, workers = start_cluster(stack, tmp, args.workers)
+        before = len(set(raw_keys(tmp / "sk")))
+        proc = run_cmd(grid, tmp / "sk", addr, tmp)
+        out, err = proc.communicate(timeout=3600)
+        summary = json.loads(out.strip().splitlines()[-1]) if proc.returncode == 0 else {"stderr": err[-2000:]}
+        keys = raw_keys(tmp / "sk")
+        report["rerun"] = {"returncode": proc.returncode, "skipped": summary.get("skipped"), "saved_before": before,
+                           "computed": summary.get("computed"), "rows": len(keys), "unique": len(set(keys)),
+                           "cells": summary.get("planned")}
+    c = report["chaos"]
+    print(f"chaos: {c['cells']} cells on {args.workers} workers, {c['kills']} worker SIGKILLs (every {args.kill_every:g} s): "
+          f"lost {c['lost']}, duplicated {c['duplicated']}, error rows {c['errors']}, wall {c['wall_seconds']:.1f} s")
+    if "undisturbed" in report:
+        u = report["undisturbed"]
+        print(f"undisturbed: wall {u['wall_seconds']:.1f} s (chaos / undisturbed = {c['wall_seconds'] / u['wall_seconds']:.2f})")
+    s = report["scheduler_kill"]
+    print(f"scheduler SIGKILL: exit {s['returncode']} after {s['exit_seconds_after_kill']:.1f} s, _runs status "
+          f"{s['run_status']}, {s['rows']} rows saved, duplicated {s['duplicated']}; stderr: {s['stderr'].strip()}")
+    r = report["rerun"]
+    print(f"rerun: exit {r['returncode']}, skipped {r['skipped']}, computed {r['computed']}, {r['unique']} of {r['cells']} "
+          f"cells in the catalog, {r['rows'] - r['unique']} duplicated")
+    return report
+
+
+if __name__ == "__main__":
+    main()

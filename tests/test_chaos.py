@@ -1,0 +1,46 @@
+"""Chaos on a cluster of real ``dask scheduler`` / ``dask worker`` processes (the bench at a smaller size).
+
+``bench/bench_chaos.py`` runs the full size (26400 cells, a worker SIGKILL every
+10 s); this test runs 1056 cells with a kill every 1.5 s, then kills the scheduler.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from bench import bench_chaos as chaos
+
+
+@pytest.mark.slow
+def test_worker_kills_lose_nothing_and_a_scheduler_kill_fails_cleanly(tmp_path):
+    grid = tmp_path / "chaos.yaml"
+    grid.write_text(chaos.chaos_grid(8))  # 1056 cells
+    with ExitStack() as stack:
+        addr, sched, workers = chaos.start_cluster(stack, tmp_path, 3)
+        c = chaos.run_with_worker_kills(grid, tmp_path / "chaos", addr, workers, tmp_path, kill_every=1.5, min_kills=3)
+        print(c)
+        assert c["returncode"] == 0, c["stderr"]
+        assert c["kills"] >= 3
+        assert c["cells"] == 1056 and c["lost"] == 0 and c["duplicated"] == 0 and c["errors"] == 0
+
+        s = chaos.run_with_scheduler_kill(grid, tmp_path / "sk", addr, sched, tmp_path)
+        print(s)
+        assert s["returncode"] not in (0, None) and s["exit_seconds_after_kill"] < 30
+        assert "lost the Dask scheduler" in s["stderr"] and "Traceback" not in s["stderr"]
+        assert s["run_status"] == "failed" and s["duplicated"] == 0 and s["catalog_loads"]
+        saved = s["rows"]
+    with ExitStack() as stack:
+        addr, sched, workers = chaos.start_cluster(stack, tmp_path, 3)
+        proc = chaos.run_cmd(grid, tmp_path / "sk", addr, tmp_path)
+        out, err = proc.communicate(timeout=900)
+        assert proc.returncode == 0, err
+        import json
+
+        summary = json.loads(out.strip().splitlines()[-1])
+        assert summary["skipped"] == saved and summary["computed"] == 1056 - saved
+        keys = chaos.raw_keys(tmp_path / "sk")
+        assert len(keys) == len(set(keys)) == 1056
