@@ -711,3 +711,13 @@ __all__ = [
     "check_catalog", "evaluate", "identifiability_degree_bound", "ktb_expected_dimension", "prop16_bound",
     "register",
 ]
+
+
+def _register_model_claims():
+    """The CNN and attention entries live in :mod:`catalog.model_claims` (registered on import)."""
+    import importlib
+
+    return importlib.import_module(f"{__package__}.model_claims")
+
+
+_register_model_claims()

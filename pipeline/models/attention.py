@@ -29,8 +29,7 @@ from pydantic import Field as PydField
 
 from ..errors import SpecError
 from ..papers import ATTENTION_HYPERSURFACE
-from .base import Gauge, Model, ModelSpec, Symmetries
-
+from .base import Gauge, Model, ModelSpec, ParameterMap, Symmetries
 
 
 class AttentionSpec(ModelSpec):
@@ -57,8 +56,11 @@ class Attention(Model):
     - the scaling ``(V, M) -> (c V, M / c)`` (one dimension): a rank-one tensor
       ``V (x) M`` determines its factors up to this scaling.
 
-    The group is connected (``c = -1`` is in the torus, and ``GL(n)`` is connected over
-    ``C``): no finite symmetry beyond it, so a gauge slice meets a generic fiber once.
+    This group is connected (``c = -1`` is in the torus, and ``GL(n)`` is connected over
+    ``C``). One finite symmetry lies outside it: for ``d_out = n = 1``, ``v`` and ``k``
+    are rows and ``v X X^T k^T = k X X^T v^T`` (``X X^T`` is symmetric), so swapping
+    ``V`` and ``K`` preserves ``f`` (order 2). Otherwise none is known, and a gauge slice
+    meets a generic fiber in ``1`` point (``2`` when ``d_out = n = 1``).
 
     Gauge (``auto``): ``V[0, 0] = 1`` fixes the scaling; for ``n <= d``,
     ``K[:, :n] = I`` fixes ``GL(n)`` (``A = K[:, :n]^{-1}`` is the unique element moving
@@ -69,6 +71,7 @@ class Attention(Model):
     """
 
     name = "attention"
+    lightning_attention = True
 
     def __init__(self, spec: AttentionSpec, seed: int = 0):
         self.spec = spec
@@ -207,7 +210,12 @@ class Attention(Model):
     def symmetries(self) -> Symmetries:
         """``GL(n)`` on ``(K, Q)`` and the scaling of ``(V, M)``: ``2 n d - q (2 d - q) + 1``, no finite part."""
         q = min(self.n, self.d)
-        return Symmetries(2 * self.n * self.d - q * (2 * self.d - q) + 1, (), 1, ("incoming",))
+        gens = ()
+        if self.d_out == 1 and self.n == 1:  # v X X^T k^T = k X X^T v^T: swap the rows V and K
+            d = self.d
+            perm = tuple(list(range(d, 2 * d)) + list(range(d)) + list(range(2 * d, 3 * d)))
+            gens = (ParameterMap(perm, description="swap V and K (d_out = n = 1)"),)
+        return Symmetries(2 * self.n * self.d - q * (2 * self.d - q) + 1, gens, 2 if gens else 1, ("incoming",))
 
     def gauge(self, kind: str = "auto") -> Gauge:
         """The slice of the class docstring (``auto`` = ``incoming``); ``none`` leaves the group unfixed."""
@@ -221,4 +229,5 @@ class Attention(Model):
         else:
             fixed.update({k0 + m * d + a: int(m == a) for m in range(n) for a in range(d)})
             fixed.update({q0 + m * d + a: 0 for m in range(d, n) for a in range(d)})
-        return Gauge("incoming", fixed, 1, 1, "V[0,0] = 1 and K (and the last rows of Q) fixed: GL(n) x C* section")
+        return Gauge("incoming", fixed, 1, self.symmetries().group_order,
+                     "V[0,0] = 1 and K (and the last rows of Q) fixed: GL(n) x C* section")

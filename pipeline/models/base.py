@@ -437,6 +437,10 @@ class Model(ABC):
     #: Declared architecture: a dense layered network ``W_L s ... s W_1`` with free weights and
     #: record columns ``widths``, ``activation``, ``bias`` (what the catalog's MLP theorems are about).
     dense_layered: ClassVar[bool] = False
+    #: Declared architecture: a one-dimensional convolutional network (columns ``filters``, ``strides``).
+    convolutional: ClassVar[bool] = False
+    #: Declared architecture: lightning self-attention (columns ``d``, ``d_out``, ``n``, ``t``).
+    lightning_attention: ClassVar[bool] = False
     #: The activation when the model has no ``activation`` field (``"x"`` for linear networks), else None.
     fixed_activation: ClassVar[str | None] = None
 
