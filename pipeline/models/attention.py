@@ -1,4 +1,4 @@
-"""Lightning self-attention ``X -> V X X^T K^T Q X`` (single head, single layer).
+"""Lightning self-attention ``X -> V X X^T K^T Q X`` (single head; one layer or ``layers`` stacked).
 
 Parameters ``V`` in ``R^{d_out x d}``, ``K, Q`` in ``R^{n x d}``; an input is a
 ``d x t`` matrix ``X`` (``d * t`` variables, flattened row-major) and the output a
@@ -12,11 +12,26 @@ functions is injective, so the ambient space is taken to be this tensor space
 and dimension*, ICLR 2025). For ``d = 2, d_out = 1, n = 2`` it is ``R^6``: pairs of
 binary quadrics ``(v.x)(m_1.x), (v.x)(m_2.x)`` sharing the factor ``v.x``.
 
+**Deep** (``layers = L``): ``X_l = V_l X_(l-1) X_(l-1)^T K_l^T Q_l X_(l-1)`` with
+``V_l`` in ``R^{d x d}`` for ``l < L`` and ``V_L`` in ``R^{d_out x d}``; ``f`` has degree
+``3^L`` in ``X`` and ``V`` is the space of all polynomial maps of that degree
+(the virtual-weight space is the one-layer special case). Symmetries, derived:
+each layer has its own ``GL(n) x C*`` (see :class:`Attention`), and between
+layers ``l`` and ``l + 1`` every ``A`` in ``GL(d)`` acts: with ``Y = X_l``,
+``V_(l+1) (A Y)(A Y)^T K^T Q (A Y) = (V_(l+1) A) Y Y^T (K A)^T (Q A) Y``, so
+``(V_l, V_(l+1), K_(l+1), Q_(l+1)) -> (A V_l, V_(l+1) A^{-1}, K_(l+1) A^{-1}, Q_(l+1) A^{-1})``
+keeps ``f``. The declared continuous dimension is
+``sum_l (2 n d - q (2 d - q) + 1) + (L - 1) d^2`` (``q = min(n, d)``), which the exact
+fiber dimension confirms on small cases (``tests/test_deep_attention.py``).
+
 Example
 -------
 >>> m = Attention(AttentionSpec(d=2, d_out=1, n=2, t=2))
 >>> m.num_params, m.ambient_dimension, m.expected_dimension
 (10, 6, 5)
+>>> deep = Attention(AttentionSpec(d=2, d_out=1, n=2, t=2, layers=2))
+>>> deep.num_params, deep.degree, deep.symmetry_dimension
+(22, 9, 14)
 """
 
 from __future__ import annotations
@@ -40,6 +55,8 @@ class AttentionSpec(ModelSpec):
     d_out: int = PydField(ge=1)
     n: int = PydField(ge=1)
     t: int = PydField(default=2, ge=1)
+    layers: int = PydField(default=1, ge=1, description="number of stacked attention layers (deep lightning "
+                                                        "self-attention; inner layers map d x t to d x t)")
 
 
 class Attention(Model):
@@ -76,10 +93,24 @@ class Attention(Model):
     def __init__(self, spec: AttentionSpec, seed: int = 0):
         self.spec = spec
         self.d, self.d_out, self.n, self.t = spec.d, spec.d_out, spec.n, spec.t
+        self.L = spec.layers
 
     @property
     def param_shapes(self):
-        return [("V", (self.d_out, self.d)), ("K", (self.n, self.d)), ("Q", (self.n, self.d))]
+        if self.L == 1:
+            return [("V", (self.d_out, self.d)), ("K", (self.n, self.d)), ("Q", (self.n, self.d))]
+        out = []
+        for l in range(1, self.L + 1):
+            rows = self.d_out if l == self.L else self.d
+            out += [(f"V{l}", (rows, self.d)), (f"K{l}", (self.n, self.d)), (f"Q{l}", (self.n, self.d))]
+        return out
+
+    def _layer_offsets(self) -> list[int]:
+        offs, k = [], 0
+        for l in range(self.L):
+            offs.append(k)
+            k += (self.d_out if l == self.L - 1 else self.d) * self.d + 2 * self.n * self.d
+        return offs
 
     @property
     def input_dim(self) -> int:
@@ -91,7 +122,7 @@ class Attention(Model):
 
     @property
     def degree(self) -> int:
-        return 3
+        return 3**self.L
 
     @property
     def homogeneous(self) -> bool:
@@ -99,7 +130,11 @@ class Attention(Model):
 
     @property
     def parameter_degree(self) -> int:
-        return 3
+        """``delta_l = 3 delta_(l-1) + 3`` (three parameter matrices and three copies of ``X_(l-1)``)."""
+        delta = 0
+        for _ in range(self.L):
+            delta = 3 * delta + 3
+        return delta
 
     # --- the ambient space: virtual weights -------------------------------------------
     @property
@@ -110,15 +145,21 @@ class Attention(Model):
     @property
     def ambient_dimension(self) -> int:
         """``d_out * binom(d+1, 2) * d``: the virtual-weight tensors (see the module docstring)."""
+        if self.L > 1:
+            return super().ambient_dimension
         d = self.d
         return self.d_out * (d * (d + 1) // 2) * d
 
     def coordinate_names(self) -> list[str]:
         """``y1, y2, ...``: the virtual weights ``y[o, b, {c <= a}]``."""
+        if self.L > 1:
+            return super().coordinate_names()
         return [f"y{i + 1}" for i in range(len(self._index))]
 
     def coefficients(self, theta) -> list:
         """Virtual weights: ``y[o, b, ca] = (V M)`` symmetrised, ``M = K^T Q``."""
+        if self.L > 1:
+            return super().coefficients(theta)
         p = self.unpack(theta)
         V, K, Q = p["V"], p["K"], p["Q"]
         M = [[sum((K[m, a] * Q[m, b] for m in range(self.n)), 0 * K[0, 0]) for b in range(self.d)]
@@ -131,10 +172,14 @@ class Attention(Model):
 
     @property
     def feature_input_shape(self):
+        if self.L > 1:
+            return super().feature_input_shape
         return (self.d, self.t)
 
     def features(self, x) -> list[list[Fraction]]:
         """``f_{o, j}(X) = sum y[o, b, ca] (X X^T)_{ca} X_{bj}``: one row per output ``(o, j)``."""
+        if self.L > 1:
+            return super().features(x)
         X = np.asarray(x, dtype=object).reshape(self.d, self.t)
         G = X.dot(X.T)
         return [[Fraction(int(G[c, a] * X[b, j])) if o == o2 else Fraction(0) for (o, b, (c, a)) in self._index]
@@ -142,6 +187,8 @@ class Attention(Model):
 
     def implicit_equations(self, names):
         """The hypersurface :data:`ATTENTION_HYPERSURFACE` for ``d = 2, d_out = 1`` (codimension 1)."""
+        if self.L > 1:
+            return super().implicit_equations(names)
         if self.n < self.d:
             raise SpecError("model.n", f"edd supports attention with n >= d (here n={self.n}, d={self.d}): "
                             f"set n >= {self.d}")
@@ -155,6 +202,8 @@ class Attention(Model):
 
     def parametrization(self):
         """``(V, M)`` with ``V[0, 0] = 1`` (for ``n >= d``, ``M = K^T Q`` is any ``d x d`` matrix)."""
+        if self.L > 1:
+            return super().parametrization()
         import flint
 
         self.implicit_equations(self.coordinate_names())  # the same checks on n and t
@@ -173,15 +222,18 @@ class Attention(Model):
 
     def forward(self, theta, X, ring):
         p = self.unpack(theta)
-        V, K, Q = p["V"], p["K"], p["Q"]
-        Xs = self._inputs(X)
-        Xt = np.ascontiguousarray(np.swapaxes(Xs, 1, 2))
-        A = ring.matmul(Xs, Xt)  # (N, d, d)
-        M = ring.matmul(np.ascontiguousarray(K.T), Q)  # (d, d)
-        out = ring.matmul(ring.matmul(ring.matmul(V, A), M), Xs)  # (N, d_out, t)
-        return out.reshape(X.shape[0], -1)
+        h = self._inputs(X)
+        for l in range(1, self.L + 1):
+            tag = "" if self.L == 1 else str(l)
+            V, K, Q = p["V" + tag], p["K" + tag], p["Q" + tag]
+            A = ring.matmul(h, np.ascontiguousarray(np.swapaxes(h, 1, 2)))  # (N, d, d)
+            M = ring.matmul(np.ascontiguousarray(K.T), Q)  # (d, d)
+            h = ring.matmul(ring.matmul(ring.matmul(V, A), M), h)  # (N, rows of V, t)
+        return h.reshape(X.shape[0], -1)
 
     def jacobian(self, theta, X, F):
+        if self.L > 1:
+            return super().jacobian(theta, X, F)
         p = self.unpack(theta)
         V, K, Q = p["V"], p["K"], p["Q"]
         Xs = self._inputs(X)
@@ -209,25 +261,77 @@ class Attention(Model):
     # --- symmetries ----------------------------------------------------------------
     def symmetries(self) -> Symmetries:
         """``GL(n)`` on ``(K, Q)`` and the scaling of ``(V, M)``: ``2 n d - q (2 d - q) + 1``, no finite part."""
-        q = min(self.n, self.d)
-        gens = ()
-        if self.d_out == 1 and self.n == 1:  # v X X^T k^T = k X X^T v^T: swap the rows V and K
-            d = self.d
-            perm = tuple(list(range(d, 2 * d)) + list(range(d)) + list(range(2 * d, 3 * d)))
-            gens = (ParameterMap(perm, description="swap V and K (d_out = n = 1)"),)
-        return Symmetries(2 * self.n * self.d - q * (2 * self.d - q) + 1, gens, 2 if gens else 1, ("incoming",))
+        q, d = min(self.n, self.d), self.d
+        gens, order = self._swaps()
+        per_layer = 2 * self.n * d - q * (2 * d - q) + 1
+        return Symmetries(self.L * per_layer + (self.L - 1) * d * d, gens, order, ("incoming",))
+
+    def _swaps(self):
+        """Finite symmetries when ``n = 1`` (rows ``k``, ``q``) and ``d >= 2``; ``(generators, order)``.
+
+        One layer, ``d_out = 1``: ``v X X^T k^T = k X X^T v^T`` (``X X^T`` symmetric): swap ``V, K``.
+        Deep: ``X_1 = (V_1 X X^T k_1^T) (q_1 X)`` has rank one, ``X_1 = a w``, and so have all later
+        ``X_l``; then layer ``l >= 2`` is ``V_l a (k_l . a)(q_l . a) |w|^2 w``, symmetric in ``k_l, q_l``,
+        and for ``d_out = 1`` the last layer is ``(v . a)(k . a)(q . a) |w|^2 w``, symmetric in all three
+        rows (``S_3``). Order ``2^(L-2) * 6`` for ``d_out = 1``, ``2^(L-1)`` otherwise.
+        """
+        d, offs = self.d, self._layer_offsets()
+        if self.n != 1 or d < 2:
+            return (), 1
+
+        def swap(a, b, what):
+            perm = list(range(self.num_params))
+            perm[a: a + d], perm[b: b + d] = list(range(b, b + d)), list(range(a, a + d))
+            return ParameterMap(tuple(perm), description=what)
+
+        if self.L == 1:
+            return ((swap(0, d, "swap V and K (d_out = n = 1)"),), 2) if self.d_out == 1 else ((), 1)
+        gens = []
+        for l in range(1, self.L):
+            rows = self.d_out if l == self.L - 1 else d
+            k0 = offs[l] + rows * d
+            gens.append(swap(k0, k0 + d, f"swap K and Q of layer {l + 1}"))
+        if self.d_out == 1:
+            gens.append(swap(offs[-1], offs[-1] + d, f"swap V and K of layer {self.L}"))
+        return tuple(gens), 2 ** (self.L - 2) * 6 if self.d_out == 1 else 2 ** (self.L - 1)
+
+    def _project(self, theta):
+        """Back into the slice after a swap: rescale the last layer's ``V[0, 0]`` and ``K[0, 0]`` to 1."""
+        t = np.array(theta, dtype=np.complex128)
+        d, o = self.d, self._layer_offsets()[-1]
+        V, K, Q = (slice(o, o + self.d_out * d), slice(o + self.d_out * d, o + (self.d_out + 1) * d),
+                   slice(o + (self.d_out + 1) * d, o + (self.d_out + 2) * d))
+        s = t[V.start]
+        t[V] /= s
+        t[Q] *= s  # (V, M) -> (V / s, s M) keeps f
+        a = t[K.start]
+        t[K] /= a
+        t[Q] *= a  # (k, q) -> (k / a, a q) keeps M = k^T q
+        return t[None, :]
 
     def gauge(self, kind: str = "auto") -> Gauge:
-        """The slice of the class docstring (``auto`` = ``incoming``); ``none`` leaves the group unfixed."""
+        """The slice of the class docstring (``auto`` = ``incoming``); ``none`` leaves the group unfixed.
+
+        Deep: layers in order; layer ``l < L`` also gets ``V_l = I`` (the ``GL(d)`` after it, up to the
+        scalar ``A = c I``) and ``Q_l[0, 0] = 1`` (that scalar, which acts as ``Q_l -> Q_l / c``).
+        """
         if kind not in ("auto", "incoming"):
             return super().gauge(kind)
-        n, d, do = self.n, self.d, self.d_out
-        k0, q0 = do * d, do * d + n * d
-        fixed = {0: 1}
-        if n <= d:
-            fixed.update({k0 + m * d + a: int(m == a) for m in range(n) for a in range(n)})
-        else:
-            fixed.update({k0 + m * d + a: int(m == a) for m in range(n) for a in range(d)})
-            fixed.update({q0 + m * d + a: 0 for m in range(d, n) for a in range(d)})
-        return Gauge("incoming", fixed, 1, self.symmetries().group_order,
-                     "V[0,0] = 1 and K (and the last rows of Q) fixed: GL(n) x C* section")
+        n, d = self.n, self.d
+        fixed = {}
+        for l, o in enumerate(self._layer_offsets()):
+            rows = self.d_out if l == self.L - 1 else d
+            k0, q0 = o + rows * d, o + rows * d + n * d
+            if n <= d:
+                fixed.update({k0 + m * d + a: int(m == a) for m in range(n) for a in range(n)})
+            else:
+                fixed.update({k0 + m * d + a: int(m == a) for m in range(n) for a in range(d)})
+                fixed.update({q0 + m * d + a: 0 for m in range(d, n) for a in range(d)})
+            if l == self.L - 1:
+                fixed[o] = 1  # V_L[0, 0]: the scaling of the last layer
+            else:  # V_l = I fixes GL(d) between layers up to scalars, Q_l[0, 0] = 1 the remaining scalar
+                fixed.update({o + a * d + b: int(a == b) for a in range(d) for b in range(d)})
+                fixed[q0] = 1
+        sym = self.symmetries()
+        return Gauge("incoming", fixed, 1, sym.group_order, project=self._project if sym.generators else None,
+                     description="V[0,0] = 1 and K (and the last rows of Q) fixed: GL(n) x C* section")
