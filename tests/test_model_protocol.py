@@ -17,7 +17,7 @@ REPO = ROOT = Path(__file__).resolve().parents[1]
 #: Folders whose code must be model-generic.
 GENERIC = ["pipeline/compute", "pipeline/numeric", "pipeline/algebra", "catalog"]
 #: Modules of pipeline/models/ that are not a model (importable from generic code).
-NOT_MODELS = {"base", "activation"}
+NOT_MODELS = {"base", "activation", "layered"}
 
 EXAMPLES = [
     {"model": "mlp", "widths": [2, 2, 1], "activation": "x^2"},

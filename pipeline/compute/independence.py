@@ -41,7 +41,7 @@ import flint
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from ..algebra.families import Family, TupleBatch, parse_family, parse_tuple
+from ..algebra.tuples import TupleFamily, TupleBatch, parse_family, parse_tuple
 from ..algebra.field import MSOLVE_PRIMES, PrimeField
 from ..models.activation import Activation
 from ..papers import prop16_bound  # noqa: F401 - re-exported
@@ -258,7 +258,7 @@ def decide(polys: Sequence, coeffs: Sequence[Fraction]) -> tuple[int, list[list[
 def independence(
     polys: str | None = None,
     activation: str = "x^2",
-    family: str | Family | None = None,
+    family: str | TupleFamily | None = None,
     shard: int = 0,
     num_shards: int = 1,
     seed: int = 0,
@@ -273,7 +273,7 @@ def independence(
     activation : str
         ``x^r``, ``generic:r`` (drawn from ``seed``) or a polynomial in ``x``.
     family : str, optional
-        A family spelling (see :mod:`pipeline.algebra.families`); with
+        A family spelling (see :mod:`pipeline.algebra.tuples`); with
         ``shard``/``num_shards`` the cell tests one shard of it.
 
     Returns

@@ -41,7 +41,7 @@ from typing import Sequence
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator
 
-from ..algebra.families import TupleBatch, parse_family, parse_tuple, tuple_text
+from ..algebra.tuples import TupleBatch, parse_family, parse_tuple, tuple_text
 from ..algebra.field import PrimeField
 from ..models.activation import Activation
 from .independence import (

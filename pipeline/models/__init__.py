@@ -30,7 +30,7 @@ _FIRST = ("mlp", "linear", "cnn", "attention")
 def _discover() -> dict[str, tuple[type[ModelSpec], type[Model]]]:
     found = {}
     for info in pkgutil.iter_modules(__path__):
-        if info.name in ("base", "activation"):
+        if info.name in ("base", "activation", "layered"):
             continue
         mod = importlib.import_module(f"{__name__}.{info.name}")
         members = [v for v in vars(mod).values() if inspect.isclass(v) and v.__module__ == mod.__name__]

@@ -25,7 +25,7 @@ from pydantic import field_validator, model_validator
 
 from .activation import Activation
 from .base import Gauge, ModelSpec, Symmetries
-from .mlp import LayeredNetwork, backward, forward
+from .layered import LayeredNetwork, backward, forward
 
 
 class CNNSpec(ModelSpec):

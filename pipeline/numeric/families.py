@@ -35,6 +35,7 @@ from typing import Callable, Sequence
 import flint
 import numpy as np
 
+from neurovar.pipeline.algebra.monomials import monomial_exponents
 from neurovar.pipeline.algebra.parser import parse_polynomial, polynomial_context
 
 from .system import System
@@ -252,17 +253,6 @@ def _coef(c):
     if isinstance(c, (int, Fraction)):
         return Fraction(c)
     return complex(c)
-
-
-def monomial_exponents(n: int, d: int) -> list[tuple[int, ...]]:
-    """Exponent vectors of the degree-``d`` monomials in ``n`` variables (graded lex order)."""
-    out = []
-    for combo in combinations_with_replacement(range(n), d):
-        e = [0] * n
-        for j in combo:
-            e[j] += 1
-        out.append(tuple(e))
-    return sorted(out, reverse=True)
 
 
 def waring_family(n: int, d: int, k: int) -> Family:
