@@ -27,6 +27,7 @@ class (``convolutional``, ``lightning_attention``), never the model's name.
 
 Example
 -------
+>>> from neurovar.catalog.conjectures import REGISTRY
 >>> sorted(n for n in REGISTRY if n.startswith(("cnn-", "attention-id")))
 ['attention-identifiability', 'cnn-linear-fiber', 'cnn-linear-stride-edd', 'cnn-monomial-identifiable']
 """
@@ -36,7 +37,7 @@ from __future__ import annotations
 from math import factorial
 
 from .analysis import declares
-from .conjectures import REGISTRY, Conjecture, Outcome, _get, register
+from .registry import Conjecture, Outcome, _get, register
 
 _KMMT = "Kohn, Merkh, Montufar, Trager, Geometry of linear convolutional networks, SIAM J. Appl. Algebra Geom. 6 (2022)"
 _SMK = ("Shahverdi, Marchetti, Kohn, On the geometry and optimization of polynomial convolutional networks, "
@@ -147,4 +148,4 @@ register(Conjecture(
     source=_HMK, computation="fiber", kind="theorem", check=_check_attention,
 ))
 
-__all__ = ["REGISTRY"]
+__all__: list[str] = []
