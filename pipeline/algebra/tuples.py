@@ -42,6 +42,7 @@ tested by exactly one shard.
 
 Example
 -------
+>>> from neurovar.pipeline.algebra.tuple_families import parse_family
 >>> fam = parse_family("binary_linear:k=3,coef=1")
 >>> fam.k, fam.pool_size(scaling_invariant=True)
 (3, 4)
@@ -56,7 +57,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -163,86 +163,6 @@ class TupleBatch:
 _OPTION = re.compile(r"^\s*([a-z_]+)\s*=\s*(-?\d+|true|false)\s*$", re.IGNORECASE)
 
 
-def _options(kind: str, body: str, allowed: dict[str, tuple[int | None, int, int]]) -> dict[str, int]:
-    """Parse ``a=1,b=2`` against ``allowed`` = {name: (default or None if required, min, max)}."""
-    got: dict[str, int] = {}
-    for part in (body.split(",") if body.strip() else []):
-        m = _OPTION.match(part)
-        if not m:
-            raise ValueError(
-                f"family {kind}: cannot read {part.strip()!r}; write name=integer pairs separated by commas "
-                f"(options: {', '.join(allowed)})"
-            )
-        name, raw = m.group(1).lower(), m.group(2).lower()
-        if name not in allowed:
-            raise ValueError(f"family {kind}: unknown option {name!r}; the options are {', '.join(allowed)}")
-        if name in got:
-            raise ValueError(f"family {kind}: option {name!r} given twice")
-        got[name] = {"true": 1, "false": 0}.get(raw, None) if raw in ("true", "false") else int(raw)
-    out = {}
-    for name, (default, lo, hi) in allowed.items():
-        if name not in got:
-            if default is None:
-                raise ValueError(f"family {kind}: option {name}= is required (e.g. {kind}:{_example(kind)})")
-            out[name] = default
-            continue
-        v = got[name]
-        if not lo <= v <= hi:
-            raise ValueError(f"family {kind}: {name}={v} is out of range; use {lo} <= {name} <= {hi}")
-        out[name] = v
-    return out
-
-
-def _example(kind: str) -> str:
-    return {
-        "random": "nvars=2,deg=2,coef=3,count=3,tuples=50",
-        "binary_linear": "k=3,coef=2",
-        "box": "nvars=2,deg=2,k=3,coef=1",
-    }[kind]
-
-
-def parse_family(text: str) -> "TupleFamily":
-    from .tuple_families import BoxTuples, FileTuples, RandomTuples
-
-    """Parse a family spelling (see the module docstring); raises ``ValueError`` with the fix."""
-    if not isinstance(text, str) or ":" not in text:
-        raise ValueError(f"unknown family {text!r}; write one of {_SPELLINGS}")
-    kind, body = text.split(":", 1)
-    kind = kind.strip().lower()
-    if kind == "file":
-        return FileTuples(text.strip(), Path(body.strip()))
-    if kind == "random":
-        raw = [s.strip() for s in body.split(",") if s.strip()]
-        if any(s.split("=")[0].strip().lower() == "k" for s in raw):
-            if any(s.split("=")[0].strip().lower() == "count" for s in raw):
-                raise ValueError("family random: give count= (or its synonym k=), not both")
-            body = ",".join("count=" + s.split("=", 1)[1] if s.split("=")[0].strip().lower() == "k" else s for s in raw)
-        o = _options(
-            "random",
-            body,
-            {
-                "nvars": (2, 1, 8),
-                "deg": (2, 1, 12),
-                "coef": (3, 1, 10**6),
-                "count": (None, 1, 12),
-                "tuples": (None, 1, MAX_RANDOM_TUPLES),
-                "homogeneous": (0, 0, 1),
-            },
-        )
-        return RandomTuples(text.strip(), o["nvars"], o["deg"], o["coef"], o["count"], o["tuples"], bool(o["homogeneous"]))
-    if kind == "binary_linear":
-        o = _options("binary_linear", body, {"k": (None, 1, 12), "coef": (2, 1, 50)})
-        return BoxTuples(text.strip(), 2, 1, o["k"], o["coef"], True)
-    if kind == "box":
-        o = _options(
-            "box",
-            body,
-            {"nvars": (2, 1, MAX_NVARS), "deg": (2, 1, 12), "k": (None, 1, 12), "coef": (1, 1, 20), "homogeneous": (0, 0, 1)},
-        )
-        return BoxTuples(text.strip(), o["nvars"], o["deg"], o["k"], o["coef"], bool(o["homogeneous"]))
-    raise ValueError(f"unknown family kind {kind!r}; write one of {_SPELLINGS}")
-
-
 # ---------------------------------------------------------------------------
 # families
 # ---------------------------------------------------------------------------
@@ -267,7 +187,6 @@ __all__ = [
     "MAX_SUBSETS",
     "TupleBatch",
     "check_tuple",
-    "parse_family",
     "parse_tuple",
     "tuple_text",
     "variable_names",

@@ -40,7 +40,8 @@ from typing import Iterable, Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from ..algebra.tuples import TupleFamily, TupleBatch, parse_family, parse_tuple
+from ..algebra.tuple_families import parse_family
+from ..algebra.tuples import TupleBatch, TupleFamily, parse_tuple
 from ..algebra.field import MSOLVE_PRIMES, PrimeField
 from ..models.activation import Activation
 from ..algebra.relations import (activate, certificate_text, coefficient_matrix, exact_rank, is_relation,

@@ -41,7 +41,8 @@ from typing import Sequence
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator
 
-from ..algebra.tuples import TupleBatch, parse_family, parse_tuple, tuple_text
+from ..algebra.tuple_families import parse_family
+from ..algebra.tuples import TupleBatch, parse_tuple, tuple_text
 from ..algebra.field import PrimeField
 from ..models.activation import Activation
 from .independence import (
