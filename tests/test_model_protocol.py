@@ -163,3 +163,24 @@ def test_gauge_slices_have_the_codimension_of_the_continuous_group(spec):
     theta = np.random.default_rng(0).normal(size=m.num_params).astype(complex)
     O = symmetry_orbit(m, g, m.gauge("auto").project(theta)[0] if g.project else theta)
     assert O.shape[0] == g.expected_points
+
+
+def test_outputs_are_typed_schemas_and_the_parquet_schema_follows():
+    import dataclasses
+
+    import pyarrow as pa
+
+    from neurovar.catalog import store
+    from neurovar.pipeline.compute import computations
+
+    arrow = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "str": pa.string(),
+             "list<int>": pa.list_(pa.int64()), "json": pa.string()}
+    for comp in computations().values():
+        assert dataclasses.is_dataclass(comp.schema), comp.name
+        names = [f.name for f in dataclasses.fields(comp.schema)]
+        assert names == list(comp.outputs)
+        sch = store.schema(comp.name)
+        for name, kind in comp.outputs.items():
+            assert sch.field(name).type == arrow[kind], (comp.name, name)
+    assert computations()["edd"].outputs["positive_dimensional"] == "json"
+    assert computations()["independence-threshold"].outputs["dependent_r"] == "list<int>"

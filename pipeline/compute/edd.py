@@ -70,6 +70,8 @@ Example
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import json
 import time
 
@@ -159,6 +161,33 @@ def _run(model, params, seed):
     return out
 
 
+@dataclass
+class EddOutputs:
+    """The output columns of ``edd`` (the Parquet schema is derived from it)."""
+
+    edd: int | None = None
+    positive_loss_points: int | None = None
+    zero_loss_points: int | None = None
+    positive_dimensional: list | dict | None = None
+    real_critical_points: int | None = None
+    prime: int | None = None
+    primes_agree: bool | None = None
+    method: str | None = None
+    solver_seconds: float | None = None
+    cell_seconds: float | None = None
+    codimension: int | None = None
+    kernel_dimension: int | None = None
+    fiber_size: int | None = None
+    parameter_points: int | None = None
+    variables: str | None = None
+    edd_numerical: int | None = None
+    numerical_certified: int | None = None
+    numerical_real_points: int | None = None
+    numerical_stop_reason: str | None = None
+    numerical_seconds: float | None = None
+    counts_agree: bool | None = None
+
+
 from . import Computation  # noqa: E402
 
 COMPUTATION = Computation(
@@ -168,29 +197,7 @@ COMPUTATION = Computation(
     params=EddParams,
     needs_model=None,
     description="ED degree: critical points of ||x - u||_Q^2 on M_reg (saturated Lagrange systems, msolve mod p)",
-    outputs={
-        "edd": "int",
-        "positive_loss_points": "int",
-        "zero_loss_points": "int",
-        "positive_dimensional": "json",
-        "real_critical_points": "int",
-        "prime": "int",
-        "primes_agree": "bool",
-        "method": "str",
-        "solver_seconds": "float",
-        "cell_seconds": "float",
-        "codimension": "int",
-        "kernel_dimension": "int",
-        "fiber_size": "int",
-        "parameter_points": "int",
-        "variables": "str",
-        "edd_numerical": "int",
-        "numerical_certified": "int",
-        "numerical_real_points": "int",
-        "numerical_stop_reason": "str",
-        "numerical_seconds": "float",
-        "counts_agree": "bool",
-    },
+    outputs=EddOutputs,
     cost=lambda model, params: 5.0,
 )
 

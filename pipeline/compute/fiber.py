@@ -83,6 +83,8 @@ Example
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..algebra.field import MSOLVE_PRIMES
@@ -305,6 +307,33 @@ def _cost(model, params) -> float:
     return 0.05 * (2 if params.confirm else 1) * max(1, model.num_params) ** 1.5 / 10
 
 
+@dataclass
+class FiberOutputs:
+    """The output columns of ``fiber`` (the Parquet schema is derived from it)."""
+
+    fiber_dimension: int | None = None
+    symmetry_dimension: int | None = None
+    fiber_points: int | None = None
+    positive_dimensional: bool | None = None
+    expected_fiber_points: int | None = None
+    only_known_symmetries: bool | None = None
+    reduced: bool | None = None
+    gauge_kind: str | None = None
+    residual_symmetries: int | None = None
+    num_unknowns: int | None = None
+    num_equations: int | None = None
+    prime: int | None = None
+    primes_agree: bool | None = None
+    second_prime_points: int | None = None
+    method: str | None = None
+    solver_seconds: float | None = None
+    fiber_points_numerical: int | None = None
+    numerical_certified: int | None = None
+    numerical_stop_reason: str | None = None
+    numerical_seconds: float | None = None
+    counts_agree: bool | None = None
+
+
 from . import Computation  # noqa: E402
 
 COMPUTATION = Computation(
@@ -314,29 +343,7 @@ COMPUTATION = Computation(
     params=FiberParams,
     description="generic fiber of theta -> f_theta: dimension and number of points after a gauge "
                 "(msolve over GF(p), monodromy, or both)",
-    outputs={
-        "fiber_dimension": "int",
-        "symmetry_dimension": "int",
-        "fiber_points": "int",
-        "positive_dimensional": "bool",
-        "expected_fiber_points": "int",
-        "only_known_symmetries": "bool",
-        "reduced": "bool",
-        "gauge_kind": "str",
-        "residual_symmetries": "int",
-        "num_unknowns": "int",
-        "num_equations": "int",
-        "prime": "int",
-        "primes_agree": "bool",
-        "second_prime_points": "int",
-        "method": "str",
-        "solver_seconds": "float",
-        "fiber_points_numerical": "int",
-        "numerical_certified": "int",
-        "numerical_stop_reason": "str",
-        "numerical_seconds": "float",
-        "counts_agree": "bool",
-    },
+    outputs=FiberOutputs,
     cost=_cost,
 )
 

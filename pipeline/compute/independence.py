@@ -33,6 +33,8 @@ True
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import math
 from fractions import Fraction
 from typing import Iterable, Sequence
@@ -323,6 +325,24 @@ def _cost(model, params) -> float:
         return 0.05
 
 
+@dataclass
+class IndependenceOutputs:
+    """The output columns of ``independence`` (the Parquet schema is derived from it)."""
+
+    k: int | None = None
+    rank: int | None = None
+    independent: bool | None = None
+    certificate: list | dict | None = None
+    kernel_basis: list | dict | None = None
+    r: int | None = None
+    bound: int | None = None
+    tuples_tested: int | None = None
+    dependent_tuples: int | None = None
+    dependent_tuple: str | None = None
+    method: str | None = None
+    prime: int | None = None
+
+
 from . import Computation  # noqa: E402
 
 COMPUTATION = Computation(
@@ -332,20 +352,7 @@ COMPUTATION = Computation(
     params=IndependenceParams,
     needs_model=False,
     description="exact linear independence of s(p_1), ..., s(p_k) with a verified rational certificate",
-    outputs={
-        "k": "int",
-        "rank": "int",
-        "independent": "bool",
-        "certificate": "json",
-        "kernel_basis": "json",
-        "r": "int",
-        "bound": "int",
-        "tuples_tested": "int",
-        "dependent_tuples": "int",
-        "dependent_tuple": "str",
-        "method": "str",
-        "prime": "int",
-    },
+    outputs=IndependenceOutputs,
     cost=_cost,
 )
 
