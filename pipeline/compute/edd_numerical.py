@@ -10,6 +10,7 @@ import flint
 import numpy as np
 
 from ..algebra.edd_system import RANDOM_COEFF
+from ..algebra.lagrange import lagrange_rows
 from ..algebra.weights import kernel_basis
 from ..errors import SpecError
 
@@ -17,11 +18,6 @@ from ..errors import SpecError
 #: ``u`` has entries up to ~10^4, so endpoints are large and badly scaled in the original coordinates;
 #: they are judged by Krawczyk certificates in rescaled coordinates instead (:func:`_certify_at_data`).
 _REAL_STEP = dict(infinity_threshold=1e20, singular_condition=1e30)
-
-
-def _qmpoly(v) -> flint.fmpq:
-    v = Fraction(v)
-    return flint.fmpq(v.numerator, v.denominator)
 
 
 def _lagrange_system(G: list, names: list[str], Q):
@@ -40,15 +36,7 @@ def _lagrange_system(G: list, names: list[str], Q):
     g = ctx.gens()
     X, L, U = g[:n], g[n: n + c], g[n + c:]
     Gl = [f.compose(*X, ctx=ctx) for f in G]
-    polys = list(Gl)
-    for i in range(n):
-        e = ctx.constant(0)
-        for k in range(n):
-            if Q[i][k]:
-                e = e + _qmpoly(Q[i][k]) * (X[k] - U[k])
-        for j in range(c):
-            e = e - L[j] * Gl[j].derivative(i)
-        polys.append(e)
+    polys = Gl + lagrange_rows(X, U, L, [[g.derivative(i) for i in range(n)] for g in Gl], Q)
     return System.from_mpolys(polys, names + lams, us)
 
 
