@@ -194,3 +194,43 @@ def _variety(row: dict) -> str:
 
 
 __all__ = ["defect_heatmaps", "edd_plots", "independence_thresholds"]
+
+
+def voronoi_picture(curve, report: dict, out: str | Path, name: str = "voronoi.png",
+                    max_samples: int = 4000) -> Path:
+    """The curve, the Voronoi cell of the chosen point (shaded, its exact boundary drawn as
+    the zero set of the boundary equation) and Monte Carlo samples (inside: dark, outside: light).
+
+    ``report`` is :func:`pipeline.algebra.voronoi.voronoi_report`'s dict (with its
+    ``_boundary`` and ``_mc`` entries).
+    """
+    from neurovar.pipeline.algebra.voronoi import evaluate_xy, in_cell
+
+    b, mc = report["_boundary"], report["_mc"]
+    xmin, xmax, ymin, ymax = report["box"]
+    fig, ax = plt.subplots(figsize=(5.2, 5.2))
+    gx, gy = np.meshgrid(np.linspace(xmin, xmax, 300), np.linspace(ymin, ymax, 300))
+    G = np.column_stack([gx.ravel(), gy.ravel()])
+    mask = in_cell(curve, b.point, G).reshape(gx.shape)
+    ax.contourf(gx, gy, mask.astype(float), levels=[0.5, 1.5], colors=["#f6c48f"], alpha=0.6)
+    if b.equation.total_degree() > 0:
+        Z = evaluate_xy(b.equation, G).reshape(gx.shape)
+        ax.contour(gx, gy, Z, levels=[0.0], colors=["#b35806"], linewidths=1.0)
+    k = min(max_samples, len(mc.points))
+    P, ins = mc.points[:k], mc.inside[:k]
+    ax.scatter(P[~ins, 0], P[~ins, 1], s=1.5, c="#9ecae1", label="sample, nearest point elsewhere")
+    ax.scatter(P[ins, 0], P[ins, 1], s=1.5, c="#08306b", label="sample, nearest point q")
+    if curve.interval is not None:
+        ts = np.linspace(float(curve.interval[0]), float(curve.interval[1]), 800)
+    else:
+        ts = np.linspace(-3, 3, 4000)
+    C = curve.points(ts)
+    ax.plot(C[:, 0], C[:, 1], color="black", lw=1.6, label="curve")
+    ax.plot([float(b.point[0])], [float(b.point[1])], "o", color="#d7301f", ms=6, label=f"q ({b.kind})")
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    ax.set_aspect("equal")
+    ax.set_title(f"Vor(q): area fraction {report['area_fraction']:.4f}, MC {report['mc_fraction']:.4f}\n"
+                 f"boundary: {report['boundary_equation'][:60]} = 0", fontsize=8)
+    ax.legend(fontsize=6, loc="lower left", markerscale=4)
+    return _save(fig, Path(out) / name if Path(out).suffix != ".png" else Path(out))

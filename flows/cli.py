@@ -217,7 +217,8 @@ def _register_commands() -> None:
     """Import the modules that add commands to ``app`` (run, catalog, ...)."""
     import importlib
 
-    for mod in ("neurovar.flows.commands", "neurovar.flows.analysis_commands", "neurovar.flows.deploy_commands"):
+    for mod in ("neurovar.flows.commands", "neurovar.flows.analysis_commands", "neurovar.flows.deploy_commands",
+                "neurovar.flows.voronoi_commands"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:
