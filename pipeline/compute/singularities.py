@@ -1,0 +1,546 @@
+"""Sparse subnetworks and the singularities of the neurovariety.
+
+A *sparse subnetwork* is a coordinate subspace of the parameters: some
+parameters are set to zero (an edge of an MLP, every edge of a hidden neuron,
+a tap of a CNN filter). Its image ``M_S`` lies in ``M``. The question of the
+talk (a conjecture, proven by Shahverdi, Marchetti and Kohn, *Learning on a
+razor's edge*, ICLR 2026, for MLPs with a generic polynomial activation of
+large degree and for CNNs) is whether ``Sing(M)`` consists of such images.
+
+Enumeration
+-----------
+Every zero pattern ``Z`` of at most ``max_zeroed`` parameters is taken. At a
+random point ``theta`` with ``theta_Z = 0`` the *free* coordinates are found
+exactly: a set ``Phi`` of coordinates is free when re-drawing all of them at
+random leaves ``f_theta`` unchanged (tested at ``dim V`` random inputs, which
+are coordinates on ``V``, for two independent draws; a non-free set passes with
+probability at most ``deg / p``). ``Z`` and ``Z`` plus its free coordinates
+have the same image (the incoming weights of a neuron whose outgoing weights
+are zero are free), so patterns are merged by that closure and then up to the
+permutations of hidden neurons (MLPs). The whole network (``Z`` empty) is the
+reference row.
+
+Per subnetwork (all ranks exact over ``GF(p)``, ``p = 2^31 - 1`` then a
+second prime ``2147483629`` with a new point, ``confirmed``):
+
+``image_dim``        rank of ``d mu`` restricted to the non-zero coordinates:
+                     ``dim M_S``.
+``rank_dmu``         rank of the full ``d mu`` at ``theta``; ``critical`` when it
+                     is below ``dim M`` (a critical point of the parametrisation).
+``tangent_span_dim`` rank of ``[d mu(theta_1) | ... | d mu(theta_K)]`` over
+                     ``K`` points of the fibre of ``p = mu(theta)`` (the free
+                     coordinates re-drawn). Every ``d mu(theta_k)`` maps into
+                     the Zariski tangent space ``T_p M`` (``mu`` maps into
+                     ``M``), so ``tangent_span_dim > dim M`` *proves*
+                     ``dim T_p M > dim M``: ``p`` is a singular point. This is
+                     the tangent-space test; it can only prove singularity.
+``equations``        where they can be computed: the polynomials of degree
+                     ``<= d`` vanishing on ``M`` (the kernel of the monomial
+                     matrix of random points of ``M``, in the linear coordinates
+                     ``y_j = f(x_j)``), for the smallest ``d`` at which their
+                     Jacobian has rank ``codim M`` at a random point of ``M``.
+                     If their Jacobian has rank ``codim M`` at ``p`` too, ``p``
+                     is *proven smooth* (the equations cut out a manifold of
+                     dimension ``dim M`` containing ``M`` near ``p``).
+                     ``equations_rank`` is that rank at ``p``.
+``singular``         ``true`` (tangent test), ``false`` (equations, or ``M = V``),
+                     or null (neither certificate applies). ``method`` names the
+                     certificate.
+``normal_space_dim`` ``dim V - dim M``: the normal space at smooth points.
+``normal_cone_dim``  the dimension of the set of data directions ``u - p`` for
+                     which some parameter of the fibre of ``p`` is a critical
+                     point of ``||mu(theta) - u||^2``: the union over the fibre
+                     of ``(im d mu(theta))^perp``. It is
+                     ``dim V - rank_dmu + rank H`` with ``H`` the Hessian of
+                     ``n . mu`` (``n`` a random normal vector) against the free
+                     coordinates, the derivative of ``d mu`` along the fibre
+                     taken exactly by interpolation in ``GF(p)``.
+``cell_can_be_full`` ``image_dim + normal_cone_dim >= dim V``: a necessary
+                     condition for the subnetwork's points to be global minima
+                     of the loss for a positive-measure set of data (the
+                     Voronoi cell of ``M_S`` lies in that critical set).
+
+Example
+-------
+>>> from neurovar.pipeline.models import build_model
+>>> r = singularities(build_model({"model": "mlp", "widths": [1, 2, 1], "activation": "generic:4"}))
+>>> r["dimension"], r["ambient_dimension"]
+(4, 5)
+>>> [(s["zeroed"], s["singular"]) for s in r["subnetworks"] if s["image_dim"] == 2]
+[('neuron 1.2 removed', True)]
+"""
+
+from __future__ import annotations
+
+import itertools
+from math import comb
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..algebra.field import PrimeField
+from ..models.base import Model
+
+VERSION = "1"
+PRIMES = (2147483647, 2147483629)
+#: largest number of monomials for the interpolated equations of M
+MAX_MONOMIALS = 2000
+
+
+# --------------------------------------------------------------------------- parameters
+def parameter_labels(model: Model) -> list[str]:
+    """Names of the parameters in the model's order (``W1[i,j]``, ``b1[i]``, ``w1[j]``, ``theta[k]``)."""
+    if model.name == "mlp":
+        out = []
+        for l in range(len(model.widths) - 1):
+            rows, cols = model.widths[l + 1], model.widths[l]
+            out += [f"W{l + 1}[{i},{j}]" for i in range(rows) for j in range(cols)]
+            if model.bias:
+                out += [f"b{l + 1}[{i}]" for i in range(rows)]
+        return out
+    if model.name == "cnn":
+        out = []
+        for l, k in enumerate(model.spec.filters):
+            out += [f"w{l + 1}[{j}]" for j in range(k)]
+            if model.bias:
+                out.append(f"b{l + 1}")
+        return out
+    return [f"theta[{k}]" for k in range(model.num_params)]
+
+
+def neuron_permutations(model: Model) -> list[np.ndarray]:
+    """Permutations of the parameter indices induced by permuting hidden neurons (MLPs; identity otherwise)."""
+    P = model.num_params
+    if model.name != "mlp" or len(model.widths) < 3:
+        return [np.arange(P)]
+    idx = []  # per layer: (W index array, b index array or None)
+    k = 0
+    for l in range(len(model.widths) - 1):
+        rows, cols = model.widths[l + 1], model.widths[l]
+        W = np.arange(k, k + rows * cols).reshape(rows, cols)
+        k += rows * cols
+        b = None
+        if model.bias:
+            b = np.arange(k, k + rows)
+            k += rows
+        idx.append((W, b))
+    hidden = model.widths[1:-1]
+    perms = []
+    for choice in itertools.product(*[itertools.permutations(range(h)) for h in hidden]):
+        perm = np.arange(P)
+        for h, pi in enumerate(choice):  # hidden layer h+1: rows of layer h, columns of layer h+1
+            pi = np.array(pi)
+            W, b = idx[h]
+            perm[W.ravel()] = W[pi].ravel()
+            if b is not None:
+                perm[b] = b[pi]
+            W2, _ = idx[h + 1]
+            perm[W2.ravel()] = W2[:, pi].ravel()
+        perms.append(perm)
+    return perms
+
+
+def describe(model: Model, zeroed: tuple[int, ...]) -> str:
+    """A readable name of a zero pattern: removed hidden neurons, then the other zeroed parameters."""
+    if not zeroed:
+        return "none (the whole network)"
+    labels = parameter_labels(model)
+    z = set(zeroed)
+    parts, used = [], set()
+    if model.name == "mlp" and len(model.widths) >= 3:
+        k = 0
+        offsets = []
+        for l in range(len(model.widths) - 1):
+            rows, cols = model.widths[l + 1], model.widths[l]
+            offsets.append(k)
+            k += rows * cols + (rows if model.bias else 0)
+        for h in range(1, len(model.widths) - 1):
+            rows_next, width = model.widths[h + 1], model.widths[h]
+            for i in range(width):
+                out_idx = {offsets[h] + r * width + i for r in range(rows_next)}
+                if out_idx <= z:
+                    prev_cols = model.widths[h - 1]
+                    in_idx = {offsets[h - 1] + i * prev_cols + c for c in range(prev_cols)}
+                    if model.bias:
+                        in_idx.add(offsets[h - 1] + model.widths[h] * prev_cols + i)
+                    parts.append(f"neuron {h}.{i + 1} removed")
+                    used |= out_idx | (in_idx & z)
+    rest = [labels[i] for i in sorted(z - used)]
+    if rest:
+        parts.append("zero " + ", ".join(rest))
+    return "; ".join(parts)
+
+
+# --------------------------------------------------------------------------- exact linear algebra
+class _Setup:
+    """A prime field, ``dim V`` random inputs (coordinates on V) and random output weights."""
+
+    def __init__(self, model: Model, prime: int, seed: int):
+        self.model = model
+        self.F = PrimeField(prime)
+        self.p = prime
+        self.rng = np.random.default_rng([seed, prime % 1000003, 0x51])
+        n = model.ambient_dimension
+        self.n = n
+        m = -(-n // model.output_dim)  # points: outputs * points >= dim V
+        self.X = self.F.random((m, model.input_dim), self.rng)
+
+    def values(self, theta) -> np.ndarray:
+        """``f_theta`` at the inputs, flattened: linear coordinates on V (the first dim V of them)."""
+        return self.model.evaluate(theta, self.X, self.F).reshape(-1)[: self.n]
+
+    def jacobian(self, theta) -> np.ndarray:
+        return self.model.jacobian(theta, self.X, self.F)[: self.n]
+
+    def rank(self, M) -> int:
+        return self.F.rank(np.ascontiguousarray(M))
+
+    def random_theta(self, zeroed=()) -> np.ndarray:
+        th = self.model.random_parameters(self.F, self.rng)
+        th[list(zeroed)] = 0
+        return th
+
+
+def free_coordinates(S: _Setup, theta: np.ndarray) -> list[int]:
+    """Coordinates that can be re-drawn together without changing ``f_theta`` (greedy, exact mod p)."""
+    base = S.values(theta)
+    free: list[int] = []
+    for i in range(len(theta)):
+        trial = free + [i]
+        ok = True
+        for _ in range(2):
+            th = theta.copy()
+            th[trial] = S.F.random(len(trial), S.rng)
+            if not np.array_equal(S.values(th), base):
+                ok = False
+                break
+        if ok:
+            free.append(i)
+    return free
+
+
+def _nullspace_rows(F: PrimeField, A: np.ndarray) -> np.ndarray:
+    """A basis of ``{c : A c = 0}`` as rows (FLINT nmod_mat)."""
+    import flint
+
+    rows, cols = A.shape
+    M = flint.nmod_mat(rows, cols, [int(v) for v in np.asarray(A).ravel()], F.p)
+    X, nullity = M.nullspace()
+    if nullity == 0:
+        return np.zeros((0, cols), dtype=np.uint64)
+    B = np.array([[int(X[i, j]) for j in range(nullity)] for i in range(cols)], dtype=np.uint64)
+    return np.ascontiguousarray(B.T)
+
+
+def _left_kernel_vector(S: _Setup, J: np.ndarray) -> np.ndarray:
+    """A random vector ``n`` with ``n J = 0``."""
+    K = _nullspace_rows(S.F, np.ascontiguousarray(J.T))
+    if len(K) == 0:
+        return np.zeros(J.shape[0], dtype=np.uint64)
+    c = S.F.random(len(K), S.rng)
+    return S.F.matmul(c[None, :], K)[0]
+
+
+def _interpolated_derivative(S: _Setup, g, theta: np.ndarray, k: int, degree: int) -> np.ndarray:
+    """``d/dh g(theta + h e_k)`` at ``h = 0``, exact: Lagrange interpolation at ``h = 0..degree`` in GF(p)."""
+    p = S.p
+    hs = list(range(degree + 1))
+    vals = []
+    for h in hs:
+        th = theta.copy()
+        th[k] = (int(th[k]) + h) % p
+        vals.append(np.asarray(g(th), dtype=object))
+    # L_j'(0) for nodes 0..m: j = 0: -sum_{i>0} 1/h_i; j > 0: prod_{i != j, i > 0}(-h_i) / prod_{i != j}(h_j - h_i) * (1/(-h_j))...
+    out = np.zeros_like(vals[0], dtype=object)
+    for j, hj in enumerate(hs):
+        # derivative at 0 of prod_{i != j} (h - h_i) / (h_j - h_i)
+        num_terms = [(-hi) % p for i, hi in enumerate(hs) if i != j]
+        den = 1
+        for i, hi in enumerate(hs):
+            if i != j:
+                den = den * ((hj - hi) % p) % p
+        d = 0  # derivative of prod (h - h_i) at 0 = sum_i prod_{l != i} (-h_l)
+        for a in range(len(num_terms)):
+            prod = 1
+            for b, t in enumerate(num_terms):
+                if b != a:
+                    prod = prod * t % p
+            d = (d + prod) % p
+        coef = d * pow(den, -1, p) % p
+        out = (out + coef * vals[j]) % p
+    return out.astype(np.uint64)
+
+
+def degree_bound(model: Model) -> int:
+    """A bound on the degree of ``f_theta`` in any single parameter (MLP/CNN: ``r^(L-1)``; others: the input degree + 1)."""
+    if model.name in ("mlp", "cnn"):
+        return max(1, model.activation.degree ** (model.depth - 1))
+    return model.degree + 1
+
+
+# --------------------------------------------------------------------------- implicit equations
+def _monomial_exponents(n: int, d: int) -> np.ndarray:
+    exps = [e for k in range(d + 1) for e in _compositions(n, k)]
+    return np.array(exps, dtype=np.int64)
+
+
+def _compositions(n: int, k: int):
+    for combo in itertools.combinations_with_replacement(range(n), k):
+        e = [0] * n
+        for i in combo:
+            e[i] += 1
+        yield tuple(e)
+
+
+def _monomials_at(E: np.ndarray, Y: np.ndarray, p: int) -> np.ndarray:
+    """Monomials with exponents ``E`` (rows) at the points ``Y`` (rows), mod p: shape ``(len(Y), len(E))``."""
+    Y = np.asarray(Y, dtype=np.int64) % p
+    d = int(E.max()) if E.size else 0
+    pw = [np.ones_like(Y)]
+    for _ in range(d):
+        pw.append(pw[-1] * Y % p)
+    pw = np.stack(pw)  # (d+1, npts, n)
+    out = np.ones((Y.shape[0], E.shape[0]), dtype=np.int64)
+    for j in range(E.shape[1]):
+        out = out * pw[E[:, j], :, j].T % p
+    return out
+
+
+def _gradients_at(E: np.ndarray, y: np.ndarray, p: int) -> np.ndarray:
+    """``d m / d y_i`` at ``y`` for every monomial ``m``: shape ``(len(E), n)``."""
+    n = E.shape[1]
+    G = np.zeros((E.shape[0], n), dtype=np.int64)
+    for i in range(n):
+        Ei = E.copy()
+        has = Ei[:, i] > 0
+        Ei[has, i] -= 1
+        vals = _monomials_at(Ei, y[None, :], p)[0]
+        G[:, i] = np.where(has, (E[:, i] % p) * vals % p, 0)
+    return G
+
+
+class Equations:
+    """Polynomials of degree ``<= d`` vanishing on M, in the coordinates ``y_j = f(x_j)``, mod p.
+
+    ``complete`` is true when they are known to generate ``I(M)``: ``M`` is a
+    hypersurface and the first degree with an equation has exactly one (any
+    other generator would divide it, or give a second equation of that degree).
+    """
+
+    def __init__(self, E: np.ndarray, C: np.ndarray, degree: int, p: int, complete: bool = False):
+        self.E, self.C, self.degree, self.p, self.complete = E, C, degree, p, complete
+
+    def jacobian_rank(self, S: _Setup, y: np.ndarray) -> int:
+        G = _gradients_at(self.E, np.asarray(y, dtype=np.int64), self.p).astype(np.uint64)
+        return S.rank(S.F.matmul(self.C, G))
+
+
+def _equations_of_degree(S: _Setup, d: int) -> Equations | None:
+    n = S.n
+    E = _monomial_exponents(n, d)
+    pts = np.array([S.values(S.random_theta()) for _ in range(len(E) + 8)], dtype=np.int64)
+    C = _nullspace_rows(S.F, _monomials_at(E, pts, S.p).astype(np.uint64))
+    return Equations(E, C, d, S.p) if len(C) else None
+
+
+def implicit_equations(S: _Setup, dim_M: int, max_monomials: int = MAX_MONOMIALS) -> list[Equations]:
+    """The equations of M of the smallest degree ``d`` whose Jacobian has rank ``codim M`` at a random
+    point of M, and those of degree ``d + 1`` when there are at most ``max_monomials`` monomials
+    (a point where both Jacobians drop rank is declared singular: a missing generator of higher
+    degree would have to raise the rank at the point and not at generic points)."""
+    n, codim = S.n, S.n - dim_M
+    first = None
+    for d in range(1, 20):
+        if comb(n + d, d) > max_monomials:
+            return []
+        eq = _equations_of_degree(S, d)
+        if eq is None:
+            continue
+        if first is None:
+            first = d
+        if eq.jacobian_rank(S, S.values(S.random_theta())) == codim:
+            eq.complete = codim == 1 and d == first and len(eq.C) == 1
+            out = [eq]
+            if comb(n + d + 1, d + 1) <= max_monomials:
+                nxt = _equations_of_degree(S, d + 1)
+                if nxt is not None:
+                    out.append(nxt)
+            return out
+    return []
+
+
+# --------------------------------------------------------------------------- the computation
+def _canonical(patterns_perm: list[np.ndarray], zeroed: set[int]) -> tuple[int, ...]:
+    return min(tuple(sorted(int(perm[i]) for i in zeroed)) for perm in patterns_perm)
+
+
+def _analyse(model: Model, prime: int, seed: int, max_zeroed: int | None, use_equations: bool) -> dict:
+    S = _Setup(model, prime, seed)
+    P, n = model.num_params, S.n
+    theta0 = S.random_theta()
+    dim_M = S.rank(S.jacobian(theta0))
+    codim = n - dim_M
+    perms = neuron_permutations(model)
+    eqs = implicit_equations(S, dim_M) if (use_equations and codim > 0) else []
+    kmax = P if max_zeroed is None else min(P, max_zeroed)
+    seen: dict[tuple[int, ...], dict] = {}
+    for k in range(kmax + 1):
+        for Z in itertools.combinations(range(P), k):
+            theta = S.random_theta(Z)
+            phi = free_coordinates(S, theta)
+            closure = set(Z) | set(phi)
+            key = _canonical(perms, closure)
+            if key in seen:
+                seen[key]["patterns"] += 1
+                continue
+            seen[key] = {"zeroed_params": list(key), "patterns": 1, "_theta": theta, "_phi": phi}
+    deg = degree_bound(model)
+    rows = []
+    for key, rec in seen.items():
+        theta, phi = rec.pop("_theta"), rec.pop("_phi")
+        live = [i for i in range(P) if i not in set(key)]
+        theta = S.random_theta(key)  # a fresh generic point of the canonical subnetwork
+        J = S.jacobian(theta)
+        image_dim = S.rank(J[:, live]) if live else 0
+        rank_dmu = S.rank(J)
+        phi = free_coordinates(S, theta)
+        # tangent span over the fibre: the free coordinates re-drawn
+        blocks, tangent = [J], rank_dmu
+        while phi and len(blocks) <= n:  # add fibre points while the span grows (at most dim V of them)
+            th = theta.copy()
+            th[phi] = S.F.random(len(phi), S.rng)
+            blocks.append(S.jacobian(th))
+            grown = S.rank(np.concatenate(blocks, axis=1))
+            if grown == tangent or grown > dim_M:
+                tangent = grown
+                break
+            tangent = grown
+        # normal cone: dim V - rank + rank of the Hessian of n . mu against the free coordinates
+        th1 = theta.copy()
+        if phi:
+            th1[phi] = S.F.random(len(phi), S.rng)
+        J1 = S.jacobian(th1)
+        r1 = S.rank(J1)
+        hess_rank = 0
+        if phi and r1 < n:
+            nvec = _left_kernel_vector(S, J1)
+
+            def g(th, nvec=nvec):
+                return S.F.matmul(nvec[None, :], S.jacobian(th))[0]
+
+            H = np.stack([_interpolated_derivative(S, g, th1, k, deg) for k in phi], axis=1)
+            hess_rank = S.rank(H)
+        normal_cone = min(n, n - r1 + hess_rank)
+        y = S.values(theta)
+        eq_ranks = [e.jacobian_rank(S, y) for e in eqs]
+        eq_rank = eq_ranks[0] if eq_ranks else None
+        if codim == 0:
+            singular, method = False, "filling: M = V is smooth"
+        elif tangent > dim_M:
+            singular, method = True, "tangent-span"
+        elif eq_rank is not None and eq_rank == codim:
+            singular, method = False, "equations: Jacobian rank = codim"
+        elif eqs and eqs[0].complete:
+            singular, method = True, "equations: the hypersurface's equation and its gradient vanish"
+        elif len(eq_ranks) > 1 and max(eq_ranks) < codim:
+            singular, method = True, f"equations: Jacobian rank < codim with degrees {eqs[0].degree} and {eqs[1].degree}"
+        else:
+            singular, method = None, "undecided"
+        rec.update(
+            zeroed=describe(model, key),
+            zeroed_labels=[parameter_labels(model)[i] for i in key],
+            free_in_fibre=len(phi),
+            image_dim=image_dim,
+            rank_dmu=rank_dmu,
+            critical=rank_dmu < dim_M,
+            tangent_span_dim=tangent,
+            equations_rank=eq_rank,
+            singular=singular,
+            method=method,
+            normal_space_dim=codim,
+            normal_cone_dim=normal_cone,
+            cell_can_be_full=image_dim + normal_cone >= n,
+        )
+        rows.append(rec)
+    rows.sort(key=lambda r: (-r["image_dim"], len(r["zeroed_params"]), r["zeroed_params"]))
+    return {"dimension": dim_M, "rows": rows, "equations_degree": eqs[0].degree if eqs else None,
+            "equations_count": int(len(eqs[0].C)) if eqs else None}
+
+
+def singularities(model: Model, seed: int = 0, max_zeroed: int | None = None, equations: bool = True) -> dict:
+    """Enumerate the sparse subnetworks of ``model`` and classify their images (see the module docstring)."""
+    a = _analyse(model, PRIMES[0], seed, max_zeroed, equations)
+    b = _analyse(model, PRIMES[1], seed + 7919, max_zeroed, equations)
+    fields = ("image_dim", "rank_dmu", "tangent_span_dim", "singular", "normal_cone_dim")
+    other = {tuple(r["zeroed_params"]): r for r in b["rows"]}
+    confirmed = a["dimension"] == b["dimension"] and len(a["rows"]) == len(b["rows"])
+    for r in a["rows"]:
+        o = other.get(tuple(r["zeroed_params"]))
+        r["confirmed"] = o is not None and all(o[f] == r[f] for f in fields)
+        confirmed &= r["confirmed"]
+    subs = a["rows"]
+    proper = [r for r in subs if r["zeroed_params"]]
+    sing = [r for r in proper if r["singular"] is True]
+    return {
+        "dimension": a["dimension"],
+        "ambient_dimension": model.ambient_dimension,
+        "num_params": model.num_params,
+        "subnetworks": subs,
+        "num_subnetworks": len(proper),
+        "num_singular": len(sing),
+        "num_smooth": sum(1 for r in proper if r["singular"] is False),
+        "num_undecided": sum(1 for r in proper if r["singular"] is None),
+        "num_critical": sum(1 for r in proper if r["critical"]),
+        "num_full_cells": sum(1 for r in proper if r["cell_can_be_full"] and r["image_dim"] < a["dimension"]),
+        "equations_degree": a["equations_degree"],
+        "equations_count": a["equations_count"],
+        "primes": list(PRIMES),
+        "confirmed": bool(confirmed),
+    }
+
+
+class SingularitiesParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_zeroed: int | None = Field(None, description="largest number of zeroed parameters (default: all)")
+    equations: bool = Field(True, description="interpolate the equations of M to prove points smooth")
+
+    @field_validator("max_zeroed")
+    @classmethod
+    def _mz(cls, v):
+        if v is not None and v < 0:
+            raise ValueError(f"must be a non-negative integer, got {v}")
+        return v
+
+
+def _run(model: Model, params: SingularitiesParams, seed: int) -> dict:
+    if model.num_params > 14 and params.max_zeroed is None:
+        raise ValueError(f"{model.num_params} parameters give 2^{model.num_params} zero patterns: set max_zeroed")
+    return singularities(model, seed=seed, max_zeroed=params.max_zeroed, equations=params.equations)
+
+
+from . import Computation  # noqa: E402
+
+COMPUTATION = Computation(
+    name="singularities",
+    version=VERSION,
+    run=_run,
+    params=SingularitiesParams,
+    description="sparse subnetworks: image dimension, criticality, membership in Sing(M), normal cones",
+    models=("mlp", "cnn"),
+    outputs={
+        "dimension": "int",
+        "ambient_dimension": "int",
+        "num_params": "int",
+        "num_subnetworks": "int",
+        "num_singular": "int",
+        "num_smooth": "int",
+        "num_undecided": "int",
+        "num_critical": "int",
+        "num_full_cells": "int",
+        "equations_degree": "int",
+        "equations_count": "int",
+        "confirmed": "bool",
+        "subnetworks": "json",
+    },
+    cost=lambda model, params: 0.05 * 2 ** min(model.num_params, 14),
+)
