@@ -39,7 +39,8 @@ Strata of the minimiser
 ``sparse: ...``      a sparse subnetwork attains the minimum: ``neuron removed``
                      (``a_i = 0``, or two equal ``w_i`` acting as one neuron) or
                      ``zero W1`` (``w_i = 0``: the neuron is a constant).
-``ramification``     ``Q`` is degenerate (``dataset_size <= r``) and the
+``ramification``     ``dim ker Q >= dim V - dim M`` (the talk's case 2:
+                     ``dataset_size <= dim M = min(2k, r + 1)``) and the
                      minimiser is none of the above: a critical point of the
                      projection of ``M`` by ``ker Q`` (the talk's bias towards
                      ``Ram``).
@@ -318,7 +319,9 @@ def bias(model, params: BiasParams, seed: int = 0) -> dict:
     coeffs = [Fraction(x) for x in act.coeffs]
     r = act.degree
     rng = np.random.default_rng([seed, 0xB1A5])
-    degenerate = params.dataset_size is not None and params.dataset_size <= r
+    # the talk's case 2: k = dim ker Q >= n - d, i.e. dataset_size <= d = dim M = min(2k, r + 1) (generic s)
+    dim_M = min(2 * k, r + 1)
+    degenerate = params.dataset_size is not None and params.dataset_size <= dim_M
     counts = {s: 0 for s in STRATA}
     certified = uncertified = 0
     disagreements = sparse_attains = 0
@@ -393,7 +396,8 @@ def bias(model, params: BiasParams, seed: int = 0) -> dict:
         "certified": certified,
         "uncertified": uncertified,
         "search_disagreements": disagreements,
-        "degenerate_q": degenerate,
+        "degenerate_q": params.dataset_size is not None and params.dataset_size <= r,
+        "case2": degenerate,
         "hidden": k,
     }
 
@@ -430,6 +434,7 @@ COMPUTATION = Computation(
         "uncertified": "int",
         "search_disagreements": "int",
         "degenerate_q": "bool",
+        "case2": "bool",
     },
     cost=lambda model, params: params.samples * (0.02 if model.widths[1] == 1 else 0.1),
 )
