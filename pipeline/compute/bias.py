@@ -40,10 +40,11 @@ Strata of the minimiser
                      (``a_i = 0``, or two equal ``w_i`` acting as one neuron) or
                      ``zero W1`` (``w_i = 0``: the neuron is a constant).
 ``ramification``     ``dim ker Q >= dim V - dim M`` (the talk's case 2:
-                     ``dataset_size <= dim M = min(2k, r + 1)``) and the
-                     minimiser is none of the above: a critical point of the
-                     projection of ``M`` by ``ker Q`` (the talk's bias towards
-                     ``Ram``).
+                     ``dataset_size <= dim M = min(2k, r + 1)``), the minimiser
+                     is none of the above and it is a critical point of the
+                     projection to the data values (the ``N x 2k`` Jacobian of
+                     ``theta -> (f(a_j))_j`` drops rank, checked in floating
+                     point): the talk's bias towards ``Ram``.
 ``smooth``           every other case: a smooth interior point.
 
 Only one stratum is counted per sample, the lowest-dimensional one that attains the
@@ -221,7 +222,24 @@ def _classify(prob: _Problem, w: np.ndarray, a: np.ndarray, loss: float, degener
         return "sparse: neuron removed"
     if np.any(np.abs(w) < 1e-5):
         return "sparse: zero W1"
-    return "ramification" if degenerate else "smooth"
+    if degenerate and _projection_critical(prob, w, a):
+        return "ramification"
+    return "smooth"
+
+
+def _projection_critical(prob: _Problem, w: np.ndarray, a: np.ndarray) -> bool:
+    """Whether ``theta = (a, w)`` is a critical point of ``theta -> (f(a_j))_j`` onto the data space:
+    the ``N x 2k`` Jacobian ``[s(w_i a_j), a_i a_j s'(w_i a_j)]`` has rank below ``N`` (floating point,
+    relative singular value ``1e-6``). In coefficient space (no dataset) it never is."""
+    if prob.inputs is None:
+        return False
+    dc = np.polynomial.polynomial.polyder(prob.c)
+    z = w[None, :] * prob.inputs[:, None]
+    J = np.concatenate([np.polynomial.polynomial.polyval(z, prob.c),
+                        a[None, :] * prob.inputs[:, None] * np.polynomial.polynomial.polyval(z, dc)], axis=1)
+    sv = np.linalg.svd(J, compute_uv=False)
+    N = len(prob.inputs)
+    return len(sv) < N or sv[N - 1] <= 1e-6 * sv[0]
 
 
 def _search(prob: _Problem, k: int, grid: int, degenerate: bool):
@@ -357,7 +375,7 @@ def bias(model, params: BiasParams, seed: int = 0) -> dict:
                 elif l_bd <= best + tol and l_bd < loss - tol:
                     new = "boundary"
                 else:
-                    new = stratum if stratum != "sparse: neuron removed" else ("ramification" if degenerate else "smooth")
+                    new = stratum if stratum != "sparse: neuron removed" else "smooth"
                 if new != stratum:
                     counts[stratum] -= 1
                     counts[new] += 1
