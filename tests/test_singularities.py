@@ -81,3 +81,16 @@ def test_small_polynomial_cnn_classified():
     assert rows["zero w1[0], w2[0]"]["singular"] == rows["zero w1[1], w2[1]"]["singular"] is False
     # CNN filters have no free coordinates: a zero tap is never a critical point with a full cell
     assert all(not s["cell_can_be_full"] for s in r["subnetworks"] if 0 < s["image_dim"] < r["dimension"])
+
+
+def test_registry_reads_singularities_rows():
+    import pandas as pd
+
+    from neurovar.catalog.conjectures import REGISTRY, evaluate
+    from neurovar.pipeline.cells import make_cell, run_cell
+
+    rows = [run_cell(make_cell("singularities", {"model": "mlp", "widths": [1, 2, 1], "activation": a}))
+            for a in ("generic:4", "generic:3")]
+    v = evaluate(REGISTRY["singularities-sparse-subnetworks-mlp"], pd.DataFrame(rows))
+    # generic:4 is a hypersurface with singular removed neurons; generic:3 fills V (not applicable)
+    assert (len(v.supports), len(v.violates), len(v.not_applicable)) == (1, 0, 1)
