@@ -137,10 +137,11 @@ def parse_curve(equation: str | None = None, param: str | None = None, interval:
     variables), ``--param`` (not two polynomials in t, or not on the curve),
     ``--interval``.
 
-    >>> parse_curve(equation="x^2 + y^2 + z^2 - 1")
-    Traceback (most recent call last):
-    ...
-    neurovar.pipeline.errors.SpecError: --curve: a plane curve is a polynomial in x and y only; got the variables x, y, z (parametrise it with --param "cx(t), cy(t)")
+    >>> try:
+    ...     parse_curve(equation="x^2 + y^2 + z^2 - 1")
+    ... except SpecError as e:
+    ...     print(e.field)
+    --curve
     """
     if equation is None and param is None:
         raise SpecError("--curve", "give the curve's equation in x, y (--curve) or a parametrisation in t (--param)")

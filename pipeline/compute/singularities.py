@@ -67,7 +67,7 @@ Example
 >>> r["dimension"], r["ambient_dimension"]
 (4, 5)
 >>> [(s["zeroed"], s["singular"]) for s in r["subnetworks"] if s["image_dim"] == 2]
-[('neuron 1.2 removed', True)]
+[('neuron 1.1 removed', True)]
 """
 
 from __future__ import annotations
