@@ -40,7 +40,7 @@ Strata of the minimiser
                      (``a_i = 0``, or two equal ``w_i`` acting as one neuron) or
                      ``zero W1`` (``w_i = 0``: the neuron is a constant).
 ``ramification``     ``dim ker Q >= dim V - dim M`` (the talk's case 2:
-                     ``dataset_size <= dim M = min(2k, r + 1)``), the minimiser
+                     ``dataset_size <= dim M``, the exact rank), the minimiser
                      is none of the above and it is a critical point of the
                      projection to the data values (the ``N x 2k`` Jacobian of
                      ``theta -> (f(a_j))_j`` drops rank, checked in floating
@@ -337,8 +337,11 @@ def bias(model, params: BiasParams, seed: int = 0) -> dict:
     coeffs = [Fraction(x) for x in act.coeffs]
     r = act.degree
     rng = np.random.default_rng([seed, 0xB1A5])
-    # the talk's case 2: k = dim ker Q >= n - d, i.e. dataset_size <= d = dim M = min(2k, r + 1) (generic s)
-    dim_M = min(2 * k, r + 1)
+    # the talk's case 2: k = dim ker Q >= n - d, i.e. dataset_size <= d = dim M (exact rank mod 2^61 - 1;
+    # min(2k, r + 1) for a generic s, less for special ones such as x^2 + 1)
+    from .dimension import exact_rank
+
+    dim_M = exact_rank(model, seed)
     degenerate = params.dataset_size is not None and params.dataset_size <= dim_M
     counts = {s: 0 for s in STRATA}
     certified = uncertified = 0
