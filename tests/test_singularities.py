@@ -47,6 +47,12 @@ def test_hand_derived_hypersurface_decides_dead_neuron_singular_and_zero_edge_sm
     dead = rows["neuron 1.1 removed"]
     assert dead["critical"] and dead["cell_can_be_full"] and dead["normal_cone_dim"] == 3
     assert r["confirmed"]
+    # the converse: Sing(M) = V(F, grad F) is one surface (rank-1 Hankel: the cone over the rational
+    # normal quartic), and it lies on the image of the one-neuron subnetwork
+    conv = r["converse"]
+    assert conv is not None and conv["holds"]
+    assert [c["dimension"] for c in conv["components"]] == [2]
+    assert conv["components"][0]["on_subnetworks"] == ["neuron 1.1 removed"]
 
 
 @pytest.mark.parametrize("widths", [[2, 2, 1], [3, 2, 1]])

@@ -55,6 +55,10 @@ second prime ``2147483629`` with a new point, ``confirmed``):
                      ``n . mu`` (``n`` a random normal vector) against the free
                      coordinates, the derivative of ``d mu`` along the fibre
                      taken exactly by interpolation in ``GF(p)``.
+``converse``         on a hypersurface whose equation generates ``I(M)``: the
+                     components of ``Sing(M) = V(F, grad F)`` (Singular's
+                     ``minAssGTZ`` mod ``2^29 - 3``) and the singular subnetworks
+                     whose image closure contains each (null elsewhere).
 ``cell_can_be_full`` ``image_dim + normal_cone_dim >= dim V``: a necessary
                      condition for the subnetwork's points to be global minima
                      of the loss for a positive-measure set of data (the
@@ -83,6 +87,8 @@ from ..models.base import Model
 
 VERSION = "1"
 PRIMES = (2147483647, 2147483629)
+#: Singular's primary decomposition accepts characteristics below 2^29
+CONVERSE_PRIME = 536870909
 #: largest number of monomials for the interpolated equations of M
 MAX_MONOMIALS = 2000
 
@@ -463,12 +469,108 @@ def _analyse(model: Model, prime: int, seed: int, max_zeroed: int | None, use_eq
         )
         rows.append(rec)
     rows.sort(key=lambda r: (-r["image_dim"], len(r["zeroed_params"]), r["zeroed_params"]))
-    return {"dimension": dim_M, "rows": rows, "equations_degree": eqs[0].degree if eqs else None,
+    return {"dimension": dim_M, "rows": rows, "complete": bool(eqs and eqs[0].complete),
+            "equations_degree": eqs[0].degree if eqs else None,
             "equations_count": int(len(eqs[0].C)) if eqs else None}
 
 
-def singularities(model: Model, seed: int = 0, max_zeroed: int | None = None, equations: bool = True) -> dict:
-    """Enumerate the sparse subnetworks of ``model`` and classify their images (see the module docstring)."""
+def _poly_text(E: np.ndarray, c: np.ndarray) -> str:
+    terms = []
+    for e, v in zip(E, c):
+        if int(v) == 0:
+            continue
+        mono = "*".join(f"y{i + 1}^{k}" if k > 1 else f"y{i + 1}" for i, k in enumerate(e) if k)
+        terms.append(f"{int(v)}*{mono}" if mono else f"{int(v)}")
+    return " + ".join(terms) or "0"
+
+
+def subnetwork_equations(S: _Setup, key, image_dim: int, max_monomials: int = MAX_MONOMIALS) -> Equations | None:
+    """Equations of the closure of a subnetwork's image (interpolated mod p, as for M)."""
+    n = S.n
+    for d in range(1, 20):
+        if comb(n + d, d) > max_monomials:
+            return None
+        E = _monomial_exponents(n, d)
+        pts = np.array([S.values(S.random_theta(key)) for _ in range(len(E) + 8)], dtype=np.int64)
+        C = _nullspace_rows(S.F, _monomials_at(E, pts, S.p).astype(np.uint64))
+        if len(C) == 0:
+            continue
+        eq = Equations(E, C, d, S.p)
+        if eq.jacobian_rank(S, S.values(S.random_theta(key))) == n - image_dim:
+            return eq
+    return None
+
+
+def converse(model: Model, seed: int = 0, timeout: float = 120.0) -> dict | None:
+    """The converse on a hypersurface ``M = {F = 0}`` whose equation is known to generate ``I(M)``:
+    every component of ``Sing(M) = V(F, grad F)`` (minimal associated primes over ``GF(2^29 - 3)``,
+    Singular's ``minAssGTZ``) lies in the closure of the image of a singular sparse subnetwork
+    (the subnetwork's interpolated equations reduce to 0 modulo the component's standard basis).
+
+    Returns None when the equation is not known to be complete (codim > 1) or Singular is missing.
+    """
+    import shutil
+    import subprocess
+    import tempfile
+
+    exe = shutil.which("Singular")
+    if exe is None:
+        return None
+    prime = CONVERSE_PRIME
+    a = _analyse(model, prime, seed, None, True)
+    S = _Setup(model, prime, seed)
+    dim_M = S.rank(S.jacobian(S.random_theta()))
+    eqs = implicit_equations(S, dim_M)
+    if not eqs or not eqs[0].complete:
+        return None
+    F = _poly_text(eqs[0].E, eqs[0].C[0])
+    sing = [r for r in a["rows"] if r["singular"] is True and r["zeroed_params"]]
+    subs = []
+    for r in sing:
+        eq = subnetwork_equations(S, tuple(r["zeroed_params"]), r["image_dim"])
+        if eq is not None:
+            subs.append((r["zeroed"], [_poly_text(eq.E, c) for c in eq.C]))
+    n = S.n
+    names = ",".join(f"y{i + 1}" for i in range(n))
+    lines = [f"ring r = {prime}, ({names}), dp;", 'LIB "primdec.lib";', f"poly F = {F};",
+             "ideal J = F, " + ", ".join(f"diff(F, y{i + 1})" for i in range(n)) + ";",
+             "list P = minAssGTZ(J);", 'print("components " + string(size(P)));', "int i; ideal G;"]
+    for k, (_, gens) in enumerate(subs):
+        lines.append(f"ideal I{k} = " + ", ".join(gens) + ";")
+    lines.append("for (i = 1; i <= size(P); i++) { G = std(P[i]);")
+    for k in range(len(subs)):
+        lines.append(f'  if (size(reduce(I{k}, G)) == 0) {{ print("covered " + string(i) + " {k}"); }}')
+    lines.append('  print("dim " + string(i) + " " + string(dim(G))); }')
+    lines.append("quit;")
+    with tempfile.NamedTemporaryFile("w", suffix=".sing", delete=False) as fh:
+        fh.write("\n".join(lines) + "\n")
+        path = fh.name
+    out = subprocess.run([exe, "-q", path], capture_output=True, text=True, timeout=timeout,
+                         stdin=subprocess.DEVNULL).stdout
+    comps = int(next(ln.split()[1] for ln in out.splitlines() if ln.startswith("components")))
+    covered: dict[int, list[str]] = {}
+    dims: dict[int, int] = {}
+    for ln in out.splitlines():
+        if ln.startswith("covered"):
+            _, i, k = ln.split()
+            covered.setdefault(int(i), []).append(subs[int(k)][0])
+        elif ln.startswith("dim"):
+            _, i, d = ln.split()
+            dims[int(i)] = int(d)
+    return {
+        "components": [{"dimension": dims.get(i), "on_subnetworks": covered.get(i, [])} for i in range(1, comps + 1)],
+        "holds": all(covered.get(i) for i in range(1, comps + 1)),
+        "method": "minAssGTZ of (F, grad F) over GF(2^29-3); subnetwork equations reduce to 0 modulo each component",
+    }
+
+
+def singularities(model: Model, seed: int = 0, max_zeroed: int | None = None, equations: bool = True,
+                  run_converse: bool = True) -> dict:
+    """Enumerate the sparse subnetworks of ``model`` and classify their images (see the module docstring).
+
+    With ``run_converse`` and a hypersurface ``M`` whose equation is known to generate ``I(M)``, also
+    :func:`converse`: every component of ``Sing(M)`` lies on a singular subnetwork's image.
+    """
     a = _analyse(model, PRIMES[0], seed, max_zeroed, equations)
     b = _analyse(model, PRIMES[1], seed + 7919, max_zeroed, equations)
     fields = ("image_dim", "rank_dmu", "tangent_span_dim", "singular", "normal_cone_dim")
@@ -496,6 +598,7 @@ def singularities(model: Model, seed: int = 0, max_zeroed: int | None = None, eq
         "equations_count": a["equations_count"],
         "primes": list(PRIMES),
         "confirmed": bool(confirmed),
+        "converse": converse(model, seed) if (run_converse and equations and a["complete"]) else None,
     }
 
 
@@ -503,6 +606,7 @@ class SingularitiesParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     max_zeroed: int | None = Field(None, description="largest number of zeroed parameters (default: all)")
     equations: bool = Field(True, description="interpolate the equations of M to prove points smooth")
+    converse: bool = Field(True, description="on a hypersurface: decompose Sing(M) and place it on subnetworks (Singular)")
 
     @field_validator("max_zeroed")
     @classmethod
@@ -515,7 +619,8 @@ class SingularitiesParams(BaseModel):
 def _run(model: Model, params: SingularitiesParams, seed: int) -> dict:
     if model.num_params > 14 and params.max_zeroed is None:
         raise ValueError(f"{model.num_params} parameters give 2^{model.num_params} zero patterns: set max_zeroed")
-    return singularities(model, seed=seed, max_zeroed=params.max_zeroed, equations=params.equations)
+    return singularities(model, seed=seed, max_zeroed=params.max_zeroed, equations=params.equations,
+                         run_converse=params.converse)
 
 
 from . import Computation  # noqa: E402
@@ -540,6 +645,7 @@ COMPUTATION = Computation(
         "equations_degree": "int",
         "equations_count": "int",
         "confirmed": "bool",
+        "converse": "json",
         "subnetworks": "json",
     },
     cost=lambda model, params: 0.05 * 2 ** min(model.num_params, 14),
