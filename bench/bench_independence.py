@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from neurovar.pipeline.algebra.families import parse_family
+from neurovar.pipeline.algebra.tuple_families import parse_family
 from neurovar.pipeline.compute.independence import exact_rank
 from neurovar.pipeline.compute.independence_threshold import independence_threshold
 

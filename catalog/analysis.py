@@ -75,6 +75,49 @@ def activation_kind(text) -> str | None:
     return "polynomial"
 
 
+def model_class(row_or_name):
+    """The registered model class of a row (or a model name), None for rows without a known model.
+
+    The catalog's checks ask the class for *declared* properties (``dense_layered``,
+    ``fixed_activation``, ...) instead of comparing model names.
+
+    >>> model_class("mlp").dense_layered, model_class("cnn").dense_layered, model_class(None)
+    (True, False, None)
+    """
+    from neurovar.pipeline.models import MODELS
+
+    name = row_or_name.get("model") if isinstance(row_or_name, dict) else row_or_name
+    return MODELS[name][1] if isinstance(name, str) and name in MODELS else None
+
+
+def declares(row_or_name, prop: str):
+    """The class attribute ``prop`` of the row's model (False without a model)."""
+    cls = model_class(row_or_name)
+    return getattr(cls, prop, False) if cls is not None else False
+
+
+def model_of(row):
+    """The model a row was computed on, rebuilt from its columns (None if the row has none or is invalid)."""
+    from neurovar.pipeline.errors import SpecError
+    from neurovar.pipeline.models import MODELS, build_model
+
+    cls = model_class(row)
+    if cls is None:
+        return None
+    spec_cls = MODELS[row["model"]][0]
+    fields = {"model": row["model"]}
+    for k in spec_cls.model_fields:
+        v = row.get(k)
+        if k == "model" or _missing(v):
+            continue
+        fields[k] = v.tolist() if hasattr(v, "tolist") else v
+    seed = 0 if _missing(row.get("seed")) else int(row["seed"])
+    try:
+        return build_model(fields, seed=seed)
+    except (SpecError, TypeError, ValueError):
+        return None
+
+
 def weights_kernel(text) -> int | None:
     """``k`` of ``psd:k`` weights (the kernel dimension of Q), else None.
 
@@ -368,93 +411,16 @@ def defect_table(df: pd.DataFrame, columns: Iterable[str] = ("widths", "activati
     return out.sort_values(["n", "k", "d"], na_position="last").reset_index(drop=True)
 
 
-# ----------------------------------------------------------------- rerunning a row
-def rerun_command(row: dict | pd.Series) -> str:
-    """The ``neurovar compute`` command that recomputes one catalog row.
-
-    Built from the computation's options and the model's fields, so it works
-    for any registered computation and model.
-
-    >>> from neurovar.pipeline.cells import make_cell, run_cell
-    >>> rec = run_cell(make_cell("dimension", {"model": "mlp", "widths": [3, 5, 1], "activation": "x^4"}, seed=2))
-    >>> print(rerun_command(rec))
-    neurovar compute dimension --model mlp --widths 3,5,1 --activation 'x^4' --no-bias --float-check --prime 2305843009213693951 --seed 2
-    """
-    import shlex
-
-    from neurovar.pipeline.compute import get_computation
-    from neurovar.pipeline.models import MODELS
-
-    row = dict(row)
-    comp = get_computation(row["computation"])
-    parts = ["neurovar", "compute", comp.name]
-    params = set(comp.params.model_fields)
-    spec = row.get("cell_spec")
-    if isinstance(spec, str) and spec:
-        # the stored inputs: exact even where an output overwrote an option's column (e.g. method)
-        import json
-
-        spec = json.loads(spec)
-        row = {**row, **(spec.get("model") or {}), **(spec.get("params") or {}), "seed": spec.get("seed", 0)}
-        row["model"] = (spec.get("model") or {}).get("model")
-    mname = row.get("model")
-    if comp.needs_model is not False and isinstance(mname, str) and mname in MODELS:
-        parts += ["--model", mname]
-        for name in MODELS[mname][0].model_fields:
-            if name == "model" or name in params:
-                continue
-            parts += _flag_value(name, row.get(name))
-    for name, value in _valid_options(comp.params, row).items():
-        parts += _flag_value(name, value)
-    parts += ["--seed", str(int(row.get("seed") or 0))]
-    return " ".join(shlex.quote(p) for p in parts)
-
-
-def _valid_options(params_model, row: dict) -> dict:
-    """The row's values of the computation's options, dropping any that do not validate.
-
-    A column can hold an output of the same name (``method``: ``exact`` as an
-    option, ``exact-msolve`` as an output); such values are left to their default.
-    """
-    from pydantic import ValidationError
-
-    opts = {n: _plain(row.get(n)) for n in params_model.model_fields if not _missing_any(row.get(n))}
-    for _ in range(len(opts) + 1):
-        try:
-            params_model.model_validate(opts)
-            return opts
-        except ValidationError as err:
-            bad = {e["loc"][0] for e in err.errors() if e.get("loc")}
-            if not bad & set(opts):
-                return {}
-            for b in bad:
-                opts.pop(b, None)
-    return opts
-
-
-def _missing_any(v) -> bool:
-    return False if isinstance(v, (list, tuple, np.ndarray, dict)) else _missing(v)
-
-
-def _flag_value(name: str, v) -> list[str]:
-    flag = "--" + name.replace("_", "-")
-    if isinstance(v, (list, tuple, np.ndarray)):
-        return [flag, ",".join(str(int(x)) for x in v)]
-    if _missing(v):
-        return []
-    if isinstance(v, (bool, np.bool_)):
-        return [flag if v else "--no-" + name.replace("_", "-")]
-    if isinstance(v, (dict,)):
-        import json
-
-        return [flag, json.dumps(v)]
-    if isinstance(v, (float, np.floating)) and float(v).is_integer():
-        v = int(v)
-    return [flag, str(_plain(v))]
-
 
 __all__ = [
     "activation_degree", "activation_kind", "derive", "defect_table", "edd_equals", "filling", "identifiable",
     "independent", "non_defective", "rerun_command", "thresholds", "weights_dataset_size", "weights_kernel",
     "PREDICATES",
 ]
+
+
+def rerun_command(row) -> str:
+    """The ``neurovar compute`` command that recomputes ``row``; see :func:`catalog.rerun.rerun_command`."""
+    from .rerun import rerun_command as _rerun
+
+    return _rerun(row)

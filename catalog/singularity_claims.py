@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from .conjectures import Conjecture, Outcome, register
+from .registry import Conjecture, Outcome, register
 
 _RAZOR = ("V. Shahverdi, G. L. Marchetti, K. Kohn, Learning on a razor's edge: the singularity bias of "
           "polynomial neural networks, ICLR 2026 (arXiv:2505.11846)")

@@ -21,7 +21,7 @@ import math
 import pytest
 import sympy
 
-from neurovar.pipeline.algebra.families import parse_family
+from neurovar.pipeline.algebra.tuple_families import parse_family
 from neurovar.pipeline.cells import make_cell, run_cell
 from neurovar.pipeline.compute.independence import independence, prop16_bound
 from neurovar.pipeline.compute.independence_threshold import independence_threshold

@@ -55,6 +55,7 @@ import numpy as np
 
 from . import msolve
 from .field import MSOLVE_PRIMES
+from .lagrange import lagrange_rows
 from .weights import kernel_basis
 
 #: Random coefficients (combinations, Rabinowitsch forms, slicing hyperplanes) are drawn from [-R, R].
@@ -297,12 +298,7 @@ def _systems(equations: list, Q, u, c: int, seed: int):
     detJC = _det(JC)
     w = _rand(rng, c)
     lam = [R.aux[f"l{j}"] for j in range(c)]
-    lagrange = []
-    for i in range(n):
-        e = sum((_q(Q[i][k]) * (x[k] - _q(u[k])) for k in range(n)), R.const(0))
-        for j in range(c):
-            e = e - lam[j] * J[j][i]
-        lagrange.append(e)
+    lagrange = lagrange_rows(x, u, lam, J, Q)
     s, t = R.aux["s"], R.aux["t"]
     positive = F + lagrange + [s * detJC - 1, t * sum((int(w[j]) * lam[j] for j in range(c)), R.const(0)) - 1]
     # -- zero loss: x = u + K z, unknowns z, s

@@ -38,23 +38,16 @@ MAX_MONOMIALS = 2000
 
 # --------------------------------------------------------------------------- parameters
 def parameter_labels(model: Model) -> list[str]:
-    """Names of the parameters in the model's order (``W1[i,j]``, ``b1[i]``, ``w1[j]``, ``theta[k]``)."""
-    if model.name == "mlp":
-        out = []
-        for l in range(len(model.widths) - 1):
-            rows, cols = model.widths[l + 1], model.widths[l]
-            out += [f"W{l + 1}[{i},{j}]" for i in range(rows) for j in range(cols)]
-            if model.bias:
-                out += [f"b{l + 1}[{i}]" for i in range(rows)]
-        return out
-    if model.name == "cnn":
-        out = []
-        for l, k in enumerate(model.spec.filters):
-            out += [f"w{l + 1}[{j}]" for j in range(k)]
-            if model.bias:
-                out.append(f"b{l + 1}")
-        return out
-    return [f"theta[{k}]" for k in range(model.num_params)]
+    """Names of the parameters in the model's order, from its named blocks (``W1[i,j]``, ``b1[i]``, ``w1[j]``,
+    ``V[o,b]``, ...; the model protocol's ``param_shapes``), or ``theta[k]``."""
+    shapes = getattr(model, "param_shapes", None)
+    if not shapes:
+        return [f"theta[{k}]" for k in range(model.num_params)]
+    out = []
+    for name, shape in shapes:
+        for idx in itertools.product(*[range(n) for n in shape]):
+            out.append(f"{name}[{','.join(map(str, idx))}]" if idx else name)
+    return out
 
 
 def neuron_permutations(model: Model) -> list[np.ndarray]:
@@ -222,6 +215,9 @@ def _interpolated_derivative(S: _Setup, g, theta: np.ndarray, k: int, degree: in
 
 def degree_bound(model: Model) -> int:
     """A bound on the degree of ``f_theta`` in any single parameter (MLP/CNN: ``r^(L-1)``; others: the input degree + 1)."""
+    bound = getattr(model, "parameter_degree", None)
+    if isinstance(bound, int) and bound > 0:
+        return bound
     if model.name in ("mlp", "cnn"):
         return max(1, model.activation.degree ** (model.depth - 1))
     return model.degree + 1

@@ -6,14 +6,28 @@ version (part of every cell key, so bumping it recomputes its cells), a pydantic
 runs it, and the types of its output columns. Nothing else needs to change to
 add one.
 
-Output column types: ``int``, ``float``, ``bool``, ``str``, ``list<int>``, and
-``json`` (any JSON value, stored as text and parsed back by ``catalog.load``).
+Outputs are declared as a small typed schema, a dataclass whose fields are the
+output columns (``int | None``, ``float | None``, ``bool | None``, ``str | None``,
+``list[int] | None``; any other type, e.g. ``list[dict]``, is a ``json`` column:
+stored as text and parsed back by ``catalog.load``). The column kinds, and from
+them the Parquet schema, are derived from it (:func:`output_kinds`).
+
+>>> from dataclasses import dataclass
+>>> @dataclass
+... class Out:
+...     dimension: int | None = None
+...     parts: list[dict] | None = None
+>>> output_kinds(Out)
+{'dimension': 'int', 'parts': 'json'}
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import dataclasses
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -24,12 +38,36 @@ class NoParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_KINDS = {int: "int", float: "float", bool: "bool", str: "str"}
+
+
+def _kind(annotation) -> str:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        annotation = args[0]
+    if annotation in _KINDS:
+        return _KINDS[annotation]
+    if typing.get_origin(annotation) is list and typing.get_args(annotation) == (int,):
+        return "list<int>"
+    return "json"
+
+
+def output_kinds(schema) -> dict[str, str]:
+    """Column kinds of an output schema (a dataclass; a dict of kinds is returned as it is)."""
+    if isinstance(schema, dict):
+        return dict(schema)
+    hints = typing.get_type_hints(schema)
+    return {f.name: _kind(hints[f.name]) for f in dataclasses.fields(schema)}
+
+
 @dataclass(frozen=True)
 class Computation:
+    """A registered computation; ``outputs`` is given as a dataclass schema and kept as its column kinds."""
+
     name: str
     version: str
     run: Callable[..., dict]  # run(model_or_None, params, seed) -> outputs
-    outputs: dict[str, str]
+    outputs: dict[str, str] | type
     params: type[BaseModel] = NoParams
     #: True: a model is required; False: no model; None: optional (e.g. implicit equations)
     needs_model: bool | None = True
@@ -37,6 +75,13 @@ class Computation:
     description: str = ""
     #: rough relative cost of a cell, used to pack batches (seconds, a guess)
     cost: Callable[..., float] | None = field(default=None, compare=False)
+    #: The output schema (a dataclass) the column kinds were derived from.
+    schema: type | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        if not isinstance(self.outputs, dict):
+            object.__setattr__(self, "schema", self.outputs)
+        object.__setattr__(self, "outputs", output_kinds(self.outputs))
 
 
 _REGISTRY: dict[str, Computation] | None = None
@@ -65,4 +110,4 @@ def get_computation(name: str) -> Computation:
     return reg[name]
 
 
-__all__ = ["Computation", "NoParams", "computations", "get_computation"]
+__all__ = ["Computation", "NoParams", "computations", "get_computation", "output_kinds"]

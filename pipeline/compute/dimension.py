@@ -28,6 +28,8 @@ Example
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -137,6 +139,25 @@ class DimensionParams(BaseModel):
         return p
 
 
+@dataclass
+class DimensionOutputs:
+    """The output columns of ``dimension`` (the Parquet schema is derived from it)."""
+
+    dimension: int | None = None
+    expected_dimension: int | None = None
+    ambient_dimension: int | None = None
+    num_params: int | None = None
+    symmetry_dimension: int | None = None
+    fiber_dimension: int | None = None
+    defect: int | None = None
+    filling: bool | None = None
+    prime: int | None = None
+    float_rank: int | None = None
+    float_gap: float | None = None
+    float_rank_agrees: bool | None = None
+    method: str | None = None
+
+
 from . import Computation  # noqa: E402
 
 COMPUTATION = Computation(
@@ -145,21 +166,7 @@ COMPUTATION = Computation(
     run=_run,
     params=DimensionParams,
     description="exact dimension of the neurovariety (Jacobian rank mod 2^61-1)",
-    outputs={
-        "dimension": "int",
-        "expected_dimension": "int",
-        "ambient_dimension": "int",
-        "num_params": "int",
-        "symmetry_dimension": "int",
-        "fiber_dimension": "int",
-        "defect": "int",
-        "filling": "bool",
-        "prime": "int",
-        "float_rank": "int",
-        "float_gap": "float",
-        "float_rank_agrees": "bool",
-        "method": "str",
-    },
+    outputs=DimensionOutputs,
     # measured: the 746 x 744 Jacobian of (6, 24, 24, 1) with x^3 and its rank mod p take ~0.2 s
     # on one core
     cost=lambda model, params: 1e-3 + 4e-10 * evaluation_points(model) * model.num_params**2,

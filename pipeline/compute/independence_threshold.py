@@ -33,6 +33,8 @@ Example
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import math
 from functools import lru_cache
 from fractions import Fraction
@@ -41,7 +43,8 @@ from typing import Sequence
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator
 
-from ..algebra.families import TupleBatch, parse_family, parse_tuple, tuple_text
+from ..algebra.tuple_families import parse_family
+from ..algebra.tuples import TupleBatch, parse_tuple, tuple_text
 from ..algebra.field import PrimeField
 from ..models.activation import Activation
 from .independence import (
@@ -319,6 +322,23 @@ def _cost(model, params) -> float:
         return 0.05
 
 
+@dataclass
+class ThresholdOutputs:
+    """The output columns of ``independence-threshold`` (the Parquet schema is derived from it)."""
+
+    k: int | None = None
+    dependent_r: list[int] | None = None
+    min_r: int | None = None
+    certificates: list | dict | None = None
+    worst_tuple: str | None = None
+    tuples_tested: int | None = None
+    min_r_histogram: list | dict | None = None
+    bound: int | None = None
+    exceeds_bound: bool | None = None
+    method: str | None = None
+    prime: int | None = None
+
+
 from . import Computation  # noqa: E402
 
 COMPUTATION = Computation(
@@ -328,18 +348,6 @@ COMPUTATION = Computation(
     params=ThresholdParams,
     needs_model=False,
     description="smallest activation degree r from which s_r(p_1..p_k) stay independent (tuple or family shard)",
-    outputs={
-        "k": "int",
-        "dependent_r": "list<int>",
-        "min_r": "int",
-        "certificates": "json",
-        "worst_tuple": "str",
-        "tuples_tested": "int",
-        "min_r_histogram": "json",
-        "bound": "int",
-        "exceeds_bound": "bool",
-        "method": "str",
-        "prime": "int",
-    },
+    outputs=ThresholdOutputs,
     cost=_cost,
 )

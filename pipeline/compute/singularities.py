@@ -321,7 +321,7 @@ COMPUTATION = Computation(
     run=_run,
     params=SingularitiesParams,
     description="sparse subnetworks: image dimension, criticality, membership in Sing(M), normal cones",
-    models=("mlp", "cnn"),
+    models=None,  # every model through the model protocol (forward pass, Jacobian, param_shapes)
     outputs={
         "dimension": "int",
         "ambient_dimension": "int",

@@ -32,9 +32,10 @@ from fractions import Fraction
 from itertools import combinations_with_replacement
 from typing import Callable, Sequence
 
-import flint
 import numpy as np
 
+from neurovar.pipeline.algebra.lagrange import lagrange_rows
+from neurovar.pipeline.algebra.monomials import monomial_exponents
 from neurovar.pipeline.algebra.parser import parse_polynomial, polynomial_context
 
 from .system import System
@@ -164,13 +165,7 @@ def ed_lagrange_family(f, variables: Sequence[str], Q=None, *, saturate: bool = 
         g = ctx.gens()
         X, L, U = g[:n], g[n], g[n + 1: 2 * n + 1]
         grad = [fb.derivative(i) for i in range(n)]
-        polys = [fb]
-        for i in range(n):
-            e = -L * grad[i]
-            for j in range(n):
-                if Qr[i][j]:
-                    e = e + flint.fmpq(Qr[i][j].numerator, Qr[i][j].denominator) * (X[j] - U[j])
-            polys.append(e)
+        polys = [fb] + lagrange_rows(X, U, [L], [grad], Qr)
         if saturate:
             rng = np.random.default_rng(saturation_seed)
             c = [int(v) for v in rng.integers(1, 30, size=n)]
@@ -252,17 +247,6 @@ def _coef(c):
     if isinstance(c, (int, Fraction)):
         return Fraction(c)
     return complex(c)
-
-
-def monomial_exponents(n: int, d: int) -> list[tuple[int, ...]]:
-    """Exponent vectors of the degree-``d`` monomials in ``n`` variables (graded lex order)."""
-    out = []
-    for combo in combinations_with_replacement(range(n), d):
-        e = [0] * n
-        for j in combo:
-            e[j] += 1
-        out.append(tuple(e))
-    return sorted(out, reverse=True)
 
 
 def waring_family(n: int, d: int, k: int) -> Family:

@@ -59,7 +59,7 @@ from .certify import CertificationResult, certify as _certify
 from .tracker import TrackerOptions, newton, track, track_loops
 
 
-@dataclass
+@dataclass(kw_only=True)
 class MonodromyResult:
     """Solutions found by :func:`monodromy_solve`.
 
@@ -401,7 +401,8 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
         else:
             xs = real_solutions[R.regular]
             real_count = int((np.abs(xs.imag).max(axis=1) <= 1e-8 * (1 + np.abs(xs).max(axis=1))).sum())
-    return MonodromyResult(solutions, p0, len(solutions), loops, n_cert, real_count, stop,
-                           time.perf_counter() - t_start, tracked, real_solutions, real_cert,
-                           certification, history, len(stall_perms) if stop == "stalled" else 0,
-                           S.n_orbits)
+    return MonodromyResult(
+        solutions=solutions, parameters=p0, count=len(solutions), loops=loops, certified=n_cert,
+        real_count=real_count, stop_reason=stop, seconds=time.perf_counter() - t_start, paths_tracked=tracked,
+        real_solutions=real_solutions, real_certification=real_cert, certification=certification,
+        history=history, complete_loops=len(stall_perms) if stop == "stalled" else 0, orbits=S.n_orbits)

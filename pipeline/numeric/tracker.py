@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .newton import _inverse, _norm, _solve, condition_numbers, newton
+
 REGULAR, SINGULAR, AT_INFINITY, FAILED = "regular", "singular", "at_infinity", "failed"
 
 
@@ -138,24 +140,6 @@ class _BoundPath:
         den = 1 + (g - 1) * t
         phi = g * t / den
         return self.p0 + phi[:, None] * self.dp, (g / den**2 * dt)[:, None] * self.dp
-
-
-def _solve(A, b):
-    try:
-        return np.linalg.solve(A, b[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        return np.einsum("bij,bj->bi", np.linalg.pinv(A), b)
-
-
-def _inverse(A):
-    try:
-        return np.linalg.inv(A)
-    except np.linalg.LinAlgError:
-        return np.linalg.pinv(A)
-
-
-def _norm(v):
-    return np.sqrt((np.abs(v) ** 2).sum(axis=-1))
 
 
 def _track_core(system, path, x, t_of_s, dt_of_s, s_start, s_end, opts: TrackerOptions,
@@ -315,29 +299,6 @@ def track_loops(system, X, p0, P1, G1, G2, options: TrackerOptions | None = None
         Y[done[good]] = xr[good]
         ok[done[good]] = True
     return Y, ok
-
-
-def newton(system, x, p, iterations: int = 6, tol: float = 1e-13):
-    """Newton's method at fixed parameters ``p`` on a batch; returns ``(x, last step norm)``."""
-    x = np.array(x, dtype=np.complex128)
-    last = np.full(x.shape[0], np.inf)
-    for _ in range(iterations):
-        F, Jx, _ = system.jacobian(x, p)
-        dx = _solve(Jx, -F)
-        last = _norm(dx)
-        good = np.isfinite(last)
-        x[good] += dx[good]
-        if np.all(last[good] <= tol * (1 + _norm(x[good]))):
-            break
-    return x, last
-
-
-def condition_numbers(system, x, p) -> np.ndarray:
-    """2-norm condition numbers of ``dF/dx`` at a batch of points."""
-    _, Jx, _ = system.jacobian(x, p)
-    sv = np.linalg.svd(Jx, compute_uv=False)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(sv[:, -1] > 0, sv[:, 0] / sv[:, -1], np.inf)
 
 
 def _cauchy_endgame(system, path, x_start, r, opts):

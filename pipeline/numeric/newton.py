@@ -1,0 +1,46 @@
+"""Batched linear solves and Newton's method at fixed parameters (shared by the tracker and the certifier)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _solve(A, b):
+    try:
+        return np.linalg.solve(A, b[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        return np.einsum("bij,bj->bi", np.linalg.pinv(A), b)
+
+
+def _inverse(A):
+    try:
+        return np.linalg.inv(A)
+    except np.linalg.LinAlgError:
+        return np.linalg.pinv(A)
+
+
+def _norm(v):
+    return np.sqrt((np.abs(v) ** 2).sum(axis=-1))
+
+
+def newton(system, x, p, iterations: int = 6, tol: float = 1e-13):
+    """Newton's method at fixed parameters ``p`` on a batch; returns ``(x, last step norm)``."""
+    x = np.array(x, dtype=np.complex128)
+    last = np.full(x.shape[0], np.inf)
+    for _ in range(iterations):
+        F, Jx, _ = system.jacobian(x, p)
+        dx = _solve(Jx, -F)
+        last = _norm(dx)
+        good = np.isfinite(last)
+        x[good] += dx[good]
+        if np.all(last[good] <= tol * (1 + _norm(x[good]))):
+            break
+    return x, last
+
+
+def condition_numbers(system, x, p) -> np.ndarray:
+    """2-norm condition numbers of ``dF/dx`` at a batch of points."""
+    _, Jx, _ = system.jacobian(x, p)
+    sv = np.linalg.svd(Jx, compute_uv=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sv[:, -1] > 0, sv[:, 0] / sv[:, -1], np.inf)

@@ -1,0 +1,76 @@
+"""Deep lightning self-attention (``attention --layers L``): every computation, flag, axis and column."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import neurovar
+from neurovar.pipeline.grid import GridSpec
+
+
+def att(d, d_out, n, layers, t=2):
+    return neurovar.models.Attention(d=d, d_out=d_out, n=n, t=t, layers=layers)
+
+
+def declared(d, n, layers):
+    """Per layer GL(n) x C* (fiber of (K, Q) -> K^T Q plus the scaling), and GL(d) between layers."""
+    q = min(n, d)
+    return layers * (2 * n * d - q * (2 * d - q) + 1) + (layers - 1) * d * d
+
+
+@pytest.mark.parametrize("d,d_out,n,layers", [(2, 1, 2, 2), (1, 1, 1, 2), (2, 1, 1, 2), (2, 2, 2, 2), (1, 1, 1, 3),
+                                               (2, 1, 3, 2)])
+def test_fiber_dimension_is_the_symmetry_dimension(d, d_out, n, layers):
+    m = att(d, d_out, n, layers)
+    r = neurovar.dimension(m)
+    assert m.symmetry_dimension == declared(d, n, layers)
+    assert r["fiber_dimension"] == declared(d, n, layers)
+    assert r["dimension"] == m.num_params - declared(d, n, layers)
+
+
+@pytest.mark.parametrize("d,d_out,n,points", [(2, 1, 2, 1), (2, 1, 1, 6), (2, 2, 1, 2), (1, 1, 1, 1)])
+def test_fiber_counts_in_the_gauge(d, d_out, n, points):
+    """Two layers. n = 1 makes X_1 = a w rank one, so layer 2 is (v.a)(k.a)(q.a)|w|^2 w for d_out = 1:
+    the three rows permute (S_3, 6 points); for d_out = 2 only k and q swap (2 points); d = 1 is scalar."""
+    r = neurovar.fiber(att(d, d_out, n, 2))
+    assert r["fiber_dimension"] == r["symmetry_dimension"]
+    assert r["fiber_points"] == r["expected_fiber_points"] == points and r["only_known_symmetries"] is True
+
+
+def test_numerical_fiber_finds_the_six_points():
+    r = neurovar.fiber(att(2, 1, 1, 2), method="numerical")
+    assert r["fiber_points"] == r["fiber_points_numerical"] == 6 and r["method"] == "numerical-monodromy"
+
+
+def test_edd_of_the_line():
+    # d = 1: f = c x1 (x1^2 + x2^2)^4 (x1, x2) up to the parameter product c: a line through 0, ED degree 1
+    r = neurovar.edd(att(1, 1, 1, 2))
+    assert r["edd"] == 1 and r["fiber_size"] == 1
+
+
+@pytest.mark.parametrize("computation,key,value", [("dimension", "dimension", 1), ("fiber", "fiber_points", 1),
+                                                    ("edd", "edd", 1)])
+def test_cli(cli, computation, key, value):
+    p = cli("compute", computation, "--model", "attention", "--d", "1", "--d-out", "1", "--n", "1", "--t", "2",
+            "--layers", "2", "--json")
+    assert p.returncode == 0, p.stderr
+    rec = json.loads(p.stdout)
+    assert rec["status"] == "ok" and rec["layers"] == 2 and rec[key] == value
+
+
+def test_bad_layers_exits_2_naming_the_flag(cli):
+    p = cli("compute", "dimension", "--model", "attention", "--d", "2", "--d-out", "1", "--n", "2", "--layers", "0")
+    assert p.returncode == 2 and "--layers" in p.stderr and p.stdout == ""
+
+
+def test_grid_axis_and_catalog_column(tmp_path):
+    from neurovar.catalog import store
+    from neurovar.pipeline.cells import run_cell
+
+    spec = GridSpec.from_mapping({"name": "deep", "computations": ["dimension"], "model": "attention",
+                                  "axes": {"d": [2], "d_out": [1], "n": [2], "layers": [1, 2]}})
+    store.write_records([run_cell(c) for c in spec.cells()], "dimension", tmp_path)
+    df = store.load("dimension", tmp_path)
+    assert dict(zip(df["layers"].astype(int), df["dimension"].astype(int))) == {1: 5, 2: 8}
