@@ -100,3 +100,18 @@ def test_registry_reads_singularities_rows():
     v = evaluate(REGISTRY["singularities-sparse-subnetworks-mlp"], pd.DataFrame(rows))
     # generic:4 is a hypersurface with singular removed neurons; generic:3 fills V (not applicable)
     assert (len(v.supports), len(v.violates), len(v.not_applicable)) == (1, 0, 1)
+
+
+def test_any_model_through_the_protocol_attention_hypersurface():
+    """Lightning self-attention (d = 2, d' = 1, t = 2, n = 2): M is the quartic hypersurface of the talk
+    (dim 5 in V = R^6). Its singular locus is one 4-dimensional component, the image of the
+    subnetworks where one of the n = 2 rows of K and Q is zero (the product K^T Q drops to rank 1)."""
+    model = build_model({"model": "attention", "d": 2, "d_out": 1, "t": 2, "n": 2})
+    r = singularities(model, seed=0, max_zeroed=2)
+    assert (r["dimension"], r["ambient_dimension"]) == (5, 6)
+    assert r["equations_degree"] == 4 and r["equations_count"] == 1  # the slide's quartic, mod p
+    assert r["confirmed"] and r["num_undecided"] == 0
+    assert r["subnetworks"][0]["singular"] is False
+    conv = r["converse"]
+    assert conv["holds"] and [c["dimension"] for c in conv["components"]] == [4]
+    assert "zero K[0,0], K[0,1], Q[0,0], Q[0,1]" in conv["components"][0]["on_subnetworks"]
