@@ -43,13 +43,14 @@ from __future__ import annotations
 from neurovar.pipeline.papers import ATTENTION_HYPERSURFACE, prop16_bound
 
 from . import dimension_claims, fiber_claims, independence_claims, edd_claims, model_claims  # noqa: I001 - report order
+from . import singularity_claims
 from .dimension_claims import AH_SPORADIC, ah_dimension, ah_exceptional, ktb_expected_dimension
 from .edd_claims import EDD_DATA_TABLE, EDD_PSD_TABLE
 from .fiber_claims import identifiability_degree_bound
 from .registry import REGISTRY, Conjecture, Outcome, Outside, Verdict, check_catalog, evaluate, register
 
 #: The modules of entries, in the order of the report (each registers its entries on import).
-ENTRY_MODULES = (dimension_claims, fiber_claims, independence_claims, edd_claims, model_claims)
+ENTRY_MODULES = (dimension_claims, fiber_claims, independence_claims, edd_claims, model_claims, singularity_claims)
 
 __all__ = [
     "AH_SPORADIC", "ATTENTION_HYPERSURFACE", "Conjecture", "ENTRY_MODULES", "EDD_DATA_TABLE", "EDD_PSD_TABLE", "Outcome", "Outside", "REGISTRY",

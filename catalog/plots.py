@@ -195,3 +195,133 @@ def _variety(row: dict) -> str:
 
 
 __all__ = ["defect_heatmaps", "edd_plots", "independence_thresholds"]
+
+
+def voronoi_picture(curve, report: dict, out: str | Path, name: str = "voronoi.png",
+                    max_samples: int = 4000) -> Path:
+    """The curve, the Voronoi cell of the chosen point (shaded, its exact boundary drawn as
+    the zero set of the boundary equation) and Monte Carlo samples (inside: dark, outside: light).
+
+    ``report`` is :func:`pipeline.algebra.voronoi.voronoi_report`'s dict (with its
+    ``_boundary`` and ``_mc`` entries).
+    """
+    from neurovar.pipeline.algebra.voronoi import evaluate_xy, in_cell
+
+    b, mc = report["_boundary"], report["_mc"]
+    xmin, xmax, ymin, ymax = report["box"]
+    fig, ax = plt.subplots(figsize=(5.2, 5.2))
+    gx, gy = np.meshgrid(np.linspace(xmin, xmax, 300), np.linspace(ymin, ymax, 300))
+    G = np.column_stack([gx.ravel(), gy.ravel()])
+    mask = in_cell(curve, b.point, G).reshape(gx.shape)
+    ax.contourf(gx, gy, mask.astype(float), levels=[0.5, 1.5], colors=["#f6c48f"], alpha=0.6)
+    if b.equation.total_degree() > 0:
+        Z = evaluate_xy(b.equation, G).reshape(gx.shape)
+        ax.contour(gx, gy, Z, levels=[0.0], colors=["#b35806"], linewidths=1.0)
+    k = min(max_samples, len(mc.points))
+    P, ins = mc.points[:k], mc.inside[:k]
+    ax.scatter(P[~ins, 0], P[~ins, 1], s=1.5, c="#9ecae1", label="sample, nearest point elsewhere")
+    ax.scatter(P[ins, 0], P[ins, 1], s=1.5, c="#08306b", label="sample, nearest point q")
+    if curve.interval is not None:
+        ts = np.linspace(float(curve.interval[0]), float(curve.interval[1]), 800)
+    else:
+        ts = np.linspace(-3, 3, 4000)
+    C = curve.points(ts)
+    ax.plot(C[:, 0], C[:, 1], color="black", lw=1.6, label="curve")
+    ax.plot([float(b.point[0])], [float(b.point[1])], "o", color="#d7301f", ms=6, label=f"q ({b.kind})")
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    ax.set_aspect("equal")
+    ax.set_title(f"Vor(q): area fraction {report['area_fraction']:.4f}, MC {report['mc_fraction']:.4f}\n"
+                 f"boundary: {report['boundary_equation'][:60]} = 0", fontsize=8)
+    ax.legend(fontsize=6, loc="lower left", markerscale=4)
+    return _save(fig, Path(out) / name if Path(out).suffix != ".png" else Path(out))
+
+
+def bias_plots(bias: pd.DataFrame | None, out: str | Path) -> list[Path]:
+    """Stratum fractions of the global minimiser against ``dataset_size`` (one panel per width and
+    activation; Gaussian data ``Q = I`` drawn at the left, as size 0), with 95 % Wilson intervals, and
+    against the hidden width."""
+    import json as _json
+
+    if bias is None or not len(bias):
+        return []
+    df = _ok(bias).copy()
+    if not len(df):
+        return []
+    from neurovar.pipeline.stats import wilson_interval
+
+    def counts(v):
+        return _json.loads(v) if isinstance(v, str) else v
+
+    df["_counts"] = df["counts"].map(counts)
+    df["_k"] = df["widths"].map(lambda w: list(w)[1])
+    df["_ds"] = df["dataset_size"].map(lambda v: 0 if v is None or (isinstance(v, float) and np.isnan(v)) else int(v))
+    out = Path(out)
+    files = []
+    groups = sorted({(k, a) for k, a in zip(df["_k"], df["activation"])})
+    strata = ["smooth", "zero-loss", "boundary", "ramification", "sparse: neuron removed", "sparse: zero W1"]
+    colors = dict(zip(strata, ["#999999", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"]))
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.6), squeeze=False)
+    for ax, (k, act) in zip(axes[0], groups):
+        sub = df[(df["_k"] == k) & (df["activation"] == act)]
+        agg = {}
+        for ds, c in zip(sub["_ds"], sub["_counts"]):
+            tot = agg.setdefault(ds, {s: 0 for s in strata})
+            for s in strata:
+                tot[s] += int(c.get(s, 0))
+        xs = sorted(agg)
+        for s in strata:
+            n = [sum(agg[x].values()) for x in xs]
+            ys = [agg[x][s] / m for x, m in zip(xs, n)]
+            if not any(ys):
+                continue
+            ci = [wilson_interval(agg[x][s], m) for x, m in zip(xs, n)]
+            ax.errorbar(xs, ys, yerr=[[y - lo for y, (lo, _) in zip(ys, ci)], [hi - y for y, (_, hi) in zip(ys, ci)]],
+                        marker="o", ms=3, capsize=2, label=s, color=colors[s])
+        ax.set_title(f"(1, {k}, 1), s = {act}", fontsize=9)
+        ax.set_xlabel("dataset_size (0: Gaussian u, Q = I)")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xticks(xs)
+    axes[0][0].set_ylabel("fraction of global minimisers")
+    axes[0][-1].legend(fontsize=6)
+    files.append(_save(fig, out / "bias_vs_dataset_size.png"))
+    # against the width: Gaussian data only
+    gauss = df[df["_ds"] == 0]
+    if len(gauss) and gauss["_k"].nunique() > 1:
+        fig, ax = plt.subplots(figsize=(4.6, 3.6))
+        for act in sorted(gauss["activation"].unique()):
+            sub = gauss[gauss["activation"] == act]
+            for s in ("boundary", "sparse: zero W1", "sparse: neuron removed", "zero-loss"):
+                xs, ys, err = [], [], []
+                for k in sorted(sub["_k"].unique()):
+                    cs = sub[sub["_k"] == k]["_counts"]
+                    hit = sum(int(c.get(s, 0)) for c in cs)
+                    n = sum(sum(int(v) for v in c.values()) for c in cs)
+                    lo, hi = wilson_interval(hit, n)
+                    xs.append(k)
+                    ys.append(hit / n)
+                    err.append((hit / n - lo, hi - hit / n))
+                if any(ys):
+                    ax.errorbar(xs, ys, yerr=np.array(err).T, marker="o", capsize=2, label=f"{act}: {s}")
+        ax.set_xlabel("hidden width k")
+        ax.set_ylabel("fraction (Gaussian u)")
+        ax.legend(fontsize=6)
+        files.append(_save(fig, out / "bias_vs_width.png"))
+    return files
+
+
+def voronoi_examples(out: str | Path, samples: int = 20_000) -> list[Path]:
+    """The talk's planar pictures: the cusp y^2 + x^3 = 0 at its singular point and the arc
+    t -> (t, t^2), t in [-1, 1], at its end point (1, 1), with their exact cell boundaries."""
+    from fractions import Fraction
+
+    from neurovar.pipeline.algebra.voronoi import parse_curve, voronoi_report
+
+    files = []
+    cusp = parse_curve(equation="y^2 + x^3", param="-t^2, t^3")
+    rep = voronoi_report(cusp, (Fraction(0), Fraction(0)), (-1, 1, -1, 1), samples=samples, seed=0)
+    files.append(voronoi_picture(cusp, rep, Path(out) / "voronoi_cusp.png"))
+    arc = parse_curve(param="t, t^2", interval="-1,1")
+    rep = voronoi_report(arc, (Fraction(1), Fraction(1)), (-2, 3, -1, 3), samples=samples, seed=0)
+    files.append(voronoi_picture(arc, rep, Path(out) / "voronoi_arc_end.png"))
+    return files

@@ -197,6 +197,9 @@ def write_report(root: str | Path = store.DEFAULT_ROOT, out: str | Path | None =
     images += plots.defect_heatmaps(catalogs.get("dimension"), out)
     images += plots.independence_thresholds(catalogs.get("independence"), catalogs.get("independence-threshold"), out)
     images += plots.edd_plots(catalogs.get("edd"), out)
+    images += plots.bias_plots(catalogs.get("bias"), out)
+    if "bias" in catalogs or "singularities" in catalogs:  # the talk's planar Voronoi pictures
+        images += plots.voronoi_examples(out)
 
     lines = ["# neurovar catalog report", "",
              f"Catalog `{root}`, written {datetime.now(timezone.utc).isoformat(timespec='seconds')}.", ""]

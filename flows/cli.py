@@ -218,7 +218,8 @@ def _register_commands() -> None:
     import importlib
 
     for mod in ("neurovar.flows.commands", "neurovar.flows.analysis_commands", "neurovar.flows.deploy_commands",
-                "neurovar.flows.reproduce", "neurovar.flows.verify", "neurovar.flows.server_commands"):
+                "neurovar.flows.reproduce", "neurovar.flows.verify", "neurovar.flows.server_commands",
+                "neurovar.flows.voronoi_commands"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:
