@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from .analysis import declares
 from .registry import Conjecture, Outcome, register
 
 _RAZOR = ("V. Shahverdi, G. L. Marchetti, K. Kohn, Learning on a razor's edge: the singularity bias of "
@@ -45,8 +46,8 @@ def _removed_neurons_outcome(row, subs) -> Outcome:
 
 
 def _check_sing_mlp(row):
-    if row.get("model") != "mlp":
-        return "not an MLP"
+    if not declares(row, "dense_layered"):
+        return "not a dense layered network (MLP)"
     if not _generic_activation(row):
         return "activation is not generic of degree >= 3"
     if row.get("bias"):
@@ -60,8 +61,8 @@ def _check_sing_mlp(row):
 
 
 def _check_sing_cnn(row):
-    if row.get("model") != "cnn":
-        return "not a CNN"
+    if not declares(row, "convolutional"):
+        return "not a convolutional network"
     if not _generic_activation(row):
         return "activation is not generic of degree >= 3"
     subs = _subnetworks(row)
@@ -77,8 +78,8 @@ def _check_sing_cnn(row):
 
 
 def _check_sing_other(row):
-    if (row.get("model") == "mlp" and _generic_activation(row) and not row.get("bias")) or \
-            (row.get("model") == "cnn" and _generic_activation(row)):
+    if (declares(row, "dense_layered") and _generic_activation(row) and not row.get("bias")) or \
+            (declares(row, "convolutional") and _generic_activation(row)):
         return "covered by the theorem entries"
     subs = _subnetworks(row)
     if subs is None:

@@ -51,9 +51,9 @@ def parameter_labels(model: Model) -> list[str]:
 
 
 def neuron_permutations(model: Model) -> list[np.ndarray]:
-    """Permutations of the parameter indices induced by permuting hidden neurons (MLPs; identity otherwise)."""
+    """Permutations of the parameter indices induced by permuting hidden neurons (dense layered networks; identity otherwise)."""
     P = model.num_params
-    if model.name != "mlp" or len(model.widths) < 3:
+    if not model.dense_layered or len(model.widths) < 3:
         return [np.arange(P)]
     idx = []  # per layer: (W index array, b index array or None)
     k = 0
@@ -89,7 +89,7 @@ def describe(model: Model, zeroed: tuple[int, ...]) -> str:
     labels = parameter_labels(model)
     z = set(zeroed)
     parts, used = [], set()
-    if model.name == "mlp" and len(model.widths) >= 3:
+    if model.dense_layered and len(model.widths) >= 3:
         k = 0
         offsets = []
         for l in range(len(model.widths) - 1):
@@ -218,7 +218,7 @@ def degree_bound(model: Model) -> int:
     bound = getattr(model, "parameter_degree", None)
     if isinstance(bound, int) and bound > 0:
         return bound
-    if model.name in ("mlp", "cnn"):
+    if model.dense_layered or model.convolutional:
         return max(1, model.activation.degree ** (model.depth - 1))
     return model.degree + 1
 

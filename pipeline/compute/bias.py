@@ -75,6 +75,8 @@ Example
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fractions import Fraction
 
 import numpy as np
@@ -112,7 +114,7 @@ class BiasParams(BaseModel):
 
 
 def _check_model(model) -> int:
-    if model.name != "mlp" or len(model.widths) != 3 or model.widths[0] != 1 or model.widths[2] != 1:
+    if not model.dense_layered or len(model.widths) != 3 or model.widths[0] != 1 or model.widths[2] != 1:
         raise SpecError("model.widths", f"bias supports shallow networks (1, k, 1); got {list(model.widths)}")
     if model.bias:
         raise SpecError("model.bias", "bias supports networks without bias: set bias false")
@@ -259,6 +261,31 @@ def _run(model, params: BiasParams, seed: int) -> dict:
 
 from . import Computation  # noqa: E402
 
+@dataclass
+class BiasOutputs:
+    """The output columns of ``bias`` (the Parquet schema is derived from it)."""
+
+    samples: int | None = None
+    hidden: int | None = None
+    counts: dict | list | None = None
+    fractions: dict | list | None = None
+    intervals: dict | list | None = None
+    sparse_fraction: float | None = None
+    sparse_interval: dict | list | None = None
+    sparse_attains: int | None = None
+    sparse_attains_fraction: float | None = None
+    sparse_attains_interval: dict | list | None = None
+    boundary_fraction: float | None = None
+    zero_loss_fraction: float | None = None
+    ramification_fraction: float | None = None
+    smooth_fraction: float | None = None
+    certified: int | None = None
+    uncertified: int | None = None
+    search_disagreements: int | None = None
+    degenerate_q: bool | None = None
+    case2: bool | None = None
+
+
 COMPUTATION = Computation(
     name="bias",
     version=VERSION,
@@ -266,26 +293,6 @@ COMPUTATION = Computation(
     params=BiasParams,
     description="Monte Carlo over data of the stratum of the global minimiser (shallow networks (1, k, 1))",
     models=("mlp",),
-    outputs={
-        "samples": "int",
-        "hidden": "int",
-        "counts": "json",
-        "fractions": "json",
-        "intervals": "json",
-        "sparse_fraction": "float",
-        "sparse_interval": "json",
-        "sparse_attains": "int",
-        "sparse_attains_fraction": "float",
-        "sparse_attains_interval": "json",
-        "boundary_fraction": "float",
-        "zero_loss_fraction": "float",
-        "ramification_fraction": "float",
-        "smooth_fraction": "float",
-        "certified": "int",
-        "uncertified": "int",
-        "search_disagreements": "int",
-        "degenerate_q": "bool",
-        "case2": "bool",
-    },
+    outputs=BiasOutputs,
     cost=lambda model, params: params.samples * (0.02 if model.widths[1] == 1 else 0.1),
 )

@@ -76,6 +76,8 @@ Example
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import itertools
 
 import numpy as np
@@ -315,6 +317,26 @@ def _run(model: Model, params: SingularitiesParams, seed: int) -> dict:
 
 from . import Computation  # noqa: E402
 
+@dataclass
+class SingularitiesOutputs:
+    """The output columns of ``singularities`` (the Parquet schema is derived from it)."""
+
+    dimension: int | None = None
+    ambient_dimension: int | None = None
+    num_params: int | None = None
+    num_subnetworks: int | None = None
+    num_singular: int | None = None
+    num_smooth: int | None = None
+    num_undecided: int | None = None
+    num_critical: int | None = None
+    num_full_cells: int | None = None
+    equations_degree: int | None = None
+    equations_count: int | None = None
+    confirmed: bool | None = None
+    converse: dict | list | None = None
+    subnetworks: dict | list | None = None
+
+
 COMPUTATION = Computation(
     name="singularities",
     version=VERSION,
@@ -322,21 +344,6 @@ COMPUTATION = Computation(
     params=SingularitiesParams,
     description="sparse subnetworks: image dimension, criticality, membership in Sing(M), normal cones",
     models=None,  # every model through the model protocol (forward pass, Jacobian, param_shapes)
-    outputs={
-        "dimension": "int",
-        "ambient_dimension": "int",
-        "num_params": "int",
-        "num_subnetworks": "int",
-        "num_singular": "int",
-        "num_smooth": "int",
-        "num_undecided": "int",
-        "num_critical": "int",
-        "num_full_cells": "int",
-        "equations_degree": "int",
-        "equations_count": "int",
-        "confirmed": "bool",
-        "converse": "json",
-        "subnetworks": "json",
-    },
+    outputs=SingularitiesOutputs,
     cost=lambda model, params: 0.05 * 2 ** min(model.num_params, 14),
 )
