@@ -69,7 +69,7 @@ def _is_resource_tracker(p) -> bool:
         return False
 
 
-def kill_descendants(spare_resource_tracker: bool = False) -> list[int]:
+def kill_descendants(spare_resource_tracker: bool = False, wait: float = 0.5) -> list[int]:
     """SIGKILL every descendant and its process group if it leads one; returns their pids.
 
     The tree is read first and killed afterwards (twice, for processes a dying
@@ -98,7 +98,8 @@ def kill_descendants(spare_resource_tracker: bool = False) -> list[int]:
             except Exception:
                 pass
             killed.append(p.pid)
-        psutil.wait_procs(procs, timeout=1.0)
+        if wait > 0:
+            psutil.wait_procs(procs, timeout=wait)
     return killed
 
 
@@ -160,7 +161,7 @@ def shutdown(signum: int) -> None:
         os.dup2(devnull, 2)
     except OSError:
         pass
-    kill_descendants()  # the resource tracker, last
+    kill_descendants(wait=0)  # the resource tracker, last
     _exit_now(signum)
 
 
