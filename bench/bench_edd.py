@@ -33,7 +33,8 @@ from neurovar.pipeline.algebra.edd_system import _systems, random_point  # noqa:
 from neurovar.pipeline.algebra.field import MSOLVE_PRIMES  # noqa: E402
 from neurovar.pipeline.algebra.parser import parse_system  # noqa: E402
 from neurovar.pipeline.algebra.weights import weight_matrix  # noqa: E402
-from neurovar.pipeline.compute.edd import ATTENTION_HYPERSURFACE, EddParams, edd  # noqa: E402
+from neurovar.pipeline.compute.edd import EddParams, edd  # noqa: E402
+from neurovar.pipeline.papers import ATTENTION_HYPERSURFACE  # noqa: E402
 
 CASES = [
     ("circle, diag(4,1)", "x^2 + y^2 - 1", "diag:4,1"),

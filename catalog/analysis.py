@@ -75,6 +75,49 @@ def activation_kind(text) -> str | None:
     return "polynomial"
 
 
+def model_class(row_or_name):
+    """The registered model class of a row (or a model name), None for rows without a known model.
+
+    The catalog's checks ask the class for *declared* properties (``dense_layered``,
+    ``fixed_activation``, ...) instead of comparing model names.
+
+    >>> model_class("mlp").dense_layered, model_class("cnn").dense_layered, model_class(None)
+    (True, False, None)
+    """
+    from neurovar.pipeline.models import MODELS
+
+    name = row_or_name.get("model") if isinstance(row_or_name, dict) else row_or_name
+    return MODELS[name][1] if isinstance(name, str) and name in MODELS else None
+
+
+def declares(row_or_name, prop: str):
+    """The class attribute ``prop`` of the row's model (False without a model)."""
+    cls = model_class(row_or_name)
+    return getattr(cls, prop, False) if cls is not None else False
+
+
+def model_of(row):
+    """The model a row was computed on, rebuilt from its columns (None if the row has none or is invalid)."""
+    from neurovar.pipeline.errors import SpecError
+    from neurovar.pipeline.models import MODELS, build_model
+
+    cls = model_class(row)
+    if cls is None:
+        return None
+    spec_cls = MODELS[row["model"]][0]
+    fields = {"model": row["model"]}
+    for k in spec_cls.model_fields:
+        v = row.get(k)
+        if k == "model" or _missing(v):
+            continue
+        fields[k] = v.tolist() if hasattr(v, "tolist") else v
+    seed = 0 if _missing(row.get("seed")) else int(row["seed"])
+    try:
+        return build_model(fields, seed=seed)
+    except (SpecError, TypeError, ValueError):
+        return None
+
+
 def weights_kernel(text) -> int | None:
     """``k`` of ``psd:k`` weights (the kernel dimension of Q), else None.
 

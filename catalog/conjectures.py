@@ -35,7 +35,9 @@ from typing import Callable
 
 import pandas as pd
 
-from .analysis import _missing, derive, edd_equals, rerun_command
+from neurovar.pipeline.papers import ATTENTION_HYPERSURFACE, prop16_bound, rank_variety_dimension
+
+from .analysis import _missing, declares, derive, edd_equals, model_of, rerun_command
 
 KINDS = ("theorem", "conjecture")
 
@@ -240,9 +242,10 @@ def _widths(row) -> list[int] | None:
 
 
 def _is_monomial_mlp(row) -> str | tuple[list[int], int]:
-    """``(widths, r)`` for an mlp without bias and activation ``x^r`` (r >= 2), else the reason it is not."""
-    if row.get("model") != "mlp":
-        return f"model {row.get('model')}"
+    """``(widths, r)`` for a dense layered network without bias and activation ``x^r`` (r >= 2), else the
+    reason it is not (the model's declared ``dense_layered``, not its name)."""
+    if not declares(row, "dense_layered"):
+        return f"model {row.get('model')} is not a dense layered network"
     if row.get("activation_kind") != "monomial":
         return f"activation {row.get('activation')} is not x^r with r >= 2"
     if bool(_get(row, "bias", False)):
@@ -321,14 +324,10 @@ def _check_linear(row):
     w = _widths(row)
     if w is None:
         return "no widths"
-    if model == "linear":
-        pass
-    elif model == "mlp" and (row.get("activation_kind") == "linear" or len(w) == 2):
-        pass
-    else:
+    if not declares(row, "dense_layered"):
+        return f"model {model} is not a dense layered network"
+    if not (declares(row, "fixed_activation") == "x" or row.get("activation_kind") == "linear" or len(w) == 2):
         return f"model {model} with activation {row.get('activation')} is not linear"
-    from neurovar.pipeline.models.linear import rank_variety_dimension
-
     q = min(w)
     exp = rank_variety_dimension(w, bool(_get(row, "bias", False)))
     dim = int(row["dimension"])
@@ -398,15 +397,6 @@ register(Conjecture(
 
 
 # =========================================================================== fiber
-def prop16_bound(k: int) -> int:
-    """``6(k-1)^2 - 6(k-1) + 1`` (Finkel-Rodriguez-Wu-Yahl, Prop. 16).
-
-    >>> [prop16_bound(k) for k in (2, 3, 4)]
-    [1, 13, 37]
-    """
-    return 6 * (k - 1) ** 2 - 6 * (k - 1) + 1
-
-
 def identifiability_degree_bound(widths) -> int:
     """The ``r`` above which Prop. 16 forces identifiability: ``prop16_bound(2 max hidden width)``.
 
@@ -464,8 +454,8 @@ register(Conjecture(
 
 
 def _check_identifiability_generic(row):
-    if row.get("model") != "mlp":
-        return f"model {row.get('model')}"
+    if not declares(row, "dense_layered"):
+        return f"model {row.get('model')} is not a dense layered network"
     if row.get("activation_kind") != "generic":
         return f"activation {row.get('activation')} is not generic:r"
     if bool(_get(row, "bias", False)):
@@ -475,9 +465,9 @@ def _check_identifiability_generic(row):
         return "no hidden layer"
     if w[0] < 2:
         return "one input variable"
-    from neurovar.pipeline.models import build_model
-
-    model = build_model({"model": "mlp", "widths": w, "activation": row["activation"]})
+    model = model_of(row)
+    if model is None:
+        return "the row's model cannot be rebuilt"
     nparams, amb = model.num_params, model.ambient_dimension
     if nparams > amb:
         return f"{nparams} parameters > dim V = {amb}: r is too small for finite fibers"
@@ -556,11 +546,6 @@ for _generic, _suffix, _kind in ((False, "", "theorem"), (True, "-generic", "con
 
 
 # =========================================================================== ED degree
-#: The attention hypersurface of d = 2, d' = 1 (talk, 'Lightning Self-Attention').
-ATTENTION_HYPERSURFACE = (
-    "y1^2*y6^2 + y4^2*y3^2 + y1*y3*y5^2 + y2^2*y4*y6 - 2*y1*y4*y3*y6 - y2*y1*y6*y5 - y2*y4*y3*y5"
-)
-
 #: psd Q with kernel dimension k: (isolated points, dimensions of the positive-dimensional parts).
 EDD_PSD_TABLE = {0: (14, []), 1: (14, []), 2: (4, [1]), 3: (0, [2]), 4: (0, [3]), 5: (0, [4])}
 #: data Q = A^T A of |S| generic inputs (t = 2 tokens): (isolated points, dimensions); None = none isolated.
@@ -570,12 +555,19 @@ _EDD_PSD_WORDS = {0: "14 points", 1: "14 points", 2: "4 points + a curve", 3: "a
                   4: "a 3-dimensional subvariety", 5: "a 4-dimensional subvariety"}
 
 
-def _normal(text: str) -> str | None:
+def _canonical(poly) -> frozenset:
+    """A polynomial as its set of (named monomial, coefficient) terms: independent of variable order."""
+    names = poly.context().names()
+    return frozenset((tuple(sorted((names[i], int(e)) for i, e in enumerate(exps) if e)), str(c))
+                     for exps, c in poly.to_dict().items())
+
+
+def _normal(text: str) -> frozenset | None:
     try:
         from neurovar.pipeline.algebra.parser import parse_system
 
         _, polys = parse_system(text)
-        return " ; ".join(sorted(str(p) for p in polys))
+        return frozenset(_canonical(p) for p in polys) if len(polys) > 1 else _canonical(polys[0])
     except Exception:
         return None
 
@@ -588,14 +580,20 @@ def _on_attention_hypersurface(row, need_model: bool = False) -> str | None:
     global _ATT_NORMAL
     model = row.get("model")
     if isinstance(model, str) and model:
-        if model != "attention":
-            return f"model {model}"
-        if (_get(row, "d"), _get(row, "d_out")) != (2, 1):
-            return f"attention with d = {_get(row, 'd')}, d' = {_get(row, 'd_out')} (the table is for d = 2, d' = 1)"
-        n, t = _get(row, "n"), _get(row, "t")
-        if n is None or n < 2 or t is None or t < 2:
-            return "attention needs n >= d and t >= 2"
-        return None
+        # the model's own declared implicit equations, compared with the hypersurface (no model names)
+        m = model_of(row)
+        if m is None:
+            return f"model {model} cannot be rebuilt from the row"
+        try:
+            known = m.implicit_equations(m.coordinate_names())
+        except Exception as e:  # the model refuses (e.g. attention with n < d or t < 2)
+            return f"model {model}: {getattr(e, 'message', e)}"
+        if known is None or len(known[0]) != 1:
+            return f"model {model}: its variety is not the attention hypersurface (d = 2, d' = 1)"
+        if _ATT_NORMAL is None:
+            _ATT_NORMAL = _normal(ATTENTION_HYPERSURFACE)
+        return None if _canonical(known[0][0]) == _ATT_NORMAL else \
+            f"model {model}: its variety is not the attention hypersurface (d = 2, d' = 1)"
     if need_model:
         return "implicit equations (data weights need the attention model)"
     eq = _get(row, "equations")

@@ -9,7 +9,8 @@ from math import comb
 import numpy as np
 import pytest
 
-from neurovar.pipeline.compute.edd import ATTENTION_HYPERSURFACE, EddParams, edd
+from neurovar.pipeline.compute.edd import EddParams, edd
+from neurovar.pipeline.papers import ATTENTION_HYPERSURFACE
 from neurovar.pipeline.errors import SpecError
 from neurovar.pipeline.models import build_model
 

@@ -22,7 +22,8 @@ import pytest
 
 from neurovar.pipeline.algebra import msolve
 from neurovar.pipeline.algebra.field import MSOLVE_PRIMES, PrimeField
-from neurovar.pipeline.algebra.gauge import choose_gauge, param_offsets
+from neurovar.pipeline.algebra.gauge import choose_gauge
+from neurovar.pipeline.models.mlp import param_offsets
 from neurovar.pipeline.compute.fiber import (
     FiberParams,
     count_fiber_points,

@@ -346,3 +346,92 @@ def float_rank(m: np.ndarray) -> tuple[int, float | None]:
     r = int(np.sum(s > tol))
     gap = float(s[r - 1] / s[r]) if 0 < r < len(s) and s[r] > 0 else None
     return r, gap
+
+
+class ObjectRing(Field):
+    """Exact arithmetic on numpy object arrays of ring elements (polynomials, residues, rationals).
+
+    The ring of a forward pass with *symbolic* parameters: python-flint
+    polynomials (``nmod_mpoly`` over ``GF(p)``, ``fmpq_mpoly`` over ``Q``),
+    Python ints or ``Fraction``. ``coerce`` maps a rational constant (an
+    activation coefficient) into the ring; ``zero`` is the ring's zero.
+
+    Example
+    -------
+    >>> import flint
+    >>> ctx = flint.fmpq_mpoly_ctx.get(("a", "b"), "lex")
+    >>> R = ObjectRing.over_context(ctx)
+    >>> A = np.empty((1, 2), dtype=object)   # filled entrywise: numpy would iterate the polynomials
+    >>> A[0, 0], A[0, 1] = ctx.gens()
+    >>> z = R.matmul(A, np.array([[1], [2]], dtype=object))
+    >>> str(R.pow(z, 2)[0, 0])
+    'a^2 + 4*a*b + 4*b^2'
+    """
+
+    exact = True
+
+    def __init__(self, coerce=lambda c: c, zero=0):
+        self.coerce, self.zero = coerce, zero
+
+    @classmethod
+    def over_context(cls, ctx) -> "ObjectRing":
+        """The ring of a python-flint ``fmpq_mpoly_ctx`` or ``nmod_mpoly_ctx``."""
+        import flint
+
+        if isinstance(ctx, flint.fmpq_mpoly_ctx):
+            return cls(lambda c: ctx.constant(flint.fmpq(Fraction(c).numerator, Fraction(c).denominator)),
+                       ctx.constant(0))
+        p = ctx.modulus()
+        return cls(lambda c: ctx.constant(PrimeField(p, backend="object")._reduce_scalar(Fraction(c))),
+                   ctx.constant(0))
+
+    def _arr(self, a):
+        if isinstance(a, np.ndarray):
+            return a if a.dtype == object else a.astype(object)
+        out = np.empty((), dtype=object)  # a scalar ring element (numpy would iterate a polynomial)
+        out[()] = a
+        return out
+
+    def asarray(self, values) -> np.ndarray:
+        arr = np.asarray(values, dtype=object)
+        out = np.empty(arr.shape, dtype=object)
+        for i, v in enumerate(arr.ravel()):
+            out.flat[i] = self.coerce(v) if isinstance(v, (int, Fraction, np.integer)) else v
+        return out
+
+    def const(self, c):
+        return self.coerce(c)
+
+    def zeros(self, shape) -> np.ndarray:
+        out = np.empty(shape, dtype=object)
+        for i in range(out.size):
+            out.flat[i] = self.zero
+        return out
+
+    def random(self, shape, rng):  # pragma: no cover - symbolic rings have no uniform distribution
+        raise TypeError("ObjectRing has no random elements; draw in a PrimeField or FloatField")
+
+    def add(self, a, b):
+        return np.add(self._arr(a), self._arr(b), dtype=object)
+
+    def sub(self, a, b):
+        return np.subtract(self._arr(a), self._arr(b), dtype=object)
+
+    def neg(self, a):
+        return np.negative(self._arr(a), dtype=object)
+
+    def mul(self, a, b):
+        return np.multiply(self._arr(a), self._arr(b), dtype=object)
+
+    def pow(self, a, e: int):
+        a = self._arr(a)
+        out = np.empty(a.shape, dtype=object)
+        for i, v in enumerate(a.ravel()):
+            out.flat[i] = v**e
+        return out
+
+    def matmul(self, a, b):
+        return np.matmul(self._arr(a), self._arr(b))
+
+    def rank(self, m):  # pragma: no cover - not a field
+        raise TypeError("rank needs a field: use PrimeField or FloatField")

@@ -1,4 +1,4 @@
-"""Gauges: affine slices that fix the continuous symmetries of a network's parameters.
+"""Gauges: affine slices that fix the continuous symmetries of a model's parameters.
 
 The map ``theta -> f_theta`` is invariant under a group ``G`` acting on the
 parameters. To count the points of a fiber ``{theta : f_theta = f_theta0}`` the
@@ -10,47 +10,40 @@ then
 
     #(fiber ∩ S) = #(G-orbits in the fiber) * |R|,
 
-and when the fiber is only the known symmetries (the orbits ``sigma G theta0``
-for the permutations ``sigma`` of hidden neurons) this is
-``prod_i d_i! * |R|`` (``d_i`` the hidden widths; ``G`` contains no permutation
-except for linear networks, where the permutations lie in ``GL(d_i)``).
+and when the fiber is only the known symmetries this is
+``(order of the finite group modulo the continuous one) * |R|``. Each model
+declares its gauges (:meth:`pipeline.models.base.Model.gauge`) and its finite
+symmetry group (:meth:`pipeline.models.base.Model.symmetries`); this module
+chooses the gauge and generates orbits, for every model alike.
 
-Gauges implemented
-------------------
+Gauges of the MLP
+-----------------
 **Monomial activation** ``s = c x^r`` (``r >= 2``). Neuron ``j`` of hidden
 layer ``i`` has the scaling ``W_i[j, :] -> t W_i[j, :]``, ``b_i[j] -> t b_i[j]``,
 ``W_{i+1}[:, j] -> t^(-r) W_{i+1}[:, j]`` (``s(t z) = t^r s(z)``), a torus
 ``(C^*)^(d_1 + ... + d_{L-1})``.
 
-- ``incoming`` (default): ``W_i[j, 0] = 1`` for every hidden neuron (the first
-  coordinate of its incoming weight vector). Going through the layers in
-  order, the scalings of layer ``i - 1`` are already fixed, so
-  ``t_{i,j} W_i[j, 0] = 1`` determines ``t_{i,j}`` uniquely: the residual group
-  is trivial, ``|R| = 1``. (The sign/root-of-unity scalings ``t^r = 1`` move
-  ``W_i[j, 0] = 1`` to ``t != 1`` and are therefore *not* in the slice.)
-- ``outgoing``: ``W_{i+1}[0, j] = 1`` (the first coordinate of its outgoing
-  weight vector). Going through the layers backwards, ``t_{i+1,0}`` is fixed
-  and ``t_{i+1,0} t_{i,j}^(-r) = 1`` has ``r`` solutions ``t_{i,j}``: the residual
-  group is ``mu_r`` per hidden neuron, ``|R| = r^(d_1 + ... + d_{L-1})`` — the
-  complex ``r``-th roots of unity (counted over the algebraic closure, as msolve
-  does).
+- ``incoming`` (default): ``W_i[j, 0] = 1`` for every hidden neuron. Going
+  through the layers in order, the scalings of layer ``i - 1`` are already
+  fixed, so ``t_{i,j} W_i[j, 0] = 1`` determines ``t_{i,j}`` uniquely: the
+  residual group is trivial, ``|R| = 1``.
+- ``outgoing``: ``W_{i+1}[0, j] = 1``. Going through the layers backwards,
+  ``t_{i+1,0}`` is fixed and ``t_{i+1,0} t_{i,j}^(-r) = 1`` has ``r`` solutions
+  ``t_{i,j}``: ``|R| = r^(d_1 + ... + d_{L-1})`` (the complex ``r``-th roots of
+  unity, counted over the algebraic closure, as msolve does).
 
 **Linear activation** ``s = x`` (``GL(d_i)`` per hidden layer, affine group with
-bias). ``gl`` gauge: ``W_i[:, :d_i] = I`` (and ``b_i = 0`` with bias) for every
-hidden layer. With ``g_{i-1}`` fixed, ``g_i W_i[:, :d_i] g_{i-1}^{-1} = I``
-determines ``g_i``; this is a section with trivial residual group only when
-``d_0 >= d_1 >= ... >= d_{L-1}`` (the block must be square-or-wide). Expected
-count: 1 (the permutations lie inside ``GL``).
+bias). ``gl``: ``W_i[:, :d_i] = I`` (and ``b_i = 0``) for every hidden layer; a
+section with trivial residual group when ``d_0 >= d_1 >= ... >= d_{L-1}``.
+Expected count: 1 (the permutations lie inside ``GL``).
 
-**Any other activation**: no continuous symmetry is known; no gauge, ``|R| = 1``,
-except for the affine shapes found by :func:`affine_shape`: with bias every
-cubic (indeed any ``s`` with ``s(u + beta) - s(beta)`` odd) has a sign flip per
-hidden neuron, ``|R| = 2^(d_1 + ... + d_{L-1})``; with bias every quadratic is
-a shifted ``x^2`` and has unfixed scalings (no count expected).
+**Any other activation**: no continuous symmetry is known; no gauge, except
+for the affine shapes of :func:`pipeline.models.mlp.affine_shape`: with bias
+every cubic has a sign flip per hidden neuron, ``|R| = 2^(d_1 + ... + d_{L-1})``;
+with bias every quadratic is a shifted ``x^2`` (unfixed scalings, no count).
 
 Caveat: a gauge only sees fiber points whose gauge coordinates can be made
-non-zero; a component of the fiber inside ``{W_i[j, 0] = 0}`` (e.g. a dead
-neuron) is not counted.
+non-zero; a component of the fiber inside ``{W_i[j, 0] = 0}`` is not counted.
 
 Example
 -------
@@ -64,211 +57,82 @@ Example
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from math import factorial, prod
+import numpy as np
 
-from ..models.mlp import layer_shapes
-
-GAUGES = ("auto", "incoming", "outgoing", "gl", "none")
-
-
-@dataclass(frozen=True)
-class Gauge:
-    """An affine slice ``theta[k] = fixed[k]`` and the order of its residual finite group.
-
-    Attributes
-    ----------
-    kind : str
-        ``incoming``, ``outgoing``, ``gl`` or ``none``.
-    fixed : dict[int, int]
-        Parameter index -> the integer it is set to.
-    residual_order : int
-        ``|R|``: how many points of the slice each orbit of the continuous group meets.
-    permutation_order : int
-        Number of fiber points the known finite symmetries (neuron permutations
-        outside the continuous group) contribute: ``prod d_i!``, or 1 for ``gl``.
-    description : str
-        One line for the record.
-    """
-
-    kind: str
-    fixed: dict[int, int] = field(default_factory=dict)
-    residual_order: int = 1
-    permutation_order: int = 1
-    description: str = ""
-    #: False when the slice leaves continuous known symmetries unfixed (then no count is expected)
-    complete: bool = True
-
-    @property
-    def expected_points(self) -> int | None:
-        """Points of ``fiber ∩ slice`` when the fiber is only the known symmetries (None if not finite)."""
-        return self.permutation_order * self.residual_order if self.complete else None
-
-
-def param_offsets(widths, bias: bool) -> list[tuple[int, int | None]]:
-    """Start index of ``W_l`` (row-major) and of ``b_l`` (None without bias) for each layer."""
-    out, k = [], 0
-    for rows, cols in layer_shapes(widths):
-        w0 = k
-        k += rows * cols
-        b0 = None
-        if bias:
-            b0 = k
-            k += rows
-        out.append((w0, b0))
-    return out
+from ..models.base import GAUGES, Gauge, ParameterMap
 
 
 def choose_gauge(model, kind: str = "auto") -> Gauge:
-    """The gauge ``kind`` for an MLP or linear ``model`` (``auto``: the default for its activation).
+    """The gauge ``kind`` declared by ``model`` (``auto``: the model's default).
 
     Raises
     ------
     ValueError
-        If ``kind`` does not apply to the model's activation or widths (the
-        message names the gauges that do).
+        If ``kind`` does not apply to the model (the message names the gauges that do).
     """
     if kind not in GAUGES:
         raise ValueError(f"gauge must be one of {', '.join(GAUGES)}, got {kind!r}")
-    widths = tuple(model.widths)
-    hidden = widths[1:-1]
-    act = model.activation
-    perms = prod(factorial(d) for d in hidden)
-    offs = param_offsets(widths, model.bias)
-    if not hidden:
-        if kind not in ("auto", "none"):
-            raise ValueError(f"gauge {kind!r}: a network without hidden layers has no symmetries; use gauge=none")
-        return Gauge("none", {}, 1, 1, "no hidden layer: f_theta determines theta")
-    if kind == "none":
-        known_continuous = act.is_monomial  # x^r scalings, GL for x
-        return Gauge("none", {}, 1, perms, "no gauge", complete=not known_continuous)
-    if act.is_linear:
-        if kind not in ("auto", "gl"):
-            raise ValueError(f"gauge {kind!r} is for monomial activations; a linear network takes gauge=gl (or none)")
-        if any(widths[i] < widths[i + 1] for i in range(len(widths) - 2)):
-            if kind == "auto":
-                return Gauge("none", {}, 1, 1, "GL gauge needs d_0 >= ... >= d_(L-1): dimensions only",
-                             complete=False)
-            raise ValueError(
-                f"gauge gl needs d_0 >= d_1 >= ... >= d_(L-1), got widths {list(widths)}; "
-                "use gauge=none (dimensions only)"
-            )
-        fixed = {}
-        for i in range(len(hidden)):
-            w0, b0 = offs[i]
-            rows, cols = widths[i + 1], widths[i]
-            for a in range(rows):
-                for c in range(rows):
-                    fixed[w0 + a * cols + c] = int(a == c)
-                if b0 is not None:
-                    fixed[b0 + a] = 0
-        return Gauge("gl", fixed, 1, 1, "W_i[:, :d_i] = I (b_i = 0) on hidden layers; GL section, residual trivial")
-    if act.is_monomial:
-        r = act.degree
-        if kind in ("auto", "incoming"):
-            fixed = {}
-            for i, d in enumerate(hidden):
-                w0, _ = offs[i]
-                cols = widths[i]
-                for j in range(d):
-                    fixed[w0 + j * cols] = 1
-            return Gauge("incoming", fixed, 1, perms,
-                         "W_i[j, 0] = 1 for every hidden neuron; residual trivial")
-        if kind == "outgoing":
-            fixed = {}
-            for i, d in enumerate(hidden):
-                w0, _ = offs[i + 1]
-                for j in range(d):
-                    fixed[w0 + j] = 1  # row 0 of W_{i+1}
-            n = sum(hidden)
-            return Gauge("outgoing", fixed, r**n, perms,
-                         f"W_(i+1)[0, j] = 1 for every hidden neuron; residual (mu_{r})^{n}")
-        raise ValueError(f"gauge {kind!r} is for linear networks; a monomial activation takes incoming or outgoing")
-    if kind != "auto":
-        raise ValueError(f"activation {act.text} has no known continuous symmetry; use gauge=auto or none")
-    shape = affine_shape(act.coeffs, model.bias)
-    if shape == "monomial":
-        return Gauge("none", {}, 1, perms, "activation is a shifted monomial: scalings are not fixed", complete=False)
-    if shape == "odd":
-        n = sum(hidden)
-        return Gauge("none", {}, 2**n, perms, f"activation is odd after a shift: sign flips (Z/2)^{n}")
-    return Gauge("none", {}, 1, perms, "no continuous symmetry known: no gauge")
+    return model.gauge(kind)
 
 
-def affine_shape(coeffs, bias: bool) -> str | None:
-    """``"monomial"``, ``"odd"`` or None: the shape of ``t(u) = s(u + beta) - s(beta)``.
+def group_elements(generators, num_params: int, max_elements: int = 20000) -> list[ParameterMap]:
+    """All elements of the finite group generated by ``generators`` (breadth first, identity first).
 
-    With bias, a shift ``beta`` of the pre-activation is absorbed by the bias
-    and a constant by the next layer's bias, so ``s`` only matters up to
-    ``s(u + beta) - s(beta)``; ``beta = -c_(r-1) / (r c_r)`` removes the
-    ``u^(r-1)`` term. Without bias ``beta = 0`` and the constant must vanish.
+    Elements are exact: an index permutation and root-of-unity exponents modulo a
+    common order. Returns only the identity when the group has more than
+    ``max_elements`` elements.
 
-    - ``monomial``: ``t = c u^r``; every hidden neuron has the scalings of
-      ``x^r`` (a continuous symmetry; e.g. every quadratic with bias).
-    - ``odd``: ``t(-u) = -t(u)``; flipping the sign of a neuron's incoming
-      weights and bias (after the shift) and of its outgoing weights is a
-      symmetry, ``|R| = 2`` per hidden neuron (e.g. every cubic with bias).
-
-    Example
-    -------
-    >>> from fractions import Fraction as Q
-    >>> affine_shape([Q(5), Q(-3), Q(7), Q(2)], bias=True), affine_shape([Q(5), Q(-3), Q(7), Q(2)], bias=False)
-    ('odd', None)
-    >>> affine_shape([Q(1), Q(2), Q(3)], bias=True), affine_shape([Q(1), Q(2), Q(3), Q(4), Q(5)], bias=True)
-    ('monomial', None)
+    >>> g = ParameterMap(perm=(1, 0), order=2, exponents=(1, 0))
+    >>> len(group_elements([g], 2))      # (x, y) -> (-y, x): a rotation of order 4
+    4
     """
-    from fractions import Fraction
-    from math import comb
+    from math import lcm
 
-    c = [Fraction(x) for x in coeffs]
-    r = len(c) - 1
-    if r < 2:
-        return None
-    beta = -c[r - 1] / (r * c[r]) if bias else Fraction(0)
-    t = [sum(c[k] * comb(k, i) * beta ** (k - i) for k in range(i, r + 1)) for i in range(r + 1)]
-    if not bias and t[0] != 0:
-        return None
-    if all(t[i] == 0 for i in range(1, r)):
-        return "monomial"
-    if all(t[i] == 0 for i in range(2, r + 1, 2)):
-        return "odd"
-    return None
+    order = lcm(1, *(g.order for g in generators))
+    ident = (tuple(range(num_params)), (0,) * num_params)
+
+    def as_pair(g):
+        e = g.exponents or (0,) * num_params
+        return tuple(g.perm), tuple(k * (order // g.order) % order for k in e)
+
+    gens = [as_pair(g) for g in generators]
+    seen = {ident: None}
+    frontier = [ident]
+    while frontier:
+        nxt = []
+        for perm, exps in frontier:
+            for gp, ge in gens:  # (g o h)(theta)[i] = zeta^ge[i] * h(theta)[gp[i]]
+                p = tuple(perm[gp[i]] for i in range(num_params))
+                e = tuple((ge[i] + exps[gp[i]]) % order for i in range(num_params))
+                if (p, e) not in seen:
+                    seen[(p, e)] = None
+                    nxt.append((p, e))
+                    if len(seen) > max_elements:
+                        return [ParameterMap(ident[0])]
+        frontier = nxt
+    return [ParameterMap(p, order, e) for p, e in seen]
 
 
 def symmetry_orbit(model, gauge: Gauge, theta, max_points: int = 20000):
-    """The points of ``fiber(theta) ∩ slice`` given by the known finite symmetries.
+    """The points of ``fiber(theta) ∩ slice`` given by the declared finite symmetries.
 
-    Permutations of the hidden neurons of every layer (rows of ``W_i`` and
-    ``b_i``, columns of ``W_(i+1)``), each followed by the scaling that brings
-    the point back into the gauge slice: for ``incoming`` the unique
-    ``t = 1 / W_i[j, 0]`` per neuron (layers in order); for ``outgoing`` every
-    ``t`` with ``t^r = W_(i+1)[0, j]`` (layers backwards: the residual
-    ``mu_r`` per neuron); for ``gl`` the permutations lie in ``GL`` and give
-    ``theta`` itself; for ``none`` the permutations alone (sign flips of the
-    ``odd`` shape are not generated: a subgroup is still a group of deck
-    transformations). These maps are deck transformations of
-    ``theta -> f_theta`` restricted to the slice: they preserve ``f_theta`` and
-    commute with analytic continuation.
-
-    Parameters
-    ----------
-    model : Model
-        An MLP or linear network.
-    gauge : Gauge
-    theta : array (num_params,)
-        A point of the slice (complex or float).
-    max_points : int
-        Larger orbits are not generated (only ``theta`` is returned).
+    Every element of the model's finite group (:func:`group_elements` of
+    ``model.symmetries().generators``) is applied to ``theta`` and brought back
+    into the slice by the gauge's projection (the residual group's orbit). When
+    the finite group lies inside the continuous one (``permutation_order == 1``,
+    e.g. permutations inside ``GL``) only the projection of ``theta`` is
+    returned. These maps are deck transformations of ``theta -> f_theta``
+    restricted to the slice: they preserve ``f_theta`` and commute with analytic
+    continuation.
 
     Returns
     -------
     numpy.ndarray
-        Shape ``(k, num_params)``, the first row ``theta``; ``k = prod d_i! * |R|``
-        for a generic ``theta`` (fewer for ``none`` gauges with ``|R| > 1``).
+        Shape ``(k, num_params)``, the first row ``theta``; ``k = group order * |R|``
+        for a generic ``theta`` when the gauge projects onto all residual points.
 
     Example
     -------
-    >>> import numpy as np
     >>> from neurovar.pipeline.models import build_model
     >>> m = build_model({"model": "mlp", "widths": [2, 3, 1], "activation": "x^5"})
     >>> g = choose_gauge(m)
@@ -278,63 +142,17 @@ def symmetry_orbit(model, gauge: Gauge, theta, max_points: int = 20000):
     >>> O.shape, bool(np.allclose(O[:, sorted(g.fixed)], 1))
     ((6, 9), True)
     """
-    from itertools import permutations, product
-
-    import numpy as np
-
-    from ..models.mlp import unpack
-
     theta = np.asarray(theta, dtype=np.complex128)
-    widths = tuple(model.widths)
-    hidden = widths[1:-1]
-    r = model.activation.degree
-    n_points = gauge.permutation_order * (gauge.residual_order if gauge.kind == "outgoing" else 1)
-    if gauge.kind == "gl" or not hidden or n_points > max_points:
+    residual = gauge.residual_order if gauge.project is not None else 1
+    if gauge.permutation_order * residual > max_points:
         return theta[None, :].copy()
-    out = []
-    for perms in product(*(permutations(range(d)) for d in hidden)):
-        t = theta.copy()
-        layers = unpack(t, widths, model.bias)  # views into t
-        for i, pi in enumerate(perms):
-            pi = list(pi)
-            W, b = layers[i]
-            W[:] = W[pi]
-            if b is not None:
-                b[:] = b[pi]
-            Wn = layers[i + 1][0]
-            Wn[:] = Wn[:, pi]
-        if gauge.kind == "incoming":
-            for i in range(len(hidden)):
-                W, b = layers[i]
-                for j in range(hidden[i]):
-                    s = 1 / W[j, 0]
-                    W[j, :] *= s
-                    if b is not None:
-                        b[j] *= s
-                    layers[i + 1][0][:, j] *= s ** (-r)
-            out.append(t)
-        elif gauge.kind == "outgoing":
-            points = [t]
-            for i in reversed(range(len(hidden))):
-                for j in range(hidden[i]):
-                    nxt = []
-                    for u in points:
-                        for k in range(r):
-                            v = u.copy()
-                            ls = unpack(v, widths, model.bias)
-                            W, b = ls[i]
-                            Wn = ls[i + 1][0]
-                            s = Wn[0, j] ** (1 / r) * np.exp(2j * np.pi * k / r)  # s^r = W_(i+1)[0, j]
-                            W[j, :] *= s
-                            if b is not None:
-                                b[j] *= s
-                            Wn[:, j] *= s ** (-r)
-                            nxt.append(v)
-                    points = nxt
-            out.extend(points)
-        else:  # none: permutations only
-            out.append(t)
-    return np.array(out)
+    project = gauge.project or (lambda t: np.asarray(t)[None, :])
+    elements = group_elements(model.symmetries().generators, model.num_params, max_points) \
+        if gauge.permutation_order > 1 else []
+    out = [np.asarray(project(theta))]
+    for g in elements[1:]:
+        out.append(np.asarray(project(g(theta))))
+    return np.concatenate(out, axis=0)
 
 
-__all__ = ["GAUGES", "Gauge", "choose_gauge", "param_offsets", "symmetry_orbit"]
+__all__ = ["GAUGES", "Gauge", "choose_gauge", "group_elements", "symmetry_orbit"]

@@ -70,7 +70,6 @@ Example
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import time
@@ -83,10 +82,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ..algebra import msolve
 from ..algebra.edd_system import RANDOM_COEFF, _det, critical_set, random_point
 from ..algebra.field import MSOLVE_PRIMES
-from ..algebra.parser import PolynomialSyntaxError, parse_system, polynomial_context
+from ..algebra.parser import PolynomialSyntaxError, parse_system
 from ..algebra.weights import kernel_basis, parse_weights, weight_matrix
 from ..errors import SpecError
-from ..models.mlp import polynomial_forward
 
 VERSION = "3"
 #: ``method: exact`` uses implicit equations up to this codimension, parameter space above it.
@@ -95,9 +93,6 @@ MAX_IMPLICIT_CODIM = 4
 RANDOM_INPUT = 1000
 METHODS = ("exact", "exact-implicit", "exact-parametric", "numerical", "both")
 
-ATTENTION_HYPERSURFACE = (
-    "y1^2*y6^2 + y4^2*y3^2 + y1*y3*y5^2 + y2^2*y4*y6 - 2*y1*y4*y3*y6 - y2*y1*y6*y5 - y2*y4*y3*y5"
-)
 
 
 class EddParams(BaseModel):
@@ -218,210 +213,39 @@ class _Implicit(_Variety):
         self.equations = polys
 
 
-class _LinearVariety(_Variety):
-    def __init__(self, model):
-        if model.bias:
-            raise SpecError("model.bias", "edd supports linear networks without bias: set bias false")
-        w = model.widths
-        self.rows, self.cols, self.q = w[-1], w[0], min(w)
-        self.names = [f"w{i}_{j}" for i in range(1, self.rows + 1) for j in range(1, self.cols + 1)]
-        if self.q >= min(self.rows, self.cols):
-            raise SpecError("model.widths", f"the network fills all {self.rows}x{self.cols} matrices "
-                            "(no bottleneck): give a hidden width smaller than the input and output widths")
-        ctx = polynomial_context(self.names)
-        g = ctx.gens()
-        W = [[g[i * self.cols + j] for j in range(self.cols)] for i in range(self.rows)]
-        r = self.q + 1
-        self.equations = [_det([[W[i][j] for j in cs] for i in rs])
-                          for rs in itertools.combinations(range(self.rows), r)
-                          for cs in itertools.combinations(range(self.cols), r)]
-        self.codim = (self.rows - self.q) * (self.cols - self.q)
+class _ModelVariety(_Variety):
+    """The neurovariety of a model in the coordinates of its ambient space ``V``.
 
-    def sample_point(self, rng) -> np.ndarray:
-        """A random complex ``rows x cols`` matrix of rank ``q`` (row-major)."""
-        A = rng.normal(size=(self.rows, self.q)) + 1j * rng.normal(size=(self.rows, self.q))
-        B = rng.normal(size=(self.q, self.cols)) + 1j * rng.normal(size=(self.q, self.cols))
-        return (A @ B).ravel()
-
-    def features(self, N, rng):
-        A = rng.integers(-RANDOM_INPUT, RANDOM_INPUT + 1, size=(N, self.cols))
-        rows = []
-        for a in A:
-            for o in range(self.rows):
-                row = [Fraction(0)] * (self.rows * self.cols)
-                for j in range(self.cols):
-                    row[o * self.cols + j] = Fraction(int(a[j]))
-                rows.append(row)
-        return rows
-
-
-class _AttentionVariety(_Variety):
-    def __init__(self, model, method: str):
-        self.d, self.do, self.n, self.t = model.d, model.d_out, model.n, model.t
-        d = self.d
-        if self.n < d:
-            raise SpecError("model.n", f"edd supports attention with n >= d (here n={self.n}, d={d}): set n >= {d}")
-        if self.t < 2:
-            raise SpecError("model.t", "edd needs t >= 2 tokens (then the virtual weights are identifiable)")
-        self.pairs = [(c, a) for c in range(d) for a in range(c, d)]
-        self.index = [(o, b, ca) for o in range(self.do) for b in range(d) for ca in self.pairs]
-        self.names = [f"y{i + 1}" for i in range(len(self.index))]
-        if d == 2 and self.do == 1 and method != "exact-parametric":
-            _, self.equations = parse_system(ATTENTION_HYPERSURFACE, self.names)
-            self.codim = 1
-
-    def features(self, N, rng):
-        rows = []
-        for _ in range(N):
-            X = rng.integers(-RANDOM_INPUT, RANDOM_INPUT + 1, size=(self.d, self.t))
-            G = X @ X.T
-            for o2 in range(self.do):
-                for j in range(self.t):
-                    rows.append([Fraction(int(G[c, a] * X[b, j])) if o == o2 else Fraction(0)
-                                 for (o, b, (c, a)) in self.index])
-        return rows
-
-    def parametrization(self):
-        d, do = self.d, self.do
-        pnames = [f"v{o}_{c}" for o in range(do) for c in range(d)][1:] + [f"m{a}_{b}" for a in range(d) for b in range(d)]
-        ctx = flint.fmpq_mpoly_ctx.get(tuple(pnames), "degrevlex")
-        g = dict(zip(pnames, ctx.gens()))
-        V = [[ctx.constant(1) if (o, c) == (0, 0) else g[f"v{o}_{c}"] for c in range(d)] for o in range(do)]
-        M = [[g[f"m{a}_{b}"] for b in range(d)] for a in range(d)]
-        ys = []
-        for (o, b, (c, a)) in self.index:
-            ys.append(V[o][c] * M[c][b] if c == a else V[o][c] * M[a][b] + V[o][a] * M[c][b])
-        return pnames, ys
-
-
-def _monomials(nvars: int, degree: int, homogeneous: bool) -> list[tuple[int, ...]]:
-    """Exponent vectors of degree ``degree`` (or ``<= degree``), highest degree first, lex-descending."""
-    degs = [degree] if homogeneous else range(degree, -1, -1)
-    out = []
-    for D in degs:
-        out += sorted((e for e in itertools.product(range(D + 1), repeat=nvars) if sum(e) == D), reverse=True)
-    return out
-
-
-def _multinomial(D: int, e) -> int:
-    out = math.factorial(D)
-    for k in e:
-        out //= math.factorial(k)
-    return out // math.factorial(D - sum(e))
-
-
-class _MLPVariety(_Variety):
-    """The neurovariety of a polynomial MLP in the monomial coefficients of its outputs."""
+    Everything comes from the model protocol (:mod:`pipeline.models.base`):
+    ``coordinate_names``, ``implicit_equations`` (used up to
+    :data:`MAX_IMPLICIT_CODIM` under ``exact`` unless the model prefers them),
+    ``features`` (data weights), ``bombieri_weights`` and the gauge-fixed
+    ``parametrization``.
+    """
 
     def __init__(self, model, method: str):
         self.model = model
-        self.widths = tuple(model.widths)
-        self.act = model.activation
-        self.bias = model.bias
-        self.D = model.degree
-        self.homog = model.homogeneous
-        self.n_in, self.n_out = self.widths[0], self.widths[-1]
-        self.monos = _monomials(self.n_in, self.D, self.homog)
-        tag = (lambda o: "c") if self.n_out == 1 else (lambda o: f"c{o + 1}")
-        self.index = [(o, e) for o in range(self.n_out) for e in self.monos]
-        self.names = [f"{tag(o)}_{'_'.join(map(str, e))}" for o, e in self.index]
-        self.equations, self.codim = self._implicit(method)
-
-    # -- implicit equations of secants of Veronese cones
-    def _implicit(self, method):
-        w, act = self.widths, self.act
-        if method == "exact-parametric" or len(w) != 3 or w[-1] != 1 or self.bias or not act.is_monomial:
-            return None, None
-        n, k, d = w[0], w[1], act.degree
-        if k == 1:
-            a, size = 1, 2
-        elif n == 2 and 2 * k <= d:
-            a, size = k, k + 1
-        elif d == 2 and k < n:
-            a, size = 1, k + 1
-        else:
-            return None, None
-        ctx = polynomial_context(self.names)
-        g = dict(zip(self.monos, ctx.gens()))
-        y = {e: g[e] * flint.fmpq(1, _multinomial(d, e)) for e in self.monos}
-        rows = _monomials(n, a, True)
-        cols = _monomials(n, d - a, True)
-        C = [[y[tuple(i + j for i, j in zip(r, c))] for c in cols] for r in rows]
-        eqs = [_det([[C[i][j] for j in cs] for i in rs])
-               for rs in itertools.combinations(range(len(rows)), size)
-               for cs in itertools.combinations(range(len(cols)), size)]
-        if k == 1:
-            dim = n  # the Veronese cone
-        elif n == 2:
-            dim = 2 * k  # sigma_k of the rational normal curve, 2k <= d
-        else:
-            dim = n * k - k * (k - 1) // 2  # symmetric n x n matrices of rank <= k
-        codim = len(self.monos) - dim
-        if method == "exact" and codim > MAX_IMPLICIT_CODIM:
-            return None, None
-        return eqs, codim
+        self.names = model.coordinate_names()
+        self.equations, self.codim = None, None
+        if method != "exact-parametric":
+            known = model.implicit_equations(self.names)
+            if known is not None:
+                eqs, codim, preferred = known
+                if preferred or method != "exact" or codim <= MAX_IMPLICIT_CODIM:
+                    self.equations, self.codim = eqs, codim
 
     def features(self, N, rng):
         rows = []
-        nm = len(self.monos)
         for _ in range(N):
-            a = rng.integers(-RANDOM_INPUT, RANDOM_INPUT + 1, size=self.n_in)
-            v = [Fraction(math.prod(int(x) ** int(k) for x, k in zip(a, e))) for e in self.monos]
-            for o in range(self.n_out):
-                rows.append([Fraction(0)] * (o * nm) + v + [Fraction(0)] * ((self.n_out - o - 1) * nm))
+            x = rng.integers(-RANDOM_INPUT, RANDOM_INPUT + 1, size=self.model.feature_input_shape)
+            rows += self.model.features([int(v) for v in np.ravel(x)])
         return rows
 
-    def bombieri(self) -> list[Fraction]:
-        return [Fraction(1, _multinomial(self.D, e)) for _, e in self.index]
-
-    def gauge(self) -> set[tuple[int, int, int]]:
-        """``(layer, row, 0)`` entries fixed to 1: the first incoming weight of every hidden neuron."""
-        if not (self.act.is_monomial and self.act.degree >= 2):
-            return set()
-        return {(l, a, 0) for l in range(len(self.widths) - 2) for a in range(self.widths[l + 1])}
+    def bombieri(self):
+        return self.model.bombieri_weights()
 
     def parametrization(self):
-        w, fixed = self.widths, self.gauge()
-        pnames, free = [], []  # free: positions in the flat parameter vector (unpack's order)
-        k = 0
-        for l in range(len(w) - 1):
-            for a in range(w[l + 1]):
-                for b in range(w[l]):
-                    if (l, a, b) not in fixed:
-                        pnames.append(f"w{l + 1}_{a + 1}_{b + 1}")
-                        free.append(k)
-                    k += 1
-            if self.bias:
-                for a in range(w[l + 1]):
-                    pnames.append(f"b{l + 1}_{a + 1}")
-                    free.append(k)
-                    k += 1
-        xn = [f"in{i + 1}" for i in range(self.n_in)]
-        ctx = flint.fmpq_mpoly_ctx.get(tuple(pnames + xn), "degrevlex")
-        gens = ctx.gens()
-        P = len(pnames)
-        # object arrays filled one by one: numpy would try to iterate the polynomials
-        theta = np.empty(k, dtype=object)
-        for i in range(k):
-            theta[i] = ctx.constant(1)  # the gauge-fixed weights
-        for i, gen in zip(free, gens[:P]):
-            theta[i] = gen
-        x = np.empty((self.n_in, 1), dtype=object)
-        for j in range(self.n_in):
-            x[j, 0] = gens[P + j]
-        coeffs = [flint.fmpq(c.numerator, c.denominator) for c in self.act.coeffs]
-        h = polynomial_forward(self.model.layers(theta), self.act, coeffs, x)[:, 0]
-        pctx = flint.fmpq_mpoly_ctx.get(tuple(pnames), "degrevlex")
-        pos = {e: i for i, e in enumerate(self.monos)}
-        ys = [dict() for _ in self.index]
-        nm = len(self.monos)
-        for o, f in enumerate(h):
-            for exps, c in f.to_dict().items():
-                key = tuple(int(k) for k in exps[P:])
-                if key not in pos:
-                    raise SpecError("model", f"the network has a monomial {key} outside its coefficient space")
-                ys[o * nm + pos[key]][tuple(int(k) for k in exps[:P])] = c
-        return pnames, [pctx.from_dict(d) if d else pctx.constant(0) for d in ys]
+        return self.model.parametrization()
 
 
 def variety_of(model, params: EddParams, method: str | None = None) -> _Variety:
@@ -430,15 +254,7 @@ def variety_of(model, params: EddParams, method: str | None = None) -> _Variety:
     method = method or params.method
     if model is None:
         return _Implicit(params)
-    if model.name == "linear":
-        return _LinearVariety(model)
-    if model.name == "attention":
-        return _AttentionVariety(model, method)
-    if model.name == "mlp":
-        if model.activation.is_linear:
-            return _LinearVariety(model)
-        return _MLPVariety(model, method)
-    raise SpecError("model", f"edd supports the models mlp, linear and attention (and equations), not {model.name!r}")
+    return _ModelVariety(model, method)
 
 
 # ----------------------------------------------------------------------------- parametric
@@ -861,7 +677,6 @@ COMPUTATION = Computation(
     run=_run,
     params=EddParams,
     needs_model=None,
-    models=("mlp", "linear", "attention"),
     description="ED degree: critical points of ||x - u||_Q^2 on M_reg (saturated Lagrange systems, msolve mod p)",
     outputs={
         "edd": "int",

@@ -84,15 +84,13 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import combinations_with_replacement
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..algebra.field import MSOLVE_PRIMES, PrimeField
+from ..algebra.field import MSOLVE_PRIMES, ObjectRing, PrimeField
 from ..algebra.gauge import GAUGES, Gauge, choose_gauge
-from ..models.base import Model
-from ..models.mlp import polynomial_forward
+from ..models.base import Model, monomial_exponents
 from .dimension import exact_rank
 
 VERSION = "2"
@@ -130,19 +128,6 @@ class FiberSystem:
     gauge: Gauge
 
 
-def monomial_exponents(nvars: int, degree: int, homogeneous: bool) -> list[tuple[int, ...]]:
-    """Exponent vectors of the monomials spanning ``V`` (degree ``== degree`` or ``<= degree``)."""
-    out = []
-    degrees = [degree] if homogeneous else range(degree + 1)
-    for d in degrees:
-        for combo in combinations_with_replacement(range(nvars), d):
-            e = [0] * nvars
-            for v in combo:
-                e[v] += 1
-            out.append(tuple(e))
-    return out
-
-
 def unisolvent_points(model: Model, F: PrimeField, rng: np.random.Generator, tries: int = 5) -> np.ndarray:
     """``N = #monomials`` random points at which evaluation is injective on ``V`` (rank-checked)."""
     exps = monomial_exponents(model.input_dim, model.degree, model.homogeneous)
@@ -159,11 +144,10 @@ def unisolvent_points(model: Model, F: PrimeField, rng: np.random.Generator, tri
     raise RuntimeError(f"no unisolvent point set found in {tries} tries over GF({F.p}); the prime is too small")
 
 
-def _symbolic_forward(model: Model, params: np.ndarray, X: np.ndarray, p: int) -> np.ndarray:
+def _symbolic_forward(model: Model, params: np.ndarray, X: np.ndarray, ctx) -> np.ndarray:
     """``f_theta(x_j)`` with ``theta`` an object array of nmod_mpoly; returns ``(N, dL)`` objects."""
-    coeffs = [int(F_c) for F_c in PrimeField(p).asarray(list(model.activation.coeffs))]
-    h = np.array([[int(v) for v in row] for row in X.T], dtype=object)  # (d0, N)
-    return polynomial_forward(model.layers(params), model.activation, coeffs, h).T
+    x = np.array([[int(v) for v in row] for row in X], dtype=object)  # (N, d0)
+    return model.forward(params, x, ObjectRing.over_context(ctx))
 
 
 def fiber_system(model: Model, gauge: Gauge, prime: int, rng: np.random.Generator) -> FiberSystem:
@@ -198,11 +182,12 @@ def fiber_system(model: Model, gauge: Gauge, prime: int, rng: np.random.Generato
         params[k] = gens[i]
     X = unisolvent_points(model, F, rng)
     target = model.evaluate(theta0, X, F)  # (N, dL) numeric
-    sym = _symbolic_forward(model, params, X, prime)
+    sym = _symbolic_forward(model, params, X, ctx)
     polys = []
     for j in range(sym.shape[0]):
         for o in range(sym.shape[1]):
-            polys.append(sym[j, o] - int(target[j, o]))
+            v = sym[j, o]
+            polys.append((v if hasattr(v, "is_zero") else ctx.constant(int(v) % prime)) - int(target[j, o]))
     # every equation vanishes at theta0 (checks the symbolic forward pass against the model)
     values = [int(theta0[k]) for k in free]
     for g in polys:
@@ -515,7 +500,6 @@ COMPUTATION = Computation(
     version=VERSION,
     run=_run,
     params=FiberParams,
-    models=("mlp", "linear"),
     description="generic fiber of theta -> f_theta: dimension and number of points after a gauge "
                 "(msolve over GF(p), monodromy, or both)",
     outputs={

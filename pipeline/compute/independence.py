@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from ..algebra.families import Family, TupleBatch, parse_family, parse_tuple
 from ..algebra.field import MSOLVE_PRIMES, PrimeField
 from ..models.activation import Activation
+from ..papers import prop16_bound  # noqa: F401 - re-exported
 
 VERSION = "1"
 METHOD = "modp-evaluation-minor+exact-rational-kernel"
@@ -51,15 +52,6 @@ METHOD = "modp-evaluation-minor+exact-rational-kernel"
 #: mod any prime is non-zero over Q, and every zero minor is decided over Q.
 #: Below 2^31 a product is one machine multiply (about 5x faster than 2^61-1).
 SCREEN_PRIME = MSOLVE_PRIMES[-1]
-
-
-def prop16_bound(k: int) -> int:
-    """``6(k-1)^2 - 6(k-1) + 1``: powers ``r`` above it are independent (FRWY, Prop. 16).
-
-    >>> [prop16_bound(k) for k in (2, 3, 4, 5)]
-    [1, 13, 37, 73]
-    """
-    return 6 * (k - 1) ** 2 - 6 * (k - 1) + 1
 
 
 # ---------------------------------------------------------------------------

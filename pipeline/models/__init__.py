@@ -1,5 +1,10 @@
 """Parameterizations ``theta -> f_theta``, one module each, and their registry.
 
+The registry is discovered: every module of this package (other than
+``base`` and ``activation``) that defines a :class:`Model` subclass with a
+``name`` and a :class:`ModelSpec` whose ``model`` field defaults to that name
+is registered. Adding a model is adding one module.
+
 Example
 -------
 >>> m = build_model({"model": "mlp", "widths": [2, 2, 1], "activation": "x^2"})
@@ -9,22 +14,38 @@ Example
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
+
 from pydantic import ValidationError
 
 from ..errors import SpecError
-from .attention import Attention, AttentionSpec
 from .base import Model, ModelSpec
-from .cnn import CNN, CNNSpec
-from .linear import Linear, LinearSpec
-from .mlp import MLP, MLPSpec
+
+#: The first models listed (the rest follow in module order).
+_FIRST = ("mlp", "linear", "cnn", "attention")
+
+
+def _discover() -> dict[str, tuple[type[ModelSpec], type[Model]]]:
+    found = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name in ("base", "activation"):
+            continue
+        mod = importlib.import_module(f"{__name__}.{info.name}")
+        members = [v for v in vars(mod).values() if inspect.isclass(v) and v.__module__ == mod.__name__]
+        specs = {}
+        for cls in members:
+            if issubclass(cls, ModelSpec) and "model" in cls.model_fields:
+                specs[cls.model_fields["model"].default] = cls
+        for cls in members:
+            if issubclass(cls, Model) and not inspect.isabstract(cls) and "name" in vars(cls) and cls.name in specs:
+                found[cls.name] = (specs[cls.name], cls)
+    return {**{k: found[k] for k in _FIRST if k in found}, **{k: v for k, v in found.items() if k not in _FIRST}}
+
 
 #: model name -> (spec class, model class)
-MODELS: dict[str, tuple[type[ModelSpec], type[Model]]] = {
-    "mlp": (MLPSpec, MLP),
-    "linear": (LinearSpec, Linear),
-    "cnn": (CNNSpec, CNN),
-    "attention": (AttentionSpec, Attention),
-}
+MODELS: dict[str, tuple[type[ModelSpec], type[Model]]] = _discover()
 
 
 def pydantic_error(err: ValidationError, prefix: str = "") -> SpecError:

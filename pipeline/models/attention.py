@@ -21,12 +21,16 @@ Example
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Literal
 
 import numpy as np
 from pydantic import Field as PydField
 
-from .base import Model, ModelSpec
+from ..errors import SpecError
+from ..papers import ATTENTION_HYPERSURFACE
+from .base import Gauge, Model, ModelSpec, Symmetries
+
 
 
 class AttentionSpec(ModelSpec):
@@ -40,6 +44,30 @@ class AttentionSpec(ModelSpec):
 
 
 class Attention(Model):
+    """Lightning self-attention ``X -> V X X^T K^T Q X``.
+
+    Symmetries (derivation). ``f`` depends on ``(K, Q)`` only through ``M = K^T Q``
+    (a ``d x d`` matrix of rank ``<= q = min(n, d)``) and on ``(V, M)`` only through
+    the virtual weights ``V (x) M`` (injective for ``t >= 2``, Henry--Marchetti--Kohn).
+    Hence the symmetries are exactly:
+
+    - ``GL(n)``: ``(K, Q) -> (A K, A^{-T} Q)`` keeps ``M``; the fiber of
+      ``(K, Q) -> M`` over a rank-``q`` matrix has dimension ``2 n d - q (2 d - q)``
+      (the parameters minus the dimension of the rank-``q`` matrices);
+    - the scaling ``(V, M) -> (c V, M / c)`` (one dimension): a rank-one tensor
+      ``V (x) M`` determines its factors up to this scaling.
+
+    The group is connected (``c = -1`` is in the torus, and ``GL(n)`` is connected over
+    ``C``): no finite symmetry beyond it, so a gauge slice meets a generic fiber once.
+
+    Gauge (``auto``): ``V[0, 0] = 1`` fixes the scaling; for ``n <= d``,
+    ``K[:, :n] = I`` fixes ``GL(n)`` (``A = K[:, :n]^{-1}`` is the unique element moving
+    a generic ``K`` there); for ``n > d``, ``K = [I_d; 0]`` and the last ``n - d`` rows
+    of ``Q`` zero (``A`` moves ``K`` there up to ``[[I, B], [0, C]]``; ``B`` is then fixed
+    by ``Q_2 = 0`` and ``C`` acts trivially on the slice). Either way the slice has the
+    codimension ``symmetry_dimension`` and meets each orbit once.
+    """
+
     name = "attention"
 
     def __init__(self, spec: AttentionSpec, seed: int = 0):
@@ -47,8 +75,8 @@ class Attention(Model):
         self.d, self.d_out, self.n, self.t = spec.d, spec.d_out, spec.n, spec.t
 
     @property
-    def num_params(self) -> int:
-        return self.d_out * self.d + 2 * self.n * self.d
+    def param_shapes(self):
+        return [("V", (self.d_out, self.d)), ("K", (self.n, self.d)), ("Q", (self.n, self.d))]
 
     @property
     def input_dim(self) -> int:
@@ -67,43 +95,92 @@ class Attention(Model):
         return True
 
     @property
+    def parameter_degree(self) -> int:
+        return 3
+
+    # --- the ambient space: virtual weights -------------------------------------------
+    @property
+    def _index(self):
+        pairs = [(c, a) for c in range(self.d) for a in range(c, self.d)]
+        return [(o, b, ca) for o in range(self.d_out) for b in range(self.d) for ca in pairs]
+
+    @property
     def ambient_dimension(self) -> int:
         """``d_out * binom(d+1, 2) * d``: the virtual-weight tensors (see the module docstring)."""
         d = self.d
         return self.d_out * (d * (d + 1) // 2) * d
 
+    def coordinate_names(self) -> list[str]:
+        """``y1, y2, ...``: the virtual weights ``y[o, b, {c <= a}]``."""
+        return [f"y{i + 1}" for i in range(len(self._index))]
+
+    def coefficients(self, theta) -> list:
+        """Virtual weights: ``y[o, b, ca] = (V M)`` symmetrised, ``M = K^T Q``."""
+        p = self.unpack(theta)
+        V, K, Q = p["V"], p["K"], p["Q"]
+        M = [[sum((K[m, a] * Q[m, b] for m in range(self.n)), 0 * K[0, 0]) for b in range(self.d)]
+             for a in range(self.d)]
+        return self._virtual(V, M)
+
+    def _virtual(self, V, M):
+        return [V[o][c] * M[c][b] if c == a else V[o][c] * M[a][b] + V[o][a] * M[c][b]
+                for (o, b, (c, a)) in self._index]
+
     @property
-    def symmetry_dimension(self) -> int:
-        """``GL(n)`` acting on ``(K, Q)`` (only through ``M = K^T Q`` of rank ``q = min(n, d)``)
-        and the scaling ``(V, M) -> (c V, M / c)``: ``2 n d - q (2 d - q) + 1``."""
-        q = min(self.n, self.d)
-        return 2 * self.n * self.d - q * (2 * self.d - q) + 1
+    def feature_input_shape(self):
+        return (self.d, self.t)
 
-    def random_parameters(self, F, rng):
-        return F.random(self.num_params, rng)
+    def features(self, x) -> list[list[Fraction]]:
+        """``f_{o, j}(X) = sum y[o, b, ca] (X X^T)_{ca} X_{bj}``: one row per output ``(o, j)``."""
+        X = np.asarray(x, dtype=object).reshape(self.d, self.t)
+        G = X.dot(X.T)
+        return [[Fraction(int(G[c, a] * X[b, j])) if o == o2 else Fraction(0) for (o, b, (c, a)) in self._index]
+                for o2 in range(self.d_out) for j in range(self.t)]
 
-    def _unpack(self, theta):
-        a = self.d_out * self.d
-        b = a + self.n * self.d
-        V = theta[:a].reshape(self.d_out, self.d)
-        K = theta[a:b].reshape(self.n, self.d)
-        Q = theta[b:].reshape(self.n, self.d)
-        return V, K, Q
+    def implicit_equations(self, names):
+        """The hypersurface :data:`ATTENTION_HYPERSURFACE` for ``d = 2, d_out = 1`` (codimension 1)."""
+        if self.n < self.d:
+            raise SpecError("model.n", f"edd supports attention with n >= d (here n={self.n}, d={self.d}): "
+                            f"set n >= {self.d}")
+        if self.t < 2:
+            raise SpecError("model.t", "edd needs t >= 2 tokens (then the virtual weights are identifiable)")
+        if self.d == 2 and self.d_out == 1:
+            from ..algebra.parser import parse_system
 
+            return parse_system(ATTENTION_HYPERSURFACE, names)[1], 1, True
+        return None
+
+    def parametrization(self):
+        """``(V, M)`` with ``V[0, 0] = 1`` (for ``n >= d``, ``M = K^T Q`` is any ``d x d`` matrix)."""
+        import flint
+
+        self.implicit_equations(self.coordinate_names())  # the same checks on n and t
+        d, do = self.d, self.d_out
+        pnames = [f"v{o}_{c}" for o in range(do) for c in range(d)][1:] + [f"m{a}_{b}" for a in range(d)
+                                                                          for b in range(d)]
+        ctx = flint.fmpq_mpoly_ctx.get(tuple(pnames), "degrevlex")
+        g = dict(zip(pnames, ctx.gens()))
+        V = [[ctx.constant(1) if (o, c) == (0, 0) else g[f"v{o}_{c}"] for c in range(d)] for o in range(do)]
+        M = [[g[f"m{a}_{b}"] for b in range(d)] for a in range(d)]
+        return pnames, self._virtual(V, M)
+
+    # --- forward pass --------------------------------------------------------------
     def _inputs(self, X):
         return X.reshape(X.shape[0], self.d, self.t)
 
-    def evaluate(self, theta, X, F):
-        V, K, Q = self._unpack(theta)
+    def forward(self, theta, X, ring):
+        p = self.unpack(theta)
+        V, K, Q = p["V"], p["K"], p["Q"]
         Xs = self._inputs(X)
         Xt = np.ascontiguousarray(np.swapaxes(Xs, 1, 2))
-        A = F.matmul(Xs, Xt)  # (N, d, d)
-        M = F.matmul(np.ascontiguousarray(K.T), Q)  # (d, d)
-        out = F.matmul(F.matmul(F.matmul(V, A), M), Xs)  # (N, d_out, t)
+        A = ring.matmul(Xs, Xt)  # (N, d, d)
+        M = ring.matmul(np.ascontiguousarray(K.T), Q)  # (d, d)
+        out = ring.matmul(ring.matmul(ring.matmul(V, A), M), Xs)  # (N, d_out, t)
         return out.reshape(X.shape[0], -1)
 
     def jacobian(self, theta, X, F):
-        V, K, Q = self._unpack(theta)
+        p = self.unpack(theta)
+        V, K, Q = p["V"], p["K"], p["Q"]
         Xs = self._inputs(X)
         N = X.shape[0]
         A = F.matmul(Xs, np.ascontiguousarray(np.swapaxes(Xs, 1, 2)))  # (N, d, d)
@@ -125,3 +202,23 @@ class Attention(Model):
             [dV.reshape(N, do, t, -1), dK.reshape(N, do, t, -1), dQ.reshape(N, do, t, -1)], axis=3
         )
         return J.reshape(N * do * t, -1)
+
+    # --- symmetries ----------------------------------------------------------------
+    def symmetries(self) -> Symmetries:
+        """``GL(n)`` on ``(K, Q)`` and the scaling of ``(V, M)``: ``2 n d - q (2 d - q) + 1``, no finite part."""
+        q = min(self.n, self.d)
+        return Symmetries(2 * self.n * self.d - q * (2 * self.d - q) + 1, (), 1, ("incoming",))
+
+    def gauge(self, kind: str = "auto") -> Gauge:
+        """The slice of the class docstring (``auto`` = ``incoming``); ``none`` leaves the group unfixed."""
+        if kind not in ("auto", "incoming"):
+            return super().gauge(kind)
+        n, d, do = self.n, self.d, self.d_out
+        k0, q0 = do * d, do * d + n * d
+        fixed = {0: 1}
+        if n <= d:
+            fixed.update({k0 + m * d + a: int(m == a) for m in range(n) for a in range(n)})
+        else:
+            fixed.update({k0 + m * d + a: int(m == a) for m in range(n) for a in range(d)})
+            fixed.update({q0 + m * d + a: 0 for m in range(d, n) for a in range(d)})
+        return Gauge("incoming", fixed, 1, 1, "V[0,0] = 1 and K (and the last rows of Q) fixed: GL(n) x C* section")

@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import field_validator, model_validator
 
 from .activation import Activation
-from .base import ModelSpec
+from .base import Gauge, ModelSpec, Symmetries
 from .mlp import LayeredNetwork, backward, forward
 
 
@@ -98,11 +98,59 @@ class CNN(LayeredNetwork):
         return sum(self.spec.filters) + (self.depth if self.bias else 0)
 
     @property
-    def symmetry_dimension(self) -> int:
-        """One scaling between consecutive layers for monomial (incl. linear) activations
+    def param_shapes(self):
+        out = []
+        for l, k in enumerate(self.spec.filters):
+            out.append((f"w{l + 1}", (k,)))
+            if self.bias:
+                out.append((f"b{l + 1}", (1,)))
+        return out
+
+    def _offsets(self) -> list[int]:
+        """Index of the first filter coefficient of each layer."""
+        offs, k = [], 0
+        for ks in self.spec.filters:
+            offs.append(k)
+            k += ks + (1 if self.bias else 0)
+        return offs
+
+    def symmetries(self) -> Symmetries:
+        """One scaling between consecutive layers for monomial (incl. linear) activations.
+
+        ``w_l -> t w_l`` (and ``b_l -> t b_l``), ``w_(l+1) -> t^(-r) w_(l+1)``: ``s(t z) = t^r s(z)``
         (Kohn, Merkh, Montufar, Trager, *Geometry of linear convolutional networks*, SIAM J. Appl.
-        Algebra Geom. 2022); none otherwise."""
-        return self.depth - 1 if self.activation.is_monomial else 0
+        Algebra Geom. 2022, for ``r = 1``; Shahverdi, Marchetti, Kohn, *On the geometry and
+        optimization of polynomial convolutional networks*, AISTATS 2025, for ``x^r``). The
+        roots of unity ``t^r = 1`` lie in this torus: no finite symmetry outside it. Other
+        activations: none known.
+        """
+        if self.activation.is_monomial:
+            return Symmetries(self.depth - 1, (), 1, ("incoming",) if self.depth > 1 else ())
+        return Symmetries(0)
+
+    def gauge(self, kind: str = "auto") -> Gauge:
+        """``incoming``: ``w_l[0] = 1`` for every layer but the last (monomial activations).
+
+        Layer by layer the scaling ``t_l`` with ``t_l w_l[0] = 1`` is unique (the
+        earlier ones fixed), so the residual group is trivial and a fiber that is only
+        the scalings meets the slice once.
+        """
+        if kind in ("auto", "incoming") and self.activation.is_monomial and self.depth > 1:
+            fixed = {o: 1 for o in self._offsets()[:-1]}
+            return Gauge("incoming", fixed, 1, 1, "w_l[0] = 1 for every layer but the last; residual trivial",
+                         project=self._project)
+        if kind == "incoming":
+            raise ValueError("gauge incoming needs a monomial activation and two or more layers; use auto or none")
+        return super().gauge(kind)
+
+    def _project(self, theta):
+        t = np.array(theta, dtype=np.complex128)
+        offs, r = self._offsets(), self.activation.degree
+        for l in range(self.depth - 1):
+            s = 1 / t[offs[l]]
+            t[offs[l]: offs[l] + self.spec.filters[l] + (1 if self.bias else 0)] *= s
+            t[offs[l + 1]: offs[l + 1] + self.spec.filters[l + 1]] *= s ** (-r)
+        return t[None, :]
 
     def _dense(self, theta):
         """Dense layers ``[(W_l, b_l)]`` and, per layer, the filter index of every dense entry."""
@@ -112,6 +160,8 @@ class CNN(LayeredNetwork):
             w = theta[k : k + ks]
             k += ks
             W = np.zeros((rows, cols), dtype=theta.dtype)
+            if theta.dtype == object:
+                W[:] = 0
             for i in range(rows):
                 W[i, s * i : s * i + ks] = w
             b = None
@@ -124,8 +174,8 @@ class CNN(LayeredNetwork):
     def random_parameters(self, F, rng):
         return F.random(self.num_params, rng)
 
-    def evaluate(self, theta, X, F):
-        out, _ = forward(self._dense(theta), self.activation, X, F)
+    def forward(self, theta, X, ring):
+        out, _ = forward(self._dense(theta), self.activation, X, ring)
         return out.T
 
     def jacobian(self, theta, X, F):

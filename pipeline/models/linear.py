@@ -19,14 +19,7 @@ from typing import Literal
 from pydantic import field_validator
 
 from .base import ModelSpec
-from .mlp import MLP, MLPSpec, check_widths
-
-
-def rank_variety_dimension(widths, bias: bool = False) -> int:
-    """``q (d0 + dL - q)`` with ``q = min(widths)``; plus ``dL`` for the free constant term with bias."""
-    q = min(widths)
-    d0, dL = widths[0], widths[-1]
-    return q * (d0 + dL - q) + (dL if bias else 0)
+from .mlp import MLP, MLPSpec, check_widths, rank_variety_dimension
 
 
 class LinearSpec(ModelSpec):
@@ -43,6 +36,7 @@ class Linear(MLP):
     """A linear (``bias=False``) or affine network; ``f_theta(x) = W x (+ c)``."""
 
     name = "linear"
+    fixed_activation = "x"
 
     def __init__(self, spec: LinearSpec, seed: int = 0):
         super().__init__(MLPSpec(widths=spec.widths, activation="x", bias=spec.bias), seed)

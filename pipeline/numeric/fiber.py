@@ -55,7 +55,6 @@ import flint
 import numpy as np
 
 from ..algebra.gauge import Gauge, choose_gauge, symmetry_orbit
-from ..models.mlp import polynomial_forward
 from .monodromy import monodromy_solve
 from .system import System
 
@@ -117,8 +116,9 @@ def coefficient_polynomials(model, gauge: Gauge):
     """``c_alpha(theta_free)``: the coefficients of ``f_theta`` in the inputs, as exact polynomials.
 
     Returns ``(ctx, polys, free)``: an ``fmpq_mpoly`` context in ``t0..t(n-1)``
-    (the free parameters), the non-zero coefficient polynomials (outputs
-    outer, monomials inner) and the free parameter indices.
+    (the free parameters), the non-zero coordinates of ``f_theta`` in ``V``
+    (:meth:`pipeline.models.base.Model.coefficients`: outputs outer, monomials
+    inner) and the free parameter indices.
 
     Example
     -------
@@ -128,29 +128,16 @@ def coefficient_polynomials(model, gauge: Gauge):
     >>> [str(p) for p in polys]   # f = t2 (x0 + t0 x1)^2 + t3 (x0 + t1 x1)^2
     ['t2 + t3', '2*t0*t2 + 2*t1*t3', 't0^2*t2 + t1^2*t3']
     """
-    free = np.array([k for k in range(model.num_params) if k not in gauge.fixed], dtype=np.int64)
-    n, d0 = len(free), model.input_dim
-    names = [f"t{i}" for i in range(n)] + [f"x{j}" for j in range(d0)]
-    ctx = flint.fmpq_mpoly_ctx.get(tuple(names), "lex")
+    free = gauge.free(model.num_params)
+    n = len(free)
+    ctx = flint.fmpq_mpoly_ctx.get(tuple(f"t{i}" for i in range(n)) if n else ("t0",), "lex")
     g = ctx.gens()
     params = np.empty(model.num_params, dtype=object)
     for k, v in gauge.fixed.items():
         params[k] = ctx.constant(v)
     for i, k in enumerate(free):
         params[k] = g[i]
-    coeffs = [flint.fmpq(c.numerator, c.denominator) for c in model.activation.coeffs]
-    x = np.empty((d0, 1), dtype=object)  # filled one by one: numpy would try to iterate the polynomials
-    for j in range(d0):
-        x[j, 0] = g[n + j]
-    polys = []
-    for f in polynomial_forward(model.layers(params), model.activation, coeffs, x)[:, 0]:
-        groups: dict[tuple, dict] = {}
-        for e, c in f.to_dict().items():
-            groups.setdefault(tuple(e[n:]), {})[tuple(e[:n]) + (0,) * d0] = c
-        for alpha in sorted(groups, reverse=True):
-            p = ctx.from_dict(groups[alpha])
-            if not p.is_zero():
-                polys.append(p)
+    polys = [p for p in model.coefficients(params) if not p.is_zero()]
     return ctx, polys, free
 
 
