@@ -182,7 +182,7 @@ def network_block_group(model, gauge, free: np.ndarray) -> BlockPermutationGroup
     >>> G.order, G.blocks[0].shape
     (24, (4, 3))
     """
-    from ..algebra.gauge import param_offsets
+    from ..models.mlp import param_offsets
 
     widths = tuple(model.widths)
     if len(widths) != 3 or gauge.kind not in ("incoming", "none"):
