@@ -215,7 +215,8 @@ def _lift_group(group, width):
 
 
 def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: float | None = None,
-               stall_loops: int = 8, options: TrackerOptions | None = None) -> TraceTestResult:
+               stall_loops: int = 8, max_loops: int = 300,
+               options: TrackerOptions | None = None) -> TraceTestResult:
     """Test whether ``solutions`` (orbit representatives under ``group``) are all solutions over ``p0``.
 
     Parameters
@@ -275,7 +276,7 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     beta0 = r / (forms(y[None, :])[0][0] @ r)
     S = LineSystem(system, p0, v, "slice", forms)
     M = monodromy_solve(S, np.r_[y, lam1], beta0, seed=int(rng.integers(2**31)), certify=False,
-                        stall_loops=stall_loops, time_limit=remaining(), group=lift, max_loops=10**6)
+                        stall_loops=stall_loops, time_limit=remaining(), group=lift, max_loops=max_loops)
     extra = M.solutions
     start = np.vstack([np.c_[W, np.zeros(len(W))], extra])
     K = start.shape[0]
