@@ -419,7 +419,7 @@ def _exact_agrees(num, exact) -> None:
     if exact is None or num["trusted"]:
         return
     found = num["count"] // num["group_order"]
-    v = verdict(found, num["certified"], False, exact=exact, trace_reason=num["reason"],
+    v = verdict(found, num["certified_orbits"], False, exact=exact, trace_reason=num["reason"],
                 group_order=num["group_order"], free=num["free"])
     if v.trusted:
         num.update(fiber_points=v.count, trusted=True, completeness=v.completeness, reason=v.reason)
@@ -431,7 +431,7 @@ def _numerical_fields(num) -> dict:
                 "numerical_seconds": None, "counts_agree": None, "completeness": None, "orbits": None,
                 "group_order": None}
     return {"fiber_points_numerical": num["count"],
-            "numerical_certified": num["certified"] * num["group_order"] if num["free"] else num["certified"],
+            "numerical_certified": num["certified"],
             "numerical_stop_reason": f"{num['stop_reason']}; {num['reason']}",
             "numerical_seconds": float(num["seconds"]), "counts_agree": None,
             "completeness": num["completeness"], "orbits": num["orbits"], "group_order": num["group_order"]}
