@@ -26,6 +26,7 @@ Example
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -65,6 +66,20 @@ class CertifiedCount:
         return self.monodromy.solutions[self.keep]
 
 
+def blas_threads() -> int:
+    """BLAS threads for one numerical solve: ``NEUROVAR_BLAS_THREADS``, else 1.
+
+    The engine's matrices are small (tens of rows, batched); with several
+    threads per call the BLAS threads of concurrent cells (or of a busy
+    neighbour) oversubscribe the cores and every call waits on the others.
+    One thread per cell (per Dask worker process) unless configured.
+    """
+    try:
+        return max(1, int(os.environ.get("NEUROVAR_BLAS_THREADS", "1")))
+    except ValueError:
+        return 1
+
+
 def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, seed: int = 0,
                     time_limit: float | None = None, stall_loops: int = 5, filter=None, exact: int | None = None,
                     trace_attempts: int = 3, **monodromy_options) -> CertifiedCount:
@@ -95,6 +110,15 @@ def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, se
     -------
     CertifiedCount
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=blas_threads(), user_api="blas"):
+        return _certified_count(system, x0, p0, start_pair, group, seed, time_limit, stall_loops, filter, exact,
+                                trace_attempts, monodromy_options)
+
+
+def _certified_count(system, x0, p0, start_pair, group, seed, time_limit, stall_loops, filter, exact,
+                     trace_attempts, monodromy_options) -> CertifiedCount:
     t0 = time.perf_counter()
 
     def left(frac=1.0):
@@ -137,4 +161,4 @@ def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, se
                           R.stop_reason, time.perf_counter() - t0, R, trace, use)
 
 
-__all__ = ["CertifiedCount", "certified_count"]
+__all__ = ["CertifiedCount", "blas_threads", "certified_count"]
