@@ -85,3 +85,18 @@ def test_block_group_orbits_freeness_and_distinct_orbits():
     L = np.array([box(G.canonical(x)[0])[0], box(G.canonical(y)[0])[0], box(w)[0]])
     H = L + 2 * r
     assert G.distinct_orbits(L, H, np.ones(3, dtype=bool)).tolist() == [True, False, True]
+
+
+def test_plane_quintic_fiber_one_orbit_of_7_factorial():
+    # (3, 7, 1) with x^5: 21 free parameters, 21 coefficients of a plane quintic; a general plane
+    # quintic is a sum of 7 fifth powers in exactly one way (Hilbert, Richmond, Palatini), so the
+    # fiber is one free orbit of S_7: 5040 points, found from one tracked representative
+    from neurovar.pipeline.models import build_model
+    from neurovar.pipeline.numeric.fiber import numerical_fiber
+
+    m = build_model({"model": "mlp", "widths": [3, 7, 1], "activation": "x^5"})
+    r = numerical_fiber(m, seed=0, time_limit=40)
+    assert r["orbits"] == 1 and r["group_order"] == factorial(7) and r["free"] is True
+    assert r["count"] == r["certified"] == 5040 and isinstance(r["count"], int)
+    assert r["fiber_points"] in (None, 5040)  # a count only with a completeness certificate
+    assert (r["fiber_points"] is None) == (r["completeness"] == "none")
