@@ -507,7 +507,7 @@ def numerical_critical_points(var: "_Variety", Q, u, seed: int = 0, real: bool =
         distinct solutions at ``u0``), ``numerical_real_points`` (certified real at ``u``;
         None unless all were certified there), ``numerical_stop_reason``, ``numerical_seconds``.
     """
-    from ..numeric import TrackerOptions, ed_lagrange_family, monodromy_solve, track
+    from ..numeric import TrackerOptions, ed_lagrange_family, track
 
     t0 = time.perf_counter()
     names = list(var.names)
@@ -548,8 +548,8 @@ def numerical_critical_points(var: "_Variety", Q, u, seed: int = 0, real: bool =
         Fsys = _System.from_mpolys([_normalized(f) for f in var.equations], names)
         nn = len(names)
 
-        def filt(X):
-            return np.abs(Fsys.evaluate(X[:, :nn])).max(axis=1) <= 1e-8 * (1 + np.abs(X[:, :nn]).max(axis=1)) ** 4
+        filt = lambda X: (np.abs(Fsys.evaluate(X[:, :nn])).max(axis=1)  # noqa: E731
+                          <= 1e-8 * (1 + np.abs(X[:, :nn]).max(axis=1)) ** 4)
 
     C = certified_count(system, start_pair=start, seed=seed, target_count=target_count, time_limit=time_limit,
                         filter=filt)

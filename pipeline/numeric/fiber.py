@@ -55,7 +55,6 @@ import flint
 import numpy as np
 
 from ..algebra.gauge import Gauge, choose_gauge, symmetry_orbit
-from .monodromy import monodromy_solve
 from .system import System
 
 
