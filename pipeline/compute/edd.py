@@ -560,7 +560,7 @@ def numerical_critical_points(var: "_Variety", Q, u, seed: int = 0, real: bool =
     stop = f"{stop}; {C.reason}"
     real_pts = None
     sols = C.solutions
-    if real and C.count:
+    if real and len(sols) and C.certified == len(sols):
         # real points from certified numerics at the real data u; a failure here never touches the count
         T = track(system, sols, R.parameters, np.array([complex(v) for v in u]), gamma=None, seed=seed,
                   options=TrackerOptions(**_REAL_STEP))
@@ -700,6 +700,8 @@ def edd(model=None, params: EddParams | None = None, seed: int = 0) -> dict:
             num["numerical_stop_reason"] += "; the exact critical set has positive-dimensional parts"
     trusted = num.pop("edd_trusted", None)
     if out is None:  # numerical only: edd is the count only under the trust rule (pipeline.numeric.trust)
+        if trusted is None:
+            num["numerical_real_points"] = None  # real points of an incomplete set are not a count
         out = {"edd": trusted, "positive_loss_points": None,
                "zero_loss_points": None, "positive_dimensional": None,
                "real_critical_points": num["numerical_real_points"], "prime": None, "primes_agree": None,
@@ -714,7 +716,9 @@ def edd(model=None, params: EddParams | None = None, seed: int = 0) -> dict:
                 and num["numerical_certified"] == found):
             num["completeness"] = "exact-agrees"  # a certified set of the exact size
             trusted = found
-        # a lower bound never agrees: only a count can
+        # a lower bound never agrees: only a count can; real points only of a complete set
+        if trusted is None:
+            num["numerical_real_points"] = None
         num["counts_agree"] = (None if out["edd"] is None or found is None
                                else trusted is not None and out["edd"] == trusted)
     out.update(num)
