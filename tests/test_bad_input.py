@@ -28,9 +28,6 @@ def _tree(path):
     # implicit equations have no inputs to draw a dataset from
     (["--equations", "x^2+y^2-1", "--weights", "data:3"], "--weights"),
     (["--equations", "x^2+y^2-1", "--weights", "data", "--dataset-size", "3"], "--weights"),
-    # numerical ED degrees: one hypersurface only (codimension 2 here)
-    (["--equations", "x^2+y^2+z^2-1; x-y", "--method", "numerical"], "--method"),
-    (["--equations", "x^2+y^2+z^2-1; x-y", "--method", "both"], "--method"),
 ])
 def test_compute_edd_holes_exit_2(cli, tmp_path, args, flag):
     p = cli("compute", "edd", *args, "--json", cwd=tmp_path)
@@ -40,7 +37,6 @@ def test_compute_edd_holes_exit_2(cli, tmp_path, args, flag):
 
 @pytest.mark.parametrize("axes, flag", [
     ('  equations: ["x^2 + y^2 - 1"]\n  weights: ["data:3"]\n', "weights"),
-    ('  equations: ["x^2 + y^2 + z^2 - 1; x - y"]\n  method: ["numerical"]\n', "method"),
 ])
 def test_grid_with_an_edd_hole_exits_2_before_writing(cli, tmp_path, axes, flag):
     grid = tmp_path / "g.yaml"

@@ -84,7 +84,7 @@ from .edd_params import MAX_IMPLICIT_CODIM, METHODS, RANDOM_INPUT, EddParams
 from .edd_parametric import exact_parametric, parametric_critical_points
 from .edd_varieties import _Variety, variety_of
 
-VERSION = "3"
+VERSION = "4"
 
 # ----------------------------------------------------------------------------- the computation
 def _exact(var: _Variety, Q, u, params: EddParams, seed: int, method: str) -> dict:
@@ -100,8 +100,11 @@ def edd(model=None, params: EddParams | None = None, seed: int = 0) -> dict:
     """ED degree and critical-point structure; see the module docstring.
 
     ``method: numerical`` counts by monodromy (:func:`numerical_critical_points`):
-    ``edd`` is that count only when monodromy stopped by its stall criterion and
-    every solution is certified (else null; ``numerical_stop_reason`` says why).
+    ``edd`` is that count only under the trust rule of :mod:`pipeline.numeric.trust`
+    (every solution Krawczyk-certified and distinct, and the trace test passed:
+    ``completeness = trace-test``); else null, ``method`` is
+    ``numerical-lower-bound`` and ``numerical_stop_reason`` says why. The real
+    count never nulls a certified complex count.
     ``method: both`` runs ``exact`` and ``numerical`` on the same ``Q`` and ``u``;
     ``edd`` is the exact count and ``counts_agree`` compares the two.
 
@@ -132,23 +135,29 @@ def edd(model=None, params: EddParams | None = None, seed: int = 0) -> dict:
         num = numerical_critical_points(var_n, Q, u, seed=seed, real=params.real, time_limit=params.time_limit)
         if out is not None and out["edd"] is None and num["edd_numerical"] is None:
             num["numerical_stop_reason"] += "; the exact critical set has positive-dimensional parts"
-    if out is None:  # numerical only
-        count, complete = num["edd_numerical"], num["numerical_stop_reason"] == "stalled"
-        certified = count is not None and num["numerical_certified"] == count
-        if count is not None and not (complete and certified):
-            num["numerical_stop_reason"] += (f"; edd left null: the count {count} is a lower bound unless monodromy "
-                                             f"stalled and all solutions are certified ({num['numerical_certified']})")
-        out = {"edd": count if complete and certified else None, "positive_loss_points": None,
+    trusted = num.pop("edd_trusted", None)
+    if out is None:  # numerical only: edd is the count only under the trust rule (pipeline.numeric.trust)
+        if trusted is None:
+            num["numerical_real_points"] = None  # real points of an incomplete set are not a count
+        out = {"edd": trusted, "positive_loss_points": None,
                "zero_loss_points": None, "positive_dimensional": None,
                "real_critical_points": num["numerical_real_points"], "prime": None, "primes_agree": None,
                "solver_seconds": num["numerical_seconds"], "codimension": var_n.codim,
                "kernel_dimension": len(kernel_basis(Q)), "fiber_size": None, "parameter_points": None,
-               "method": "numerical-monodromy"}
+               "method": "numerical-monodromy" if trusted is not None else "numerical-lower-bound"}
         num["counts_agree"] = None
     elif method == "both":
         out["method"] += "+numerical-monodromy"
-        num["counts_agree"] = (None if out["edd"] is None or num["edd_numerical"] is None
-                               else out["edd"] == num["edd_numerical"])
+        found = num["edd_numerical"]
+        if (trusted is None and out["edd"] is not None and found == out["edd"]
+                and num["numerical_certified"] == found):
+            num["completeness"] = "exact-agrees"  # a certified set of the exact size
+            trusted = found
+        # a lower bound never agrees: only a count can; real points only of a complete set
+        if trusted is None:
+            num["numerical_real_points"] = None
+        num["counts_agree"] = (None if out["edd"] is None or found is None
+                               else trusted is not None and out["edd"] == trusted)
     out.update(num)
     out["variables"] = ",".join(var.names)
     out["cell_seconds"] = time.perf_counter() - t0
@@ -186,6 +195,7 @@ class EddOutputs:
     numerical_stop_reason: str | None = None
     numerical_seconds: float | None = None
     counts_agree: bool | None = None
+    completeness: str | None = None
 
 
 from . import Computation  # noqa: E402

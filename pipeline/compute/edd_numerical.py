@@ -133,7 +133,11 @@ def numerical_critical_points(var, Q, u, seed: int = 0, real: bool = True,
         distinct solutions at ``u0``), ``numerical_real_points`` (certified real at ``u``;
         None unless all were certified there), ``numerical_stop_reason``, ``numerical_seconds``.
     """
-    from ..numeric import TrackerOptions, ed_lagrange_family, monodromy_solve, track
+    from ..numeric import TrackerOptions, ed_lagrange_family, track
+    from ..numeric.count import certified_count
+    from ..numeric.system import System
+
+    from .edd_varieties import _Implicit
 
     t0 = time.perf_counter()
     names = list(var.names)
@@ -153,43 +157,93 @@ def numerical_critical_points(var, Q, u, seed: int = 0, real: bool = True,
         fam = ed_lagrange_family(G[0], names, Q=Qn, saturate=True)
         system, start = fam.system, fam.start_pair
     else:
-        c = var.codim
-        if c is None or not hasattr(var, "sample_point"):
-            raise SpecError("method", "numerical supports a hypersurface (one equation) or a model (linear, mlp, "
-                            "attention); for implicit equations of codimension > 1 use method exact")
         rng = np.random.default_rng([seed, 6161])
         F = var.equations
+        sampler = _EquationSampler(F, names) if isinstance(var, _Implicit) else var
+        c = var.codim if var.codim is not None else sampler.codimension(rng)
         if len(F) == c:
             G = list(F)
         else:
             A = rng.integers(-RANDOM_COEFF, RANDOM_COEFF + 1, size=(c, len(F)))
             G = [sum((int(A[j, i]) * F[i] for i in range(len(F))), F[0].context().constant(0)) for j in range(c)]
         G = [_normalized(g) for g in G]
-        system, start = _lagrange_system(G, names, Qn), _Start(var, G, Qn, names)
-    R = monodromy_solve(system, start_pair=start, seed=seed, target_count=target_count, time_limit=time_limit)
+        system, start = _lagrange_system(G, names, Qn), _Start(sampler, G, Qn, names)
+    filt = None
+    if len(G) < len(var.equations):  # squared up: keep the critical points that lie on M
+        Fsys = System.from_mpolys([_normalized(f) for f in var.equations], names)
+        nn = len(names)
+
+        def filt(X):
+            return np.abs(Fsys.evaluate(X[:, :nn])).max(axis=1) <= 1e-8 * (1 + np.abs(X[:, :nn]).max(axis=1)) ** 4
+
+    C = certified_count(system, start_pair=start, seed=seed, target_count=target_count, time_limit=time_limit,
+                        filter=filt)
+    R = C.monodromy
     stop = R.stop_reason
     if stop == "target_count":
-        stop = "target_count (the exact count was given as the target; solutions certified)"
+        stop = "target_count (the exact count was given as the target: a stop, not a certificate)"
+    stop = f"{stop}; {C.reason}"
     real_pts = None
-    if real and R.count:
-        T = track(system, R.solutions, R.parameters, np.array([complex(v) for v in u]), gamma=None, seed=seed,
+    sols = C.solutions
+    if real and len(sols) and C.certified == len(sols):
+        # real points from certified numerics at the real data u; a failure here never touches the count
+        T = track(system, sols, R.parameters, np.array([complex(v) for v in u]), gamma=None, seed=seed,
                   options=TrackerOptions(**_REAL_STEP))
         distinct, n_real = _certify_at_data(G, names, Qn, T.solutions[T.regular], u)
-        if distinct == R.count:
+        if distinct == len(sols):
             real_pts = n_real
         else:
-            stop += f"; real points not counted: {distinct} of {R.count} solutions certified at the data u"
-    return {"edd_numerical": R.count, "numerical_certified": R.certified, "numerical_real_points": real_pts,
-            "numerical_stop_reason": stop, "numerical_seconds": time.perf_counter() - t0}
+            stop += f"; real points not counted: {distinct} of {len(sols)} solutions certified at the data u"
+    return {"edd_numerical": C.orbits, "numerical_certified": C.certified, "numerical_real_points": real_pts,
+            "numerical_stop_reason": stop, "numerical_seconds": time.perf_counter() - t0,
+            "completeness": C.completeness, "edd_trusted": C.count}
+
+
+class _EquationSampler:
+    """Random points of ``V(F)`` for implicit equations of any codimension (Gauss-Newton projection).
+
+    A random complex point is moved onto ``F = 0`` by minimum-norm Newton steps
+    (the pseudo-inverse of the ``len(F) x n`` Jacobian); the codimension is the
+    numerical rank of the Jacobian there (the landing point is a smooth point of
+    a top-dimensional component with probability one when ``V(F)`` is
+    irreducible).
+    """
+
+    def __init__(self, F, names):
+        from ..numeric.system import System
+
+        self.F = System.from_mpolys(list(F), names)
+
+    def sample_point(self, rng):
+        n = self.F.n_variables
+        for _ in range(20):
+            x = (rng.normal(size=n) + 1j * rng.normal(size=n)) / np.sqrt(2)
+            for _ in range(60):
+                Fx, J, _ = self.F.jacobian(x[None, :])
+                dx = -np.linalg.pinv(J[0], rcond=1e-12) @ Fx[0]
+                x = x + dx
+                if np.abs(dx).max() < 1e-14 * (1 + np.abs(x).max()):
+                    break
+            if np.abs(self.F.evaluate(x[None, :])).max() < 1e-10 * (1 + np.abs(x).max()) ** 4 and \
+                    np.abs(x).max() > 1e-6:
+                return x
+        raise SpecError("equations", "no point of the variety was found by Newton projection from random points")
+
+    def codimension(self, rng) -> int:
+        x = self.sample_point(rng)
+        _, J, _ = self.F.jacobian(x[None, :])
+        sv = np.linalg.svd(J[0], compute_uv=False)
+        return int((sv > 1e-8 * sv[0]).sum())
 
 
 #: Outputs of the numerical method (null with ``method: exact``).
 NUMERICAL_OUTPUTS = ("edd_numerical", "numerical_certified", "numerical_real_points", "numerical_stop_reason",
-                     "numerical_seconds", "counts_agree")
+                     "numerical_seconds", "counts_agree", "completeness")
 
 
 def _numerical_none(reason: str, t0: float) -> dict:
     return {"edd_numerical": None, "numerical_certified": None, "numerical_real_points": None,
-            "numerical_stop_reason": reason, "numerical_seconds": time.perf_counter() - t0}
+            "numerical_stop_reason": reason, "numerical_seconds": time.perf_counter() - t0, "completeness": "none",
+            "edd_trusted": None}
 
 

@@ -93,10 +93,6 @@ class EddParams(BaseModel):
         if self.equations is not None and kind == "data":
             raise ValueError("weights: data weights are built from a model's inputs, and implicit equations have "
                              "none: use identity, generic, psd:k, diag:..., bombieri or file:PATH, or give a model")
-        if self.equations is not None and self.method in ("numerical", "both"):
-            if len(parse_system(self.equations)[1]) > 1:
-                raise ValueError(f"method: {self.method} supports implicit equations of one hypersurface (one "
-                                 "equation); for several equations use method exact")
         return self
 
 

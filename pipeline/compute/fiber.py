@@ -51,21 +51,30 @@ first by the exact slice Jacobian rank mod ``p``. Outputs:
 
 ``fiber_points``            a trusted count or null: msolve's count (``exact``,
                             and ``both`` when msolve finished), or the monodromy
-                            count when monodromy *stopped by the stall
-                            criterion* (see :mod:`pipeline.numeric.monodromy`;
-                            the count is the fiber's size unless a missing
-                            orbit was fixed by every loop of the stall, a
-                            probabilistic not a proven statement).
-``fiber_points_numerical``  what monodromy found (distinct points passing the
-                            full system), whatever stopped it.
-``numerical_certified``     of those, Krawczyk-certified distinct solutions.
-``numerical_stop_reason``   ``stalled`` (count trusted), ``time_limit`` or
-                            ``max_loops`` (a **lower bound** only).
-``counts_agree``            ``both``: msolve's count equals a trusted monodromy
-                            count (null when either is missing).
+                            count when it passes the trust rule
+                            (:mod:`pipeline.numeric.trust`: every orbit
+                            representative Krawczyk-certified, proven distinct
+                            orbits, the group proven free on them, and the
+                            trace test passed). A stalled monodromy alone is
+                            never a count.
+``fiber_points_numerical``  what monodromy found: ``orbits * group_order``
+                            points (distinct, passing the full system).
+``numerical_certified``     of those, certified points (certified
+                            representatives times ``|G|`` when the action is
+                            proven free).
+``completeness``            ``trace-test``, ``exact-agrees`` (a certified set of
+                            msolve's size, in ``both``) or ``none`` (a lower
+                            bound).
+``orbits``, ``group_order`` orbits of the neuron permutations found (one
+                            tracked representative each; the group is never
+                            enumerated for one hidden layer) and ``|G|``.
+``numerical_stop_reason``   what stopped monodromy (``stalled``,
+                            ``time_limit``, ...), then the trust rule's reason.
+``counts_agree``            ``both``: msolve's count equals the numerical count
+                            (false when the numerical one is only a lower bound).
 ``method``                  where ``fiber_points`` comes from: ``exact-msolve``,
                             ``exact-modp-jacobian`` (positive-dimensional or
-                            nothing free), ``numerical-monodromy`` (stalled), or
+                            nothing free), ``numerical-monodromy`` (trusted), or
                             ``numerical-lower-bound`` (then ``fiber_points`` is
                             null and ``fiber_points_numerical`` is a lower bound).
 
@@ -94,7 +103,7 @@ from .dimension import exact_rank
 from .fiber_system import (FiberSystem, count_fiber_points, fiber_system, slice_jacobian_rank,
                            slice_rank, unisolvent_points)
 
-VERSION = "2"
+VERSION = "3"
 METHODS = ("exact", "numerical", "both")
 
 
@@ -200,31 +209,50 @@ def fiber(
             out["second_prime_points"] = second["fiber_points"]
             out["primes_agree"] = (second["fiber_points"], second["positive_dimensional"]) == (
                 first["fiber_points"], first["positive_dimensional"])
+    if num is not None and "count" in num and not first["timed_out"]:
+        _exact_agrees(num, first["fiber_points"])
     out.update(_numerical_fields(num))
     if num is not None and "count" in num:
         if first["timed_out"]:
             if num["trusted"]:
-                out.update(fiber_points=num["count"], positive_dimensional=False, method="numerical-monodromy",
-                           status="ok")
+                out.update(fiber_points=num["fiber_points"], positive_dimensional=False,
+                           method="numerical-monodromy", status="ok")
                 if expected is not None:
-                    out["only_known_symmetries"] = num["count"] == expected and fiber_dim == sym
+                    out["only_known_symmetries"] = num["fiber_points"] == expected and fiber_dim == sym
             else:
                 out["method"] = "numerical-lower-bound"
-        elif num["trusted"] and first["fiber_points"] is not None:
-            out["counts_agree"] = first["fiber_points"] == num["count"]
+        elif first["fiber_points"] is not None:
+            # a count agrees only when it is one; a lower bound never agrees
+            out["counts_agree"] = first["fiber_points"] == num["fiber_points"] if num["trusted"] else False
     elif num is not None and not first["timed_out"]:
         # both methods decide positive-dimensionality (numerical: the exact slice Jacobian rank)
         out["counts_agree"] = bool(num["positive_dimensional"]) == bool(first["positive_dimensional"])
     return out
 
 
+def _exact_agrees(num, exact) -> None:
+    """The trust rule with msolve's count: a certified set whose size equals it is a count (``exact-agrees``)."""
+    from ..numeric.trust import verdict
+
+    if exact is None or num["trusted"]:
+        return
+    found = num["count"] // num["group_order"]
+    v = verdict(found, num["certified_orbits"], False, exact=exact, trace_reason=num["reason"],
+                group_order=num["group_order"], free=num["free"])
+    if v.trusted:
+        num.update(fiber_points=v.count, trusted=True, completeness=v.completeness, reason=v.reason)
+
+
 def _numerical_fields(num) -> dict:
     if num is None or "count" not in num:
         return {"fiber_points_numerical": None, "numerical_certified": None, "numerical_stop_reason": None,
-                "numerical_seconds": None, "counts_agree": None}
-    return {"fiber_points_numerical": num["count"], "numerical_certified": num["certified"],
-            "numerical_stop_reason": num["stop_reason"], "numerical_seconds": float(num["seconds"]),
-            "counts_agree": None}
+                "numerical_seconds": None, "counts_agree": None, "completeness": None, "orbits": None,
+                "group_order": None}
+    return {"fiber_points_numerical": num["count"],
+            "numerical_certified": num["certified"],
+            "numerical_stop_reason": f"{num['stop_reason']}; {num['reason']}",
+            "numerical_seconds": float(num["seconds"]), "counts_agree": None,
+            "completeness": num["completeness"], "orbits": num["orbits"], "group_order": num["group_order"]}
 
 
 def _numerical_record(model, g, fiber_dim, sym, expected, num, prime) -> dict:
@@ -232,7 +260,7 @@ def _numerical_record(model, g, fiber_dim, sym, expected, num, prime) -> dict:
         points = None if num["positive_dimensional"] else 1
         method, count_unknowns, count_eqs = "exact-modp-jacobian", num["free"], None
     else:
-        points = num["count"] if num["trusted"] else None
+        points = num["fiber_points"]
         method = "numerical-monodromy" if num["trusted"] else "numerical-lower-bound"
         count_unknowns, count_eqs = num["num_unknowns"], num["num_equations"]
     known = None
@@ -336,6 +364,9 @@ class FiberOutputs:
     numerical_stop_reason: str | None = None
     numerical_seconds: float | None = None
     counts_agree: bool | None = None
+    completeness: str | None = None
+    orbits: int | None = None
+    group_order: int | None = None
 
 
 from . import Computation  # noqa: E402

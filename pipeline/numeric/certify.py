@@ -65,6 +65,9 @@ class CertificationResult:
     nonreal: np.ndarray
     centers: np.ndarray
     radii: np.ndarray
+    #: (B, 2n) lower / upper ends of the enclosures: real parts, then imaginary parts
+    lo: np.ndarray | None = None
+    hi: np.ndarray | None = None
 
     @property
     def n_certified(self) -> int:
@@ -252,7 +255,7 @@ def certify(system, solutions, p=None, *, real_tol: float = 1e-8, precision: int
     finally:
         flint.ctx.prec = old
     distinct = _first_of_overlapping(cert, lo, hi)
-    return CertificationResult(cert, distinct, real, nonreal, centers, radii)
+    return CertificationResult(cert, distinct, real, nonreal, centers, radii, lo, hi)
 
 
 def _first_of_overlapping(cert, lo, hi) -> np.ndarray:

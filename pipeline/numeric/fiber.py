@@ -41,8 +41,8 @@ Example
 -------
 >>> from neurovar.pipeline.models import build_model
 >>> r = numerical_fiber(build_model({"model": "mlp", "widths": [2, 2, 1], "activation": "x^3"}), seed=0)
->>> r["count"], r["certified"], r["stop_reason"], r["squared_up"]
-(2, 2, 'stalled', False)
+>>> r["fiber_points"], r["orbits"], r["group_order"], r["completeness"], r["squared_up"]
+(2, 1, 2, 'trace-test', False)
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ import flint
 import numpy as np
 
 from ..algebra.gauge import Gauge, choose_gauge, symmetry_orbit
-from .monodromy import monodromy_solve
 from .system import System
 
 
@@ -191,8 +190,8 @@ def network_fiber_family(model, gauge: Gauge | None = None, seed: int = 0, heigh
 
 def numerical_fiber(model, gauge: Gauge | None = None, seed: int = 0, *, target_count: int | None = None,
                     stall_loops: int = 5, time_limit: float | None = None, certify: bool = True,
-                    use_symmetries: bool = True) -> dict:
-    """Points of the generic fiber in the gauge slice, by monodromy from ``theta0``.
+                    use_symmetries: bool = True, exact: int | None = None) -> dict:
+    """Points of the generic fiber in the gauge slice, by monodromy from ``theta0``, certified.
 
     Parameters
     ----------
@@ -205,60 +204,74 @@ def numerical_fiber(model, gauge: Gauge | None = None, seed: int = 0, *, target_
     seed : int
         Draws ``theta0``, the squaring-up matrix and the loops.
     target_count : int, optional
-        Stop at this many fiber points (use a count known from an exact
-        computation; a count predicted by a conjecture would only be confirmed).
-        Ignored for squared-up systems (the target counts fiber points, monodromy
-        counts squared-up solutions).
+        Stop monodromy at this many fiber points (a stop, not a certificate:
+        the count is still certified by the trace test). Ignored for
+        squared-up systems.
     stall_loops : int
         See :func:`pipeline.numeric.monodromy.monodromy_solve`.
     time_limit : float, optional
-        Seconds of monodromy.
+        Seconds for the whole count (monodromy, certification, trace test).
     certify : bool
+        Kept for compatibility: the count is always certified (the trust rule
+        needs it).
     use_symmetries : bool
-        Pass the known finite symmetries as a group action.
+        Use the known neuron permutations: for one hidden layer as a block
+        permutation group (one representative per orbit, never enumerated),
+        otherwise as an enumerated group action.
+    exact : int, optional
+        An exact count of the fiber to compare with (``completeness`` is then
+        ``exact-agrees`` when it equals the certified points).
 
     Returns
     -------
     dict
-        ``count`` (distinct fiber points found), ``certified`` (Krawczyk
-        certified distinct, passing the filter when squared up; None without
-        certification), ``stop_reason`` (``stalled`` / ``target_count``: the
-        count is the fiber's size up to the stopping rule's failure
-        probability, resp. equal to the given target; ``time_limit`` /
-        ``max_loops``: only a **lower bound**), ``trusted`` (stop reason is one
-        of the first two), ``squared_up``, ``solutions_squared_up`` (solutions of
-        the squared-up system found), ``orbits``, ``loops``, ``paths_tracked``,
-        ``seconds``, ``num_unknowns``, ``num_equations``, ``solutions``.
+        ``fiber_points`` (the count, or None when only a lower bound),
+        ``count`` (points found: ``orbits * group_order``), ``lower_bound``,
+        ``certified`` (certified distinct representatives passing the filter),
+        ``completeness`` (``trace-test`` / ``exact-agrees`` / ``none``),
+        ``reason``, ``trusted``, ``orbits``, ``group_order``, ``free``,
+        ``stop_reason`` (what stopped monodromy: never a certificate),
+        ``squared_up``, ``solutions_squared_up``, ``loops``, ``paths_tracked``,
+        ``seconds``, ``num_unknowns``, ``num_equations``, ``solutions``
+        (certified representatives passing the filter).
     """
+    from .count import certified_count
+    from .symmetry import network_block_group
+
     t0 = time.perf_counter()
     fam = network_fiber_family(model, gauge, seed)
     S = fam.system
     x0 = fam.theta0[fam.free]
-    R = monodromy_solve(S, x0, fam.base_parameters, target_count=None if fam.squared_up else target_count,
-                        stall_loops=stall_loops, time_limit=time_limit, seed=seed, certify=certify,
-                        group_action=fam.group_action if use_symmetries else None)
-    sols = R.solutions
-    keep = np.ones(len(sols), dtype=bool)
-    if fam.squared_up:
-        keep = fam.residual(sols) <= 1e-8
-    cert = None
-    if certify:
-        c = R.certification
-        cert = int((c.distinct & keep).sum())
+    group = network_block_group(model, fam.gauge, fam.free) if use_symmetries else None
+    action = fam.group_action if use_symmetries and group is None else None
+    filt = (lambda X: fam.residual(X) <= 1e-8) if fam.squared_up else None
+    C = certified_count(S, x0, fam.base_parameters, group=group, seed=seed, time_limit=time_limit,
+                        stall_loops=stall_loops, filter=filt, exact=exact,
+                        target_count=None if fam.squared_up else target_count, group_action=action)
+    R = C.monodromy
+    order = C.group_order
     return {
-        "count": int(keep.sum()),
-        "certified": cert,
+        "fiber_points": C.count,
+        "count": int(C.orbits) * order,
+        "lower_bound": C.lower_bound,
+        "certified": C.certified * order if C.free else C.certified,
+        "certified_orbits": C.certified,
+        "completeness": C.completeness,
+        "reason": C.reason,
+        "trusted": C.count is not None,
+        "orbits": C.orbits if group is not None else R.orbits,
+        "group_order": order,
+        "free": C.free,
         "stop_reason": R.stop_reason,
-        "trusted": R.stop_reason in ("stalled", "target_count"),
         "squared_up": fam.squared_up,
-        "solutions_squared_up": R.count if fam.squared_up else None,
-        "orbits": R.orbits,
+        "solutions_squared_up": R.count * order if fam.squared_up else None,
         "loops": R.loops,
         "paths_tracked": R.paths_tracked,
         "seconds": time.perf_counter() - t0,
         "num_unknowns": S.n_variables,
         "num_equations": fam.full.n_equations,
-        "solutions": sols[keep],
+        "solutions": C.solutions,
+        "trace": C.trace,
     }
 
 

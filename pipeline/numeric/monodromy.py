@@ -92,6 +92,10 @@ class MonodromyResult:
         Loops of the final stall that permuted the known orbits bijectively.
     orbits : int
         Orbits of ``group_action`` among the solutions (= ``count`` without one).
+    group_order : int
+        ``|G|`` of ``group`` (1 without; ``solutions`` are then orbit representatives).
+    rejected_images : int
+        Images under ``group_action`` that Newton's method did not refine to a solution.
     """
 
     solutions: np.ndarray
@@ -109,6 +113,8 @@ class MonodromyResult:
     history: list = field(default_factory=list)
     complete_loops: int = 0
     orbits: int = 0
+    group_order: int = 1
+    rejected_images: int = 0
 
 
 class SolutionSet:
@@ -204,13 +210,23 @@ def _transitive(perms: list[np.ndarray], n: int) -> bool:
 
 
 class _Orbits:
-    """Solutions grouped into orbits of a group action; one tracked representative per orbit."""
+    """Solutions grouped into orbits of a group action; one tracked representative per orbit.
 
-    def __init__(self, n, tol, seed, group_action):
+    With ``group`` (a :class:`~pipeline.numeric.symmetry.BlockPermutationGroup`)
+    only canonical representatives are stored: an orbit is one point, the group
+    is never enumerated. With ``group_action`` (a callable listing an orbit) the
+    images are Newton-refined at ``p0`` and kept only if Newton converges to a
+    solution (they are certified with every other point at the end).
+    """
+
+    def __init__(self, n, tol, seed, group_action, system=None, p0=None, group=None):
         self.sols = SolutionSet(n, tol=tol, seed=seed)
         self.group_action = group_action
+        self.group = group
+        self.system, self.p0 = system, p0
         self.orbit_of = np.zeros(0, dtype=np.int64)  # point index -> orbit id
         self.reps: list[int] = []  # orbit id -> point index of its representative
+        self.rejected_images = 0
 
     def __len__(self):
         return len(self.sols)
@@ -219,15 +235,27 @@ class _Orbits:
     def n_orbits(self):
         return len(self.reps)
 
+    def _images(self, x):
+        Y = np.atleast_2d(self.group_action(x))
+        if self.system is None or len(Y) == 0:
+            return Y
+        Yr, last = newton(self.system, Y, self.p0)
+        good = np.isfinite(last) & (last <= 1e-8 * (1 + np.abs(Yr).max(axis=1)))
+        self.rejected_images += int((~good).sum())
+        return Yr[good]
+
     def add(self, X) -> np.ndarray:
         """Add the rows of ``X`` not yet known (with their orbits); return the new orbit ids."""
         new_orbits = []
-        for x in np.atleast_2d(X):
+        X = np.atleast_2d(X)
+        if self.group is not None:
+            X = self.group.canonical(X)
+        for x in X:
             start = len(self.sols)
             if len(self.sols.add(x[None, :])) == 0:
                 continue
-            if self.group_action is not None:
-                self.sols.add(np.atleast_2d(self.group_action(x)))
+            if self.group_action is not None and self.group is None:
+                self.sols.add(self._images(x))
             oid = len(self.reps)
             self.reps.append(start)
             self.orbit_of = np.r_[self.orbit_of, np.full(len(self.sols) - start, oid, dtype=np.int64)]
@@ -235,6 +263,9 @@ class _Orbits:
         return np.array(new_orbits, dtype=np.int64)
 
     def orbit_index(self, X) -> np.ndarray:
+        X = np.atleast_2d(X)
+        if self.group is not None:
+            X = self.group.canonical(X)
         idx = self.sols.locate(X)
         return np.where(idx >= 0, self.orbit_of[np.maximum(idx, 0)], -1)
 
@@ -246,7 +277,7 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
                     target_count: int | None = None, stall_loops: int = 5, max_loops: int = 400,
                     time_limit: float | None = None, seed: int = 0, certify: bool = True,
                     real_parameters=None, options: TrackerOptions | None = None,
-                    tol: float = 1e-6, group_action: Callable | None = None,
+                    tol: float = 1e-6, group_action: Callable | None = None, group=None,
                     batch_size: int = 64, max_parallel_loops: int = 16) -> MonodromyResult:
     """Find the solutions of ``F(x; p0) = 0`` reachable by monodromy from ``x0``.
 
@@ -282,7 +313,13 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
         Relative tolerance for identifying solutions.
     group_action : callable, optional
         ``group_action(x) -> array (k, n)``: the images of a solution under a
-        finite group of deck transformations (known symmetries).
+        finite group of deck transformations (known symmetries), enumerated;
+        the images are Newton-refined and kept only if they converge.
+    group : BlockPermutationGroup, optional
+        Deck transformations that permute blocks of coordinates: one canonical
+        representative per orbit is stored and tracked and the group is never
+        enumerated (``solutions`` are the representatives, ``count`` the
+        orbits; the points are ``orbits * group.order``).
     batch_size : int
         Paths per round: ``ceil(batch_size / orbits)`` loops (at most
         ``max_parallel_loops``) are tracked together.
@@ -313,7 +350,8 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
     # measured: the same loops and solutions as with 1e-5 on the attention ED and (4, 5, 1) fiber
     # systems, with ~10% fewer steps)
     loop_opts = options or TrackerOptions(endgame=False, corrector_tol=1e-4)
-    S = _Orbits(system.n_variables, tol, seed + 1, group_action)
+    S = _Orbits(system.n_variables, tol, seed + 1, group_action, system, p0, group)
+    order = group.order if group is not None else 1
     S.add(xr)
     loops, tracked = 0, 0
     history = [len(S)]
@@ -324,7 +362,7 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
         return time_limit is not None and time.perf_counter() - t_start > time_limit
 
     while stop is None:
-        if target_count is not None and len(S) >= target_count:
+        if target_count is not None and len(S) * order >= target_count:
             stop = "target_count"
             break
         if len(stall_perms) >= stall_loops and _transitive(stall_perms, S.n_orbits):
@@ -369,7 +407,7 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
                 queue_o.append(o)
                 queue_l.append(l)
             while queue_o and not out_of_time():
-                if target_count is not None and len(S) >= target_count:
+                if target_count is not None and len(S) * order >= target_count:
                     break
                 qo, ql = np.array(queue_o), np.array(queue_l)
                 Yq, okq = track_loops(system, S.rep_points(qo), p0, P1[ql], G1[ql], G2[ql], loop_opts)
@@ -405,4 +443,5 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
         solutions=solutions, parameters=p0, count=len(solutions), loops=loops, certified=n_cert,
         real_count=real_count, stop_reason=stop, seconds=time.perf_counter() - t_start, paths_tracked=tracked,
         real_solutions=real_solutions, real_certification=real_cert, certification=certification,
-        history=history, complete_loops=len(stall_perms) if stop == "stalled" else 0, orbits=S.n_orbits)
+        history=history, complete_loops=len(stall_perms) if stop == "stalled" else 0, orbits=S.n_orbits,
+        group_order=order, rejected_images=S.rejected_images)

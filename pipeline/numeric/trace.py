@@ -1,0 +1,344 @@
+"""The trace test: a completeness certificate for a solution set found by monodromy.
+
+Leykin, Rodriguez and Sottile (*Trace test*, Arnold Math. J. 4 (2018)); the
+form used by HomotopyContinuation.jl's ``verify_solution_completeness``.
+
+Let ``F(x; p) = 0`` be a square family and ``W`` the solutions found over a
+generic ``p0``. Take a random direction ``v`` of parameters and the curve
+
+    ``C = {(x, lam) : F(x; p0 + lam v) = 0}``
+
+(irreducible when the incidence variety is: a generic line section). ``W`` is
+the fibre of ``C`` over ``lam = 0``. The rational function
+``phi = -(a . x - 1) lam`` on ``C`` (``a`` random) has the poles of every
+coordinate: where ``x`` goes to infinity ``phi`` does too (as long as ``lam``
+does not go to 0 at the same time, which would be a solution at infinity over
+``p0``, not there for generic ``p0``), and where ``lam`` does. So the *trace*
+``T(t) = sum of (x, lam) over phi^{-1}(t)`` is a polynomial in ``t`` of degree
+at most one: the sum of a function over the fibres of a finite map is a
+rational function whose poles lie under the function's poles, and each
+coordinate's pole order is bounded by ``phi``'s. The fibre over ``t = 0`` is
+``W`` (``lam = 0``) together with the *extra witnesses* ``C ∩ {a . x = 1}``.
+
+A proper subset ``W'`` of the fibre, continued along ``t``, is permuted by the
+monodromy of ``phi`` (transitive on the fibres of an irreducible curve); its
+trace then takes several values at one ``t`` and is not a polynomial, except
+for sums that happen to coincide, which random choices make a probability-zero
+event. So: track the fibre over ``0`` to ``t1`` and to ``t2 = 2 t1`` and test
+``T(0) - 2 T(t1) + T(t2) = 0``, with a tolerance tied to the accuracy of the
+endpoints (condition number times the unit round-off, summed over the
+points). It fails on purpose when one solution is removed (see the tests).
+
+The extra witnesses are found by monodromy in the linear-slice family
+``{F(x; p0 + lam v) = 0, a . x = 1}`` over ``a``, from one point of ``C``
+(a solution of ``W`` tracked to a random ``lam1``). Their completeness is not
+assumed: an incomplete extra set makes the test fail, never pass.
+
+**Orbits.** With a :class:`~pipeline.numeric.symmetry.BlockPermutationGroup`
+``G`` acting on ``x`` (and commuting with every parameter path), ``a`` is taken
+*invariant* (a combination of the group's invariant linear forms), so ``phi``
+is ``G``-invariant and the trace of an invariant function is ``|G|`` times its
+sum over orbit representatives; only one representative per orbit is tracked
+and the traces are those of the invariant forms and ``lam`` (the test on the
+quotient curve ``C / G``).
+
+Example
+-------
+>>> from neurovar.pipeline.numeric.families import ed_lagrange_family
+>>> from neurovar.pipeline.numeric.monodromy import monodromy_solve
+>>> fam = ed_lagrange_family("x^2 + 4*y^2 - 1", ["x", "y"])
+>>> R = monodromy_solve(fam.system, start_pair=fam.start_pair, seed=1)
+>>> T = trace_test(fam.system, R.solutions, R.parameters, seed=1)
+>>> R.count, T.passed
+(4, True)
+>>> trace_test(fam.system, R.solutions[1:], R.parameters, seed=1).passed   # one removed
+False
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .tracker import TrackerOptions, newton, track
+
+EPS = np.finfo(float).eps
+
+
+@dataclass
+class TraceTestResult:
+    """Outcome of :func:`trace_test`.
+
+    Attributes
+    ----------
+    passed : bool or None
+        True: the traces are affine-linear (the set is complete); False: they
+        are not (a solution is missing); None: inconclusive (a path failed or
+        the endpoints are too ill-conditioned to decide).
+    residual : float
+        ``max |T(0) - 2 T(t1) + T(t2)|`` over the trace coordinates.
+    tolerance : float
+        The bound the residual had to meet (from the endpoints' accuracy).
+    scale : float
+        ``sum |coordinates|`` over the tracked points (the size of the traces).
+    extra_witnesses : int
+        Points (orbits) of ``C ∩ {a . x = 1}`` found.
+    seconds : float
+    reason : str
+    """
+
+    passed: bool | None
+    residual: float
+    tolerance: float
+    scale: float
+    extra_witnesses: int
+    seconds: float
+    reason: str
+
+
+class _LinearForms:
+    """``m(x) = A^T x``: the coordinates (no group)."""
+
+    def __init__(self, A):
+        self.A = np.asarray(A, dtype=np.complex128)
+        self.K = self.A.shape[1]
+
+    def __call__(self, x):
+        B = x.shape[0]
+        return x @ self.A, np.broadcast_to(self.A.T[None], (B, self.K, self.A.shape[0]))
+
+
+class _InvariantQuadrics:
+    """``m(x)``: the invariant quadrics ``sum_j x[B_jc] x[B_jc']`` of a block group and products of fixed coordinates.
+
+    A linear invariant can stay finite where ``x`` goes to infinity (two
+    summands diverging with opposite signs, as in border-rank degenerations),
+    so ``phi`` is built from quadrics, whose generic combination does not.
+    """
+
+    def __init__(self, group, n):
+        self.n = n
+        self.pairs = []  # (rows a, rows b): the value is sum_j x[a_j] x[b_j]
+        for B in group.blocks:
+            b = B.shape[1]
+            for c in range(b):
+                for c2 in range(c, b):
+                    self.pairs.append((B[:, c], B[:, c2]))
+        f = list(group.fixed)
+        for i, c in enumerate(f):
+            for c2 in f[i:]:
+                self.pairs.append((np.array([c]), np.array([c2])))
+        self.K = len(self.pairs)
+
+    def __call__(self, x):
+        B = x.shape[0]
+        vals = np.empty((B, self.K), dtype=np.complex128)
+        jac = np.zeros((B, self.K, self.n), dtype=np.complex128)
+        for k, (a, b) in enumerate(self.pairs):
+            vals[:, k] = (x[:, a] * x[:, b]).sum(axis=1)
+            np.add.at(jac, (slice(None), k, a), x[:, b])
+            np.add.at(jac, (slice(None), k, b), x[:, a])
+        return vals, jac
+
+
+class LineSystem:
+    """``[F(x; p0 + lam v); last]`` in the unknowns ``(x, lam)``, duck-typed as a :class:`System`.
+
+    With ``q(x) = beta . m(x)`` (``m`` the coordinates, or a group's invariant quadrics):
+    ``mode="slice"``: ``last = q(x) - 1`` with parameters ``beta``;
+    ``mode="pencil"``: ``last = (q(x) - 1) lam + t`` with the parameter ``t`` (``beta`` fixed).
+    """
+
+    is_real = False
+    exact = False
+    terms = None
+
+    def __init__(self, base, p0, v, mode: str, forms, beta=None):
+        self.base, self.mode, self.forms = base, mode, forms
+        self.p0 = np.asarray(p0, dtype=np.complex128).ravel()
+        self.v = np.asarray(v, dtype=np.complex128).ravel()
+        n = base.n_variables
+        self.n = n
+        self.n_variables = n + 1
+        self.n_equations = base.n_equations + 1
+        if mode == "slice":
+            self.n_parameters = forms.K
+        elif mode == "pencil":
+            self.beta = np.asarray(beta, dtype=np.complex128).ravel()
+            self.n_parameters = 1
+        else:
+            raise ValueError("mode is slice or pencil")
+        self.variables = tuple(base.variables) + ("lam",)
+        self.degrees = list(getattr(base, "degrees", [])) + [3]
+
+    def jacobian(self, X, P=None):
+        X = np.atleast_2d(np.asarray(X, dtype=np.complex128))
+        B = X.shape[0]
+        P = np.asarray(P, dtype=np.complex128)
+        P = np.broadcast_to(P, (B, self.n_parameters)) if P.ndim == 1 else P
+        x, lam = X[:, : self.n], X[:, self.n]
+        p = self.p0[None, :] + lam[:, None] * self.v[None, :]
+        F, Jx, Jp = self.base.jacobian(x, p)
+        N = F.shape[1]
+        Fo = np.empty((B, N + 1), dtype=np.complex128)
+        Jxo = np.zeros((B, N + 1, self.n + 1), dtype=np.complex128)
+        Jpo = np.zeros((B, N + 1, self.n_parameters), dtype=np.complex128)
+        Fo[:, :N] = F
+        Jxo[:, :N, : self.n] = Jx
+        Jxo[:, :N, self.n] = Jp @ self.v
+        m, dm = self.forms(x)  # (B, K), (B, K, n)
+        if self.mode == "slice":
+            Fo[:, N] = (P * m).sum(axis=1) - 1
+            Jxo[:, N, : self.n] = np.einsum("bk,bkn->bn", P, dm)
+            Jpo[:, N, :] = m
+        else:
+            q = m @ self.beta - 1
+            Fo[:, N] = q * lam + P[:, 0]
+            Jxo[:, N, : self.n] = lam[:, None] * np.einsum("k,bkn->bn", self.beta, dm)
+            Jxo[:, N, self.n] = q
+            Jpo[:, N, 0] = 1.0
+        return Fo, Jxo, Jpo
+
+    def evaluate(self, X, P=None):
+        return self.jacobian(X, P)[0]
+
+
+def _lift_group(group, width):
+    """The group acting on ``(x, lam)`` (``lam`` fixed)."""
+    if group is None:
+        return None
+    from .symmetry import BlockPermutationGroup
+
+    return BlockPermutationGroup(width, group.blocks)
+
+
+def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: float | None = None,
+               stall_loops: int = 8, max_loops: int = 300,
+               options: TrackerOptions | None = None) -> TraceTestResult:
+    """Test whether ``solutions`` (orbit representatives under ``group``) are all solutions over ``p0``.
+
+    Parameters
+    ----------
+    system : System
+        Square family ``F(x; p)``.
+    solutions : complex array (W, n)
+        The solutions found over ``p0`` (one representative per orbit when
+        ``group`` is given).
+    p0 : array (m,)
+        The generic base parameter.
+    group : BlockPermutationGroup, optional
+        Known symmetries acting freely on the solutions (deck transformations).
+    seed : int
+    time_limit : float, optional
+        Seconds for the whole test (the extra-witness monodromy stops early and
+        the test is then likely to fail, never to pass wrongly).
+    stall_loops : int
+        Stall criterion of the extra-witness monodromy (a heuristic there is
+        harmless: an incomplete extra set fails the test).
+
+    Returns
+    -------
+    TraceTestResult
+    """
+    from .monodromy import monodromy_solve
+
+    t_start = time.perf_counter()
+    rng = np.random.default_rng([seed, 0x7ACE])
+    W = np.atleast_2d(np.asarray(solutions, dtype=np.complex128))
+    p0 = np.asarray(p0, dtype=np.complex128).ravel()
+    n = system.n_variables
+    if W.shape[0] == 0:
+        return TraceTestResult(None, np.inf, 0.0, 0.0, 0, 0.0, "no solutions to test")
+    opts = options or TrackerOptions(corrector_tol=1e-8)
+    scale = max(float(np.sqrt(np.mean(np.abs(p0) ** 2))), 1e-3)
+    v = scale * (rng.normal(size=len(p0)) + 1j * rng.normal(size=len(p0))) / np.sqrt(2)
+    A = group.invariant_forms(n) if group is not None else np.eye(n, dtype=np.complex128)
+    lift = _lift_group(group, n + 1)
+
+    def remaining():
+        return None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t_start))
+
+    # a point of C away from lam = 0: one solution tracked to lam1
+    y = None
+    for _ in range(5):
+        lam1 = complex(np.exp(2j * np.pi * rng.random()) * (0.5 + rng.random()))
+        R = track(system, W[:1], p0, p0 + lam1 * v, gamma=None, seed=int(rng.integers(2**31)), options=opts)
+        if R.status[0] == "regular":
+            y = R.solutions[0]
+            break
+    if y is None:
+        return TraceTestResult(None, np.inf, 0.0, 0.0, 0, time.perf_counter() - t_start,
+                               "inconclusive: no point of the parameter line's curve could be reached")
+    forms = _LinearForms(A) if group is None else _InvariantQuadrics(group, n)
+    r = rng.normal(size=forms.K) + 1j * rng.normal(size=forms.K)
+    beta0 = r / (forms(y[None, :])[0][0] @ r)
+    S = LineSystem(system, p0, v, "slice", forms)
+    M = monodromy_solve(S, np.r_[y, lam1], beta0, seed=int(rng.integers(2**31)), certify=False,
+                        stall_loops=stall_loops, time_limit=remaining(), group=lift, max_loops=max_loops)
+    extra = M.solutions
+    start = np.vstack([np.c_[W, np.zeros(len(W))], extra])
+    K = start.shape[0]
+    ax = np.abs(forms(W)[0] @ beta0 - 1)
+    tau = 0.5 * float(np.median(ax)) if len(ax) else 0.5
+    t1 = tau * np.exp(2j * np.pi * rng.random())
+    pencil = LineSystem(system, p0, v, "pencil", forms, beta=beta0)
+    starts = np.vstack([start, start])
+    targets = np.r_[np.full(K, t1), np.full(K, 2 * t1)][:, None]
+    R = track(pencil, starts, np.zeros(1), targets, gamma=1.0, options=opts)
+    status, ends = R.status.copy(), R.solutions.copy()
+    # a failed path is tracked again along a bent arc (random gamma): for a complete fibre the set of
+    # endpoints does not depend on the arcs; for an incomplete one any choice leaves a proper subset,
+    # whose trace is not affine-linear; two paths onto one point are caught below
+    for _ in range(3):
+        bad = np.flatnonzero(~np.isin(status, ["regular", "singular"]))
+        if not len(bad) or (time_limit is not None and remaining() <= 0):
+            break
+        R2 = track(pencil, starts[bad], np.zeros(1), targets[bad], gamma=None,
+                   seed=int(rng.integers(2**31)), options=opts)
+        status[bad], ends[bad] = R2.status, R2.solutions
+    R.status, R.solutions = status, ends
+    Z = np.vstack([start, R.solutions])
+    params = np.r_[np.zeros(K), np.full(K, t1), np.full(K, 2 * t1)][:, None]
+    # refine every point (the start points too: their accuracy enters the tolerance); an endpoint
+    # the tracker called singular only because its Jacobian is badly scaled (far points of the
+    # curve) is accepted when Newton's method converges to it quadratically
+    Z, last = newton(pencil, Z, params, iterations=8)
+    Z2, last2 = newton(pencil, Z, params, iterations=1)
+    size_z = 1 + np.abs(Z).max(axis=1)
+    ok = np.r_[np.ones(K, dtype=bool), np.isin(R.status, ["regular", "singular"])]
+    ok &= np.isfinite(last2) & (last2 <= 1e-10 * size_z)
+    if not ok.all():
+        return TraceTestResult(None, np.inf, 0.0, 0.0, len(extra), time.perf_counter() - t_start,
+                               f"inconclusive: {int((~ok).sum())} trace path(s) did not end at a simple solution")
+    # two paths onto one point (a path jumped): no verdict
+    from .monodromy import SolutionSet
+
+    for j in range(3):
+        block = Z[j * K:(j + 1) * K]
+        if len(SolutionSet(n + 1, tol=1e-8).add(block)) != K:
+            return TraceTestResult(None, np.inf, 0.0, 0.0, len(extra), time.perf_counter() - t_start,
+                                   "inconclusive: two trace paths ended at one point")
+    coords = np.c_[Z[:, :n] @ A, Z[:, n]]  # invariant forms and lam
+    T = coords.reshape(3, K, -1).sum(axis=1)
+    resid = float(np.abs(T[0] - 2 * T[1] + T[2]).max())
+    size = float(np.abs(coords).sum(axis=0).max())
+    # endpoint error: the last Newton correction (a converged simple root's forward error is of the
+    # order of the next correction), floored at the unit round-off, through the invariant forms
+    # (column sums of |A|) and the three-term combination (weights 1, 2, 1)
+    wA = max(1.0, float(np.abs(A).sum(axis=0).max()))
+    err = (last2 + 4 * EPS * size_z) * wA
+    weights = np.r_[np.ones(K), 2 * np.ones(K), np.ones(K)]
+    tol = float(100 * (weights * err).sum())
+    seconds = time.perf_counter() - t_start
+    if not np.isfinite(tol) or tol > 1e-6 * max(size, 1.0):
+        return TraceTestResult(None, resid, tol, size, len(extra), seconds,
+                               f"inconclusive: endpoints too ill-conditioned (tolerance {tol:.1e})")
+    passed = resid <= tol
+    reason = (f"trace affine-linear: residual {resid:.1e} <= {tol:.1e}" if passed
+              else f"trace not affine-linear: residual {resid:.1e} > {tol:.1e} (solutions are missing)")
+    return TraceTestResult(bool(passed), resid, tol, size, len(extra), seconds, reason)
+
+
+__all__ = ["LineSystem", "TraceTestResult", "trace_test"]

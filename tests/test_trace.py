@@ -1,0 +1,102 @@
+"""The trace test, the trust rule and orbits without enumeration.
+
+- ED degree of a generic hypersurface of degree d in C^n: d * sum_{i<n} (d-1)^i
+  (Draisma-Horobet-Ottaviani-Sturmfels-Thomas, Cor. 2.10): 4 for a plane conic
+  (the ellipse), 8 for a quadric in C^4, 21 for a cubic surface. The unit circle
+  has ED degree 2 (its critical points are +-u/|u|).
+- The trace test must pass on the complete set and fail when one solution is
+  removed (Leykin-Rodriguez-Sottile).
+- Orbits of S_k permuting blocks are identified by canonical forms; the group is
+  never enumerated and |G| = k! is a Python int.
+"""
+
+from math import factorial
+
+import numpy as np
+import pytest
+
+from neurovar.pipeline.numeric.count import certified_count
+from neurovar.pipeline.numeric.families import (ed_degree_generic_hypersurface, ed_lagrange_family,
+                                                random_hypersurface)
+from neurovar.pipeline.numeric.monodromy import monodromy_solve
+from neurovar.pipeline.numeric.symmetry import BlockPermutationGroup
+from neurovar.pipeline.numeric.trace import trace_test
+from neurovar.pipeline.numeric.trust import verdict
+
+
+@pytest.mark.parametrize("f, names, expected", [
+    ("x^2 + y^2 - 1", ["x", "y"], 2),
+    ("x^2 + 4*y^2 - 1", ["x", "y"], 4),
+    (random_hypersurface(4, 2, seed=3), ["x1", "x2", "x3", "x4"], ed_degree_generic_hypersurface(4, 2)),
+])
+def test_trace_test_passes_on_complete_and_fails_on_incomplete_sets(f, names, expected):
+    fam = ed_lagrange_family(f, names)
+    R = monodromy_solve(fam.system, start_pair=fam.start_pair, seed=1)
+    assert R.count == expected
+    T = trace_test(fam.system, R.solutions, R.parameters, seed=1)
+    assert T.passed is True and T.residual <= T.tolerance
+    for drop in (0, expected - 1):
+        W = np.delete(R.solutions, drop, axis=0)
+        T2 = trace_test(fam.system, W, R.parameters, seed=1)
+        assert T2.passed is False and T2.residual > 1e3 * T2.tolerance
+
+
+def test_certified_count_of_a_generic_cubic_surface():
+    # 21 = 3 (1 + 2 + 4); the trust rule: a count only with completeness trace-test
+    fam = ed_lagrange_family(random_hypersurface(3, 3, seed=2), ["x1", "x2", "x3"])
+    C = certified_count(fam.system, start_pair=fam.start_pair, seed=1)
+    if C.count is None:  # the extra witnesses may need another line: never a wrong count
+        assert C.completeness == "none" and C.lower_bound <= 21
+    else:
+        assert C.count == 21 and C.completeness == "trace-test" and C.certified == 21
+
+
+def test_trust_rule():
+    assert verdict(7, 7, None).count is None  # a stall alone is not a certificate
+    assert verdict(7, 6, True).count is None  # one solution not certified distinct
+    v = verdict(7, 7, False, trace_reason="residual 0.1")
+    assert (v.count, v.lower_bound, v.completeness) == (None, 7, "none")
+    assert verdict(8, 8, False, exact=8).completeness == "exact-agrees"
+    assert verdict(1, 1, True, group_order=factorial(12), free=False).count is None
+    v = verdict(5, 5, True, group_order=factorial(12), free=True)
+    assert v.count == 5 * 479001600 and isinstance(v.count, int)
+
+
+def test_block_group_orbits_freeness_and_distinct_orbits():
+    k = 12
+    G = BlockPermutationGroup(3 * k, [np.arange(3 * k).reshape(k, 3)])
+    assert G.order == factorial(12) == 479001600 and isinstance(G.order, int)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=3 * k) + 1j * rng.normal(size=3 * k)
+    perm = rng.permutation(k)
+    y = x.reshape(k, 3)[perm].ravel()
+    assert np.allclose(G.canonical(x), G.canonical(y))
+    r = 1e-9
+    box = lambda z: (np.r_[z.real, z.imag] - r, np.r_[z.real, z.imag] + r)  # noqa: E731
+    lo, hi = box(G.canonical(x)[0])
+    assert G.free_on(lo[None], hi[None])[0]
+    # two equal blocks: a transposition fixes the point, the action is not free
+    z = x.copy()
+    z[3:6] = z[0:3]
+    lo2, hi2 = box(z)
+    assert not G.free_on(lo2[None], hi2[None])[0]
+    # the same orbit twice is one orbit; another point is another orbit
+    w = rng.normal(size=3 * k) + 0j
+    L = np.array([box(G.canonical(x)[0])[0], box(G.canonical(y)[0])[0], box(w)[0]])
+    H = L + 2 * r
+    assert G.distinct_orbits(L, H, np.ones(3, dtype=bool)).tolist() == [True, False, True]
+
+
+def test_plane_quintic_fiber_one_orbit_of_7_factorial():
+    # (3, 7, 1) with x^5: 21 free parameters, 21 coefficients of a plane quintic; a general plane
+    # quintic is a sum of 7 fifth powers in exactly one way (Hilbert, Richmond, Palatini), so the
+    # fiber is one free orbit of S_7: 5040 points, found from one tracked representative
+    from neurovar.pipeline.models import build_model
+    from neurovar.pipeline.numeric.fiber import numerical_fiber
+
+    m = build_model({"model": "mlp", "widths": [3, 7, 1], "activation": "x^5"})
+    r = numerical_fiber(m, seed=0, time_limit=40)
+    assert r["orbits"] == 1 and r["group_order"] == factorial(7) and r["free"] is True
+    assert r["count"] == r["certified"] == 5040 and isinstance(r["count"], int)
+    assert r["fiber_points"] in (None, 5040)  # a count only with a completeness certificate
+    assert (r["fiber_points"] is None) == (r["completeness"] == "none")
