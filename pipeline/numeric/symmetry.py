@@ -182,21 +182,27 @@ def network_block_group(model, gauge, free: np.ndarray) -> BlockPermutationGroup
     >>> G.order, G.blocks[0].shape
     (24, (4, 3))
     """
-    from ..models.mlp import param_offsets
-
-    widths = tuple(model.widths)
-    if len(widths) != 3 or gauge.kind not in ("incoming", "none"):
+    widths = tuple(getattr(model, "widths", ()))
+    if not getattr(model, "dense_layered", False) or len(widths) != 3 or gauge.kind not in ("incoming", "none"):
         return None
-    d0, k, d2 = widths
-    (w1, b1), (w2, b2) = param_offsets(widths, model.bias)
+    k = widths[1]
+    # the neurons' coordinate blocks, read off the declared generators (adjacent transpositions of
+    # the hidden neurons): block 0 is the lower index of each pair s_0 swaps, block j+1 = s_j(block j)
+    gens = [g for g in model.symmetries().generators if g.order == 1 or not any(g.exponents or ())]
+    if len(gens) != k - 1:
+        return None
+    perms = [np.asarray(g.perm) for g in gens]
+    if k == 1:
+        neuron = [list(range(model.num_params))]
+    else:
+        moved = np.flatnonzero(perms[0] != np.arange(len(perms[0])))
+        neuron = [sorted({int(min(x, perms[0][x])) for x in moved})]
+        for j in range(k - 1):
+            neuron.append([int(perms[j][c]) for c in neuron[j]])
     pos = {int(p): i for i, p in enumerate(free)}
     blocks = []
-    for j in range(k):
-        coords = [w1 + j * d0 + c for c in range(d0)]
-        if b1 is not None:
-            coords.append(b1 + j)
-        coords += [w2 + o * k + j for o in range(d2)]
-        if any(c in gauge.fixed and c not in (w1 + j * d0,) for c in coords):
+    for j, coords in enumerate(neuron):
+        if any(c in gauge.fixed and c != coords[0] for c in coords):
             return None
         blocks.append([pos[c] for c in coords if c in pos])
     if len({len(b) for b in blocks}) != 1 or not blocks[0]:
