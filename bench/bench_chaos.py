@@ -87,8 +87,11 @@ def worker_processes(workers: list[subprocess.Popen]) -> list:
     for w in workers:
         try:
             for c in psutil.Process(w.pid).children():
-                if "resource_tracker" not in " ".join(c.cmdline()):
-                    out.append(c)
+                try:
+                    if "resource_tracker" not in " ".join(c.cmdline()):
+                        out.append(c)
+                except psutil.Error:  # a worker that just died is a zombie until its nanny reaps it
+                    pass
         except psutil.NoSuchProcess:
             pass
     return out
@@ -112,7 +115,7 @@ def run_cmd(grid: Path, results: Path, addr: str, tmp: Path) -> subprocess.Popen
 
 def run_with_worker_kills(grid: Path, results: Path, addr: str, workers: list, tmp: Path, kill_every: float,
                           min_kills: int, seed: int = 0) -> dict:
-    """Run the grid, SIGKILL a random worker every ``kill_every`` s once the first batch is saved; the figures."""
+    """Run the grid, SIGKILL a random worker when the first batch is saved and every ``kill_every`` s after; the figures."""
     rng = random.Random(seed)
     kills: list[float] = []
     t0 = time.monotonic()
@@ -125,15 +128,18 @@ def run_with_worker_kills(grid: Path, results: Path, addr: str, workers: list, t
         while not store.part_files("dimension", results):  # kill while batches run, not while Prefect starts
             if done.wait(0.1):
                 return
-        while not done.wait(kill_every):
+        wait = 0.0  # the first kill as soon as batches run: a fast machine finishes a small grid in seconds
+        while not done.wait(wait):
             procs = worker_processes(workers)
-            if procs:
-                victim = rng.choice(procs)
-                try:
-                    victim.send_signal(signal.SIGKILL)
-                    kills.append(time.monotonic() - t0)
-                except Exception:
-                    pass
+            if not procs:  # every worker is being restarted by its nanny: look again shortly
+                wait = 0.1
+                continue
+            try:
+                rng.choice(procs).send_signal(signal.SIGKILL)
+                kills.append(time.monotonic() - t0)
+            except Exception:
+                pass
+            wait = kill_every
 
     th = threading.Thread(target=killer, daemon=True)
     th.start()

@@ -53,6 +53,14 @@ def _solver_dirs(tmp: Path) -> list[str]:
     return [p.name for p in (tmp / "tmpdir").iterdir() if p.name.startswith("msolve-")]
 
 
+def _cmdline(p) -> str:
+    """A process's command line, or "" once it is a zombie or gone (a batch's runner exits at any time)."""
+    try:
+        return " ".join(p.cmdline())
+    except psutil.Error:
+        return ""
+
+
 def _rows(results: Path) -> int:
     return len(store.load("fiber", results, parse_json=False)) if store.part_files("fiber", results) else 0
 
@@ -69,7 +77,7 @@ def _interrupt_mid_grid(tmp: Path, grid: Path, results: Path, sig: int, log: Pat
         while time.monotonic() < deadline:
             assert proc.poll() is None, proc.stderr.read()
             desc = psutil.Process(proc.pid).children(recursive=True)
-            runners = [p for p in desc if "neurovar.pipeline.runner" in " ".join(p.cmdline())]
+            runners = [p for p in desc if "neurovar.pipeline.runner" in _cmdline(p)]
             if len(store.part_files("fiber", results)) > before and runners:
                 break
             time.sleep(0.2)
@@ -108,7 +116,7 @@ def test_sigint_and_sigterm_mid_grid_then_a_rerun_computes_exactly_the_missing_c
         # no descendant survives: workers, runner children, msolve, the temporary Prefect server
         time.sleep(0.5)
         alive = [p for p in desc if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-        assert not alive, [(p.pid, p.cmdline()) for p in alive]
+        assert not alive, [(p.pid, _cmdline(p)) for p in alive]
         assert _solver_dirs(tmp_path) == []
         runs = store.load_runs(results)
         last = runs.sort_values("started").iloc[-1]
