@@ -15,23 +15,34 @@ from math import comb
 
 import pytest
 
-from neurovar.catalog.literature import PLACE_WORDS, claim_cells, load_registry, safe_eval
+from neurovar.catalog.literature import UNNUMBERED, claim_cells, load_registry, safe_eval
 from neurovar.catalog.literature.compare import compare_claim
 from neurovar.pipeline.cells import run_cell
 from neurovar.pipeline.errors import SpecError
 
 
 # ----------------------------------------------------------------------------- the registry
+#: a numbered place: the kind of statement and its number, or one of the talk's (titled) tables
+NUMBERED_PLACE = re.compile(r"^(Theorem|Proposition|Corollary|Lemma|Example|Conjecture|Section) \d+(\.\d+)*\b|^Table ")
+
+
 def test_registry_claims_have_places_and_valid_cells():
     reg = load_registry()
     claims = [c for p in reg.values() for c in p.claims]
     assert len(reg) >= 8 and len(claims) >= 40
     for c in claims:
-        assert c.place.split()[0] in PLACE_WORDS, c.id
+        # every claim cites a theorem, proposition, corollary, lemma, example, conjecture, section or table by number
+        assert NUMBERED_PLACE.match(c.place) and c.numbered, (c.id, c.place)
         assert c.claim and c.read is not None
         assert claim_cells(c), c.id  # every grid fragment expands into valid cells
     quick_counted = [c for c in claims if c.quick and c.confirmed and c.numbered]
     assert len(quick_counted) >= 40
+    assert len({c.paper for c in quick_counted}) >= 8
+    # an abstract, a slide or a section title is not a numbered place
+    for place in ("Abstract (non-increasing widths)", "Slide 'Lightning Self-Attention'", "Section 'dimension'",
+                  "Example (Eckart-Young; number not read)"):
+        assert not NUMBERED_PLACE.match(place)
+        assert not type(claims[0])(**{**claims[0].__dict__, "place": place}).numbered
     # the Alexander-Hirschowitz file lists every exception of the theorem, in network terms (N = n + 1 variables)
     ah = reg["alexander-hirschowitz"].claims
     sporadic = set()
@@ -45,6 +56,17 @@ def test_registry_claims_have_places_and_valid_cells():
             (quadrics if d == 2 else sporadic).add((n, k) if d == 2 else (n, d, k))
     assert sporadic == {(3, 4, 5), (4, 4, 9), (5, 3, 7), (5, 4, 14)}
     assert quadrics == {(n, k) for n in (3, 4, 5) for k in range(2, n)}
+
+
+def test_unnumbered_claims_are_a_registry_of_their_own():
+    """Claims without a readable numbered place stay runnable (``--registry``) but out of the default registry."""
+    default = load_registry()
+    other = load_registry(UNNUMBERED)
+    ids = {c.id for p in default.values() for c in p.claims}
+    for p in other.values():
+        for c in p.claims:
+            assert c.id not in ids and not (c.confirmed and c.numbered), c.id
+            assert claim_cells(c), c.id
 
 
 def test_safe_eval_is_arithmetic_only():
@@ -74,7 +96,7 @@ def test_a_claim_reproduced_and_planted_in_process():
 def test_a_timed_out_cell_is_unreached_with_what_would_reach_it():
     from neurovar.pipeline.cells import failed_record
 
-    claim = next(c for c in load_registry()["usevich2025"].claims if c.id == "usevich-nonincreasing-3221")
+    claim = next(c for c in load_registry()["usevich2025"].claims if c.id == "usevich-conj40-3221")
     cells = claim_cells(claim)
     rows = {c.key: failed_record(c, "timeout", "time limit of 600 s reached", 600.0) for c in cells}
     r = compare_claim(claim, cells, rows)
@@ -118,8 +140,8 @@ def test_quick_reproduces_40_numbered_claims(quick_run):
     s, claims = data["summary"], data["claims"]
     assert s["differs"] == 0 and s["unreached"] == 0 and s["reproduced"] == len(claims)
     assert s["numbered_confirmed_reproduced"] >= 40
-    assert s["papers_reproduced"] >= 8
-    assert all(c["place"].split()[0] in PLACE_WORDS for c in claims)
+    assert s["papers_numbered_confirmed_reproduced"] >= 8 and s["papers_reproduced"] >= 8
+    assert all(NUMBERED_PLACE.match(c["place"]) for c in claims)
     by_id = {c["id"]: c for c in claims}
     # values anyone can check: AH exceptions one below the count, the talk's ED degree 14, Prop. 16's bound
     assert by_id["ah-sporadic-p4-cubics"]["computed"] == "34"      # 35 - 1
@@ -127,6 +149,10 @@ def test_quick_reproduces_40_numbered_claims(quick_run):
     assert by_id["talk-attention-edd-generic"]["computed"] == json.dumps({"edd": 14, "positive_dimensions": []})
     assert by_id["talk-psd-k2"]["computed"] == json.dumps({"edd": 4, "positive_dimensions": [1]})
     assert int(by_id["frwy-prop16-binary-linear-k4"]["computed"]) <= 37
+    # Usevich et al. Example 9 / Proposition 10: (3, 2, 2) with x^2 has dimension 6 + 4 - 2 = 8
+    assert by_id["usevich-prop10-ex9-322-dimension"]["computed"] == "8"
+    # Newman-Slater (Theorem 1.1 of Kohn-Marchetti-Massarenti-Mella): the Pythagorean triple is dependent only at r = 2
+    assert by_id["kmmm-thm11-pythagorean-triple"]["computed"] == "2"
     for name in ("reproduction.md", "reproduction.html", "reproduction.json", "status.png"):
         assert (results / "reproduce" / name).is_file()
     md = (results / "reproduce" / "reproduction.md").read_text()
@@ -150,22 +176,23 @@ def test_planted_wrong_value_differs_and_exits_1(quick_run, cli, tmp_path):
     results, proc = quick_run
     assert proc.returncode == 0
     copy = tmp_path / "registry"
-    shutil.copytree(load_registry()["talk"].path.parent, copy, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    path = copy / "talk.yaml"
+    shutil.copytree(load_registry()["hmk2025"].path.parent, copy,
+                    ignore=shutil.ignore_patterns("*.py", "__pycache__", "unnumbered"))
+    path = copy / "hmk2025.yaml"
     text = path.read_text()
-    block = text.split("- id: talk-attention-hypersurface-dimension", 1)[1].split("- id:", 1)[0]
-    assert "published: 5" in block
+    block = text.split("- id: hmk-single-layer-d2", 1)[1].split("- id:", 1)[0]
+    assert "published: 5" in block  # the attention quartic is a hypersurface in R^6
     path.write_text(text.replace(block, block.replace("published: 5", "published: 6")))
-    r = cli("reproduce", "talk", "--registry", copy, "--results", results, "--workers", "1", "--out",
+    r = cli("reproduce", "hmk2025", "talk", "--registry", copy, "--results", results, "--workers", "1", "--out",
             tmp_path / "out", timeout=600)
     assert r.returncode == 1, r.stdout + r.stderr
     out = " ".join(r.stdout.split())
-    assert "differs talk-attention-hypersurface-dimension" in out
+    assert "differs hmk-single-layer-d2" in out
     assert "computed 5, published 6" in out
     assert "rerun: neurovar compute dimension --model attention --d 2 --d-out 1 --n 2 --t 2" in out
     data = json.loads((tmp_path / "out" / "reproduction.json").read_text())
     bad = [c for c in data["claims"] if c["status"] == "differs"]
-    assert [c["id"] for c in bad] == ["talk-attention-hypersurface-dimension"]
+    assert [c["id"] for c in bad] == ["hmk-single-layer-d2"]
     assert re.fullmatch(r"[0-9a-f]{24}", bad[0]["cell_key"])
     assert all(c["status"] == "reproduced" for c in data["claims"] if c["id"] != bad[0]["id"])
 

@@ -31,6 +31,9 @@ A file holds the citation and a list of claims::
 ``reach`` (optional)
     what would reach the claim when a cell does not finish (shown with ``unreached``).
 
+Every claim of the default registry names a numbered place (:attr:`Claim.numbered`); claims whose
+source could not be read at a numbered statement live in the separate registry :data:`UNNUMBERED`.
+
 A claim is ``reproduced`` when every cell finished and matches, ``differs`` when a finished
 cell does not match (with the computed and published values, the cell key and the command
 that recomputes it), and ``unreached`` when a cell timed out, failed, or only gave a lower bound.
@@ -40,8 +43,8 @@ Example
 >>> reg = load_registry()
 >>> paper = reg["alexander-hirschowitz"]
 >>> c = paper.claims[0]
->>> c.place.split()[0] in PLACE_WORDS
-True
+>>> c.place.split()[0] in PLACE_WORDS, c.numbered
+(True, True)
 >>> safe_eval("n*k - comb(k, 2)", {"n": 4, "k": 3})
 9
 """
@@ -59,6 +62,9 @@ from typing import Any
 from neurovar.pipeline.errors import SpecError
 
 HERE = Path(__file__).resolve().parent
+#: Claims whose value has no numbered place that could be read (abstracts, unnumbered slides, papers whose text
+#: was out of reach): a registry of their own, outside the default one (``--registry`` runs them).
+UNNUMBERED = HERE / "unnumbered"
 #: Seconds per cell when a claim's grid names no ``timeout_s``: a stuck cell becomes ``unreached``, never a hang.
 DEFAULT_TIMEOUT_S = 300.0
 COMPARES = ("equal", "formula", "at_most", "at_least")
@@ -68,6 +74,11 @@ STATUSES = ("reproduced", "differs", "unreached")
 PLACE_WORDS = ("Theorem", "Proposition", "Corollary", "Lemma", "Table", "Example", "Conjecture", "Definition",
                "Equation", "Section", "Abstract", "Slide", "Remark", "Figure")
 _PLACE = re.compile(r"^(%s)\b.*\S" % "|".join(PLACE_WORDS))
+#: A numbered place: a statement, section or equation with its number (``Corollary 16 (ii) ...``,
+#: ``Section 5.1``, ``Theorem 1.1``), or a table (the talk's tables carry titles, not numbers).
+NUMBERED_WORDS = ("Theorem", "Proposition", "Corollary", "Lemma", "Example", "Conjecture", "Definition", "Equation",
+                  "Section", "Remark", "Figure")
+_NUMBERED = re.compile(r"^(?:(?:%s)\s+\d+(?:\.\d+)*\b|Table\b)" % "|".join(NUMBERED_WORDS))
 
 
 @dataclass(frozen=True)
@@ -95,9 +106,9 @@ class Claim:
 
     @property
     def numbered(self) -> bool:
-        """Whether the place names a numbered statement or a table (not only an abstract or a section title)."""
-        head = self.place.split("(")[0]
-        return self.place.startswith("Table") or any(ch.isdigit() for ch in head)
+        """Whether the place names a numbered statement, section or a table (not an abstract, a slide or a
+        section title): ``Corollary 17 (r >= 2 d_l - 1)`` is, ``Abstract (...)`` and ``Section 'dimension'`` are not."""
+        return bool(_NUMBERED.match(self.place))
 
     def published_text(self) -> str:
         if self.compare == "formula":
@@ -360,5 +371,5 @@ def row_names(row: dict) -> dict:
     return names
 
 
-__all__ = ["COMPARES", "Claim", "PLACE_WORDS", "Paper", "STATUSES", "claim_cells", "load_paper", "load_registry",
+__all__ = ["COMPARES", "Claim", "NUMBERED_WORDS", "PLACE_WORDS", "UNNUMBERED", "Paper", "STATUSES", "claim_cells", "load_paper", "load_registry",
            "row_names", "safe_eval"]
