@@ -49,6 +49,9 @@ def test_two_neurons_sparse_subnetwork_attains_the_minimum_for_small_data():
     # generic cubic, Q = I: the minimiser is never a sparse subnetwork away from zero loss (a dead neuron's
     # output weight moves the loss by -2 a <s(w x), residual> and the s(w x) span V)
     assert g["counts"]["sparse: neuron removed"] == g["counts"]["sparse: zero W1"] == 0
+    # three data: the critical set is a curve of zero loss; a sign change of the 3 x 3 minor proves it
+    three = _run([1, 2, 1], 3, samples=4)
+    assert three["certified"] == 4 and three["counts"]["zero-loss"] + three["uncertified"] == 4
 
 
 def _moments(atoms):
