@@ -1,20 +1,24 @@
 """Every real critical point of the two-neuron loss, exactly: the certificate of the ``bias`` computation.
 
 For ``f(x) = a_1 s(w_1 x) + a_2 s(w_2 x)`` the output weights are projected out:
-``l(w_1, w_2) = min_a ||G a - t||^2`` with ``G = [g(w_1) g(w_2)]`` (``g(w)`` the
-values ``s(w x_j)`` at the data, or the coefficients ``c_j w^j``). By the
-Cauchy--Binet formula
+``l(w_1, w_2) = min_a ||A G a - t||^2`` with ``G = [g(w_1) g(w_2)]`` (``g(w)`` the
+coefficient vector ``c_k w^k`` of ``s(w x)``, ``A`` the monomials at the data
+inputs, ``Q = A^T A``; ``A = I`` without data). As a quotient of Gram determinants
 
-    l = ||g(w_1) ^ g(w_2) ^ t||^2 / ||g(w_1) ^ g(w_2)||^2 = Nu / De,
+    l = Gram(A g_1, A g_2, t) / Gram(A g_1, A g_2) = Nu / De,
 
-sums of squares of the ``3 x 3`` and ``2 x 2`` minors of ``[g(w_1) g(w_2) t]``.
-Every minor is antisymmetric in ``(w_1, w_2)``, so both sums are divisible by
-``(w_1 - w_2)^2``; after the division ``l`` is a quotient of polynomials that
-is defined on the diagonal too, where it is the loss of the confluent limit
+both sums of squares of minors of ``[A g(w_1)  A g(w_2)  t]`` (Cauchy--Binet).
+Every minor is antisymmetric in ``(w_1, w_2)``, so both are divisible by
+``(w_1 - w_2)^2``; after the division (and that of their greatest common
+divisor: for even ``s`` the columns also agree on ``w_1 = -w_2``) ``l`` is
+defined on the diagonal too, where it is the loss of the confluent limit
 ``b s(w x) + c x s'(w x)`` (two neurons merging with weights ``+-infinity``).
 In ``u = 1/w`` the columns are ``u^r g(1/u)`` (same span), so ``l`` is a
-continuous function on the torus ``(R u {infinity})^2``: the closure of the real
-image, and its minimum is the infimum of the loss over the real image.
+continuous function on the torus ``(R u infinity)^2`` -- the closure of the
+real image -- wherever ``De > 0``, and its minimum is the infimum of the loss
+over the real image. ``De`` does not depend on the labels; without data (or with
+an injective ``A``, ``dataset_size > deg s``) its ``(0, 1)`` minor is
+``-c_0 c_1``, so ``De > 0`` on all of ``R^2`` when ``c_0 c_1 != 0``.
 
 The global minimum is therefore the least value of
 
