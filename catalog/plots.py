@@ -278,12 +278,31 @@ def bias_plots(bias: pd.DataFrame | None, out: str | Path) -> list[Path]:
             ci = [wilson_interval(agg[x][s], m) for x, m in zip(xs, n)]
             ax.errorbar(xs, ys, yerr=[[y - lo for y, (lo, _) in zip(ys, ci)], [hi - y for y, (_, hi) in zip(ys, ci)]],
                         marker="o", ms=3, capsize=2, label=s, color=colors[s])
+        if "sparse_attains" in sub:  # a sparse subnetwork among the global minimisers (ties, e.g. zero loss)
+            att: dict[int, list[int]] = {}
+            for ds, a, c in zip(sub["_ds"], sub["sparse_attains"], sub["_counts"]):
+                if a is not None and not (isinstance(a, float) and np.isnan(a)):
+                    tot = att.setdefault(ds, [0, 0])
+                    tot[0] += int(a)
+                    tot[1] += sum(int(v) for v in c.values())
+            ax_ = sorted(att)
+            if any(att[x][0] for x in ax_):
+                ys = [att[x][0] / att[x][1] for x in ax_]
+                ci = [wilson_interval(*att[x]) for x in ax_]
+                ax.errorbar(ax_, ys, yerr=[[y - lo for y, (lo, _) in zip(ys, ci)], [hi - y for y, (_, hi) in zip(ys, ci)]],
+                            marker="s", ms=3, capsize=2, ls="--", color="#e7298a", alpha=0.6,
+                            label="one neuron attains the minimum")
         ax.set_title(f"(1, {k}, 1), s = {act}", fontsize=9)
         ax.set_xlabel("dataset_size (0: Gaussian u, Q = I)")
         ax.set_ylim(-0.03, 1.03)
         ax.set_xticks(xs)
     axes[0][0].set_ylabel("fraction of global minimisers")
-    axes[0][-1].legend(fontsize=6)
+    seen: dict[str, object] = {}  # one legend for every stratum drawn in any panel
+    for ax in axes[0]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(lab, h)
+    order = [s for s in strata + ["one neuron attains the minimum"] if s in seen]
+    axes[0][-1].legend([seen[s] for s in order], order, fontsize=6)
     files.append(_save(fig, out / "bias_vs_dataset_size.png"))
     # against the width: Gaussian data only
     gauss = df[df["_ds"] == 0]

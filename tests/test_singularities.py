@@ -71,10 +71,16 @@ def test_mlp_generic_cubic_every_subnetwork_classified_and_removed_neurons_singu
         elif s["image_dim"] >= 2:
             # zeroed edges of living neurons: smooth points, proven by the equations of M
             assert s["singular"] is False, s
-    undecided = [s for s in r["subnetworks"] if s["singular"] is None]
-    assert all(s["image_dim"] <= 1 for s in undecided)  # only the constants may stay open
-    if widths == [2, 2, 1]:
-        assert r["num_undecided"] == 0 and r["num_subnetworks"] == 14
+    assert r["num_undecided"] == 0
+    assert r["num_subnetworks"] == {2: 14, 3: 44}[widths[0]]
+    # the constants (W1 = 0, both output weights live): f = c0 (a1 + a2) is also f for a1 = 0 and any
+    # incoming weights of neuron 1, so T_p M contains s(w.x) for every w, i.e. all of V: singular
+    const = next(s for s in r["subnetworks"] if s["zeroed_labels"] == [f"W1[{i},{j}]" for i in range(2)
+                                                                        for j in range(widths[0])])
+    assert const["image_dim"] == 1 and const["singular"] is True, const
+    if widths == [3, 2, 1]:  # the 2000-monomial cap leaves the equations of degree 4 out: the fibre decides
+        assert const["method"].startswith("tangent-span over fibre points")
+        assert const["tangent_span_dim"] > r["dimension"]
 
 
 def test_small_polynomial_cnn_classified():

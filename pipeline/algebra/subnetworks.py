@@ -339,3 +339,55 @@ def subnetwork_equations(S: _Setup, key, image_dim: int, max_monomials: int = MA
         if eq.jacobian_rank(S, S.values(S.random_theta(key))) == n - image_dim:
             return eq
     return None
+
+
+# --------------------------------------------------------------------------- fibres through other subnetworks
+def affine_coordinates(S: _Setup, zeroed, degree: int) -> list[int]:
+    """The live coordinates of a subnetwork in which ``f`` is jointly affine (the output layer of an MLP).
+
+    Greedy and exact mod p: a set ``A`` is kept when ``f(theta + h v)`` for a random
+    ``v`` supported on ``A`` takes values on a line at ``h = 0..degree + 1`` (a polynomial
+    of degree ``<= degree`` in ``h`` through ``degree + 2`` collinear values is affine).
+    """
+    z = set(zeroed)
+    out: list[int] = []
+    for i in range(S.model.num_params):
+        if i in z:
+            continue
+        trial = out + [i]
+        theta = S.random_theta(zeroed)
+        v = np.zeros_like(theta)
+        v[trial] = S.F.random(len(trial), S.rng)
+        vals = [S.values((theta + h * v) % S.p) for h in range(degree + 2)]
+        d1 = (vals[1].astype(object) - vals[0].astype(object)) % S.p
+        if all(np.array_equal((vals[h].astype(object) - vals[0].astype(object)) % S.p, (h * d1) % S.p)
+               for h in range(2, degree + 2)):
+            out.append(i)
+    return out
+
+
+def fibre_point_on(S: _Setup, zeroed, y: np.ndarray, degree: int) -> np.ndarray | None:
+    """A parameter ``theta`` of the subnetwork ``zeroed`` with ``f_theta = y`` exactly (mod p), or None.
+
+    The non-affine live coordinates are drawn at random and the affine ones solved for
+    (:func:`affine_coordinates`: ``f`` is then ``f(theta') + J_A delta``, a linear system
+    in ``GF(p)``); the answer is checked by evaluating ``f`` at it.
+    """
+    aff = affine_coordinates(S, zeroed, degree)
+    if not aff:
+        return None
+    theta = S.random_theta(zeroed)
+    J = S.jacobian(theta)[:, aff]
+    rhs = (S.values(theta).astype(object) - np.asarray(y, dtype=object)) % S.p
+    K = _nullspace_rows(S.F, np.ascontiguousarray(np.concatenate([J, rhs.astype(np.uint64)[:, None]], axis=1)))
+    for row in K:
+        last = int(row[-1])
+        if last:
+            inv = pow(last, -1, S.p)
+            delta = np.array([int(c) * inv % S.p for c in row[:-1]], dtype=object)
+            th = theta.astype(object)
+            th[aff] = (th[aff] + delta) % S.p
+            th = th.astype(np.uint64)
+            if np.array_equal(S.values(th), np.asarray(y, dtype=np.uint64)):
+                return th
+    return None

@@ -19,15 +19,26 @@ Search and certificate
 ----------------------
 ``l`` is evaluated on a grid in ``phi_i = arctan w_i`` over ``[-pi/2, pi/2]^k``
 (the end points are the limits ``w_i -> +-infinity``) and the best grid
-points are refined by Nelder--Mead in ``phi``. For ``k = 1`` the search is
-*certified*: the critical points of ``l`` are the real roots of the exact
-polynomial ``P(w) = (g.t) [ (g'.t)(g.g) - (g.t)(g'.g) ]`` (``g = G(w)``, data
-rounded to rationals), isolated by FLINT's certified complex root finder
-(balls that meet the real axis and hold one root of a real polynomial hold a
-real root); ``l`` at each of them and at infinity gives the global minimum,
-and a sample counts as ``certified`` when that minimiser has the grid search's
-stratum and value. For ``k >= 2`` the grid search is a numerical method and
-its samples are counted as ``uncertified``.
+points are refined by Nelder--Mead in ``phi``: a numerical method, the
+fallback and a cross-check. The certificates are exact (data rounded to
+rationals with denominator ``2^10``):
+
+- ``k = 1``: the critical points of ``l`` are the real roots of the exact
+  polynomial ``P(w) = (g.t) [ (g'.t)(g.g) - (g.t)(g'.g) ]`` (``g = G(w)``),
+  isolated by FLINT's certified complex root finder; ``l`` at each of them and
+  at infinity gives the global minimum.
+- ``k = 2``: every real critical point of ``l`` on the torus ``(R u infinity)^2``
+  (the closure of the real image: confluent limits on the diagonal, ``w_i ->
+  infinity`` on the circles at infinity) by msolve's exact real root isolation
+  (:mod:`.bias_exact`), plus the exact one-neuron minimum: the lower-dimensional
+  strata are compared by value.
+
+A sample is ``certified`` when its minimum comes from one of these complete
+sets of real critical points; ``search_disagreements`` counts the certified
+samples where the grid search had missed the global minimum (the exact answer
+is kept). Samples msolve cannot settle (a positive-dimensional critical set
+without a proven zero loss, or a timeout) and every sample for ``k = 3`` keep
+the grid search's answer and are counted as ``uncertified``.
 
 Strata of the minimiser
 -----------------------
@@ -84,6 +95,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import SpecError
 from ..stats import wilson_interval
+from .bias_exact import ExactMinimum, exact_two_neuron
 from .bias_search import Problem, certified_one_neuron, confluent_boundary, search
 
 VERSION = "1"
@@ -147,6 +159,19 @@ def _classify(prob: Problem, w: np.ndarray, a: np.ndarray, loss: float, degenera
     return "smooth"
 
 
+def _exact_stratum(prob: Problem, E, l_one: float, degenerate: bool) -> str:
+    """The stratum of the certified global minimiser of :func:`~.bias_exact.exact_two_neuron`."""
+    if E.loss <= RTOL * max(prob.nt, 1e-300):
+        return "zero-loss"
+    if l_one <= E.loss + 1e-9 * max(prob.nt, 1e-300):
+        return "sparse: neuron removed"  # one neuron attains it (the exact k = 1 minimum)
+    if E.where in ("infinity", "diagonal"):
+        return "boundary"  # a confluent limit or w -> infinity: approached, not attained
+    w = np.array(E.w)
+    _, a = prob.loss(w[None, :], coefficients=True)
+    return _classify(prob, w, a[0], E.loss, degenerate)
+
+
 def _projection_critical(prob: Problem, w: np.ndarray, a: np.ndarray) -> bool:
     """Whether ``theta = (a, w)`` is a critical point of ``theta -> (f(a_j))_j`` onto the data space:
     the ``N x 2k`` Jacobian ``[s(w_i a_j), a_i a_j s'(w_i a_j)]`` has rank below ``N`` (floating point,
@@ -185,9 +210,9 @@ def bias(model, params: BiasParams, seed: int = 0) -> dict:
         else:
             inputs = rng.standard_normal(params.dataset_size)
             t = rng.standard_normal(params.dataset_size)
-        # round the data to rationals with denominator 2^20 so the certificate works on exact numbers
-        tq = [Fraction(int(round(v * 2**20)), 2**20) for v in t]
-        iq = None if inputs is None else [Fraction(int(round(v * 2**20)), 2**20) for v in inputs]
+        # round the data to rationals with denominator 2^10 so the certificate works on exact numbers
+        tq = [Fraction(int(round(v * 2**10)), 2**10) for v in t]
+        iq = None if inputs is None else [Fraction(int(round(v * 2**10)), 2**10) for v in inputs]
         t = np.array([float(v) for v in tq])
         if inputs is not None:
             inputs = np.array([float(v) for v in iq])
@@ -196,25 +221,34 @@ def bias(model, params: BiasParams, seed: int = 0) -> dict:
         stratum = _classify(prob, w, a, loss, degenerate)
         counts[stratum] += 1
         if k == 2:
-            # compare the strata directly: one neuron (exact, certified), the confluent boundary family
-            # span{s(w x), x s'(w x)} (a 1-D search) and the free two-neuron search
+            E = exact_two_neuron(coeffs, iq, tq)
             _, l_one = certified_one_neuron(prob, tq, iq)
-            l_bd = confluent_boundary(prob)
-            best = min(loss, l_one, l_bd)
             tol = 1e-9 * max(prob.nt, 1e-300)
+            if E.kind == "rank-one":  # one datum: the certified one-neuron minimum is the minimum
+                E = ExactMinimum(True, "rank-one", l_one, None, "one neuron")
+            if E.certified:
+                certified += 1
+                new = _exact_stratum(prob, E, l_one, degenerate)
+                if abs(E.loss - loss) > 1e-6 * max(prob.nt, 1.0):
+                    disagreements += 1  # the grid search missed the global minimum (the exact answer wins)
+                best = E.loss
+            else:
+                uncertified += 1  # msolve gave no finite real solution set: the grid search's answer, as such
+                l_bd = confluent_boundary(prob)
+                best = min(loss, l_one, l_bd)
+                new = stratum
+                if best > RTOL * max(prob.nt, 1e-300) and stratum != "boundary":
+                    if l_one <= best + tol:
+                        new = "sparse: neuron removed"
+                    elif l_bd <= best + tol and l_bd < loss - tol:
+                        new = "boundary"
+                    elif stratum == "sparse: neuron removed":
+                        new = "smooth"
             if l_one <= best + tol:
-                sparse_attains += 1  # one neuron reaches the global minimum (for zero loss: certified, 0 is a bound)
-            if best > RTOL * max(prob.nt, 1e-300) and stratum not in ("boundary",):
-                if l_one <= best + tol:
-                    new = "sparse: neuron removed"
-                elif l_bd <= best + tol and l_bd < loss - tol:
-                    new = "boundary"
-                else:
-                    new = stratum if stratum != "sparse: neuron removed" else "smooth"
-                if new != stratum:
-                    counts[stratum] -= 1
-                    counts[new] += 1
-                    stratum = new
+                sparse_attains += 1  # one neuron reaches the global minimum (for zero loss: among the minimisers)
+            counts[stratum] -= 1
+            counts[new] += 1
+            stratum = new
         if k == 1:
             wc, lc = certified_one_neuron(prob, tq, iq)
             _, ac = prob.loss(np.array([[wc]]), coefficients=True)
@@ -226,7 +260,7 @@ def bias(model, params: BiasParams, seed: int = 0) -> dict:
                 counts[stratum] -= 1
                 counts[sc] += 1  # the certified answer wins
                 certified += 1
-        else:
+        elif k == 3:
             uncertified += 1
     n = params.samples
     fractions = {s: counts[s] / n for s in STRATA}

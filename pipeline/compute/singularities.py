@@ -34,6 +34,18 @@ second prime ``2147483629`` with a new point, ``confirmed``):
                      ``M``), so ``tangent_span_dim > dim M`` *proves*
                      ``dim T_p M > dim M``: ``p`` is a singular point. This is
                      the tangent-space test; it can only prove singularity.
+                     When it and the equations leave a row open, the fibre of
+                     ``p`` is searched in the *other* subnetworks: a parameter
+                     ``theta'`` of subnetwork ``B`` with ``mu(theta') = p``
+                     exactly (the coordinates in which ``f`` is affine, the
+                     output layer, solved for over ``GF(p)``, the rest random;
+                     :func:`~neurovar.pipeline.algebra.subnetworks.fibre_point_on`),
+                     and ``d mu`` at ``theta'`` and its fibre joins the span (the
+                     same argument: every fibre point maps into ``T_p M``). For
+                     MLPs the constants ``W1 = 0`` are reached from one neuron
+                     with ``W1 = 0`` and a dead partner whose incoming weights
+                     are free, which proves them singular (method ``tangent-span
+                     over the fibre through ...``).
 ``equations``        where they can be computed: the polynomials of degree
                      ``<= d`` vanishing on ``M`` (the kernel of the monomial
                      matrix of random points of ``M``, in the linear coordinates
@@ -84,8 +96,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..algebra.subnetworks import (_interpolated_derivative, _left_kernel_vector, _poly_text,
-                                   _Setup, degree_bound, describe, free_coordinates, implicit_equations,
-                                   neuron_permutations, parameter_labels, subnetwork_equations)
+                                   _Setup, degree_bound, describe, fibre_point_on, free_coordinates,
+                                   implicit_equations, neuron_permutations, parameter_labels, subnetwork_equations)
 from ..models.base import Model
 
 VERSION = "1"
@@ -187,10 +199,41 @@ def _analyse(model: Model, prime: int, seed: int, max_zeroed: int | None, use_eq
             cell_can_be_full=image_dim + normal_cone >= n,
         )
         rows.append(rec)
+    for rec in rows:
+        if rec["singular"] is None:
+            _through_other_fibres(S, rec, rows, dim_M, deg)
     rows.sort(key=lambda r: (-r["image_dim"], len(r["zeroed_params"]), r["zeroed_params"]))
     return {"dimension": dim_M, "rows": rows, "complete": bool(eqs and eqs[0].complete),
             "equations_degree": eqs[0].degree if eqs else None,
             "equations_count": int(len(eqs[0].C)) if eqs else None}
+
+
+def _through_other_fibres(S: _Setup, rec: dict, rows: list[dict], dim_M: int, deg: int) -> None:
+    """The tangent-space test over the fibre of a random point ``p`` of ``rec``'s image, joined with the
+    fibre points found in every other subnetwork of at least its image dimension (exact mod p)."""
+    key = tuple(rec["zeroed_params"])
+    theta = S.random_theta(key)
+    y = S.values(theta)
+    blocks = [S.jacobian(theta)]
+    used = 0
+    for other in rows:
+        if other is rec or other["image_dim"] < rec["image_dim"] or other["image_dim"] >= dim_M:
+            continue
+        th = fibre_point_on(S, tuple(other["zeroed_params"]), y, deg)
+        if th is None:
+            continue
+        blocks.append(S.jacobian(th))
+        used += 1
+        phi = free_coordinates(S, th)
+        if phi:
+            th2 = th.copy()
+            th2[phi] = S.F.random(len(phi), S.rng)
+            blocks.append(S.jacobian(th2))
+        span = S.rank(np.concatenate(blocks, axis=1))
+        if span > dim_M:
+            rec.update(singular=True, tangent_span_dim=span,
+                       method=f"tangent-span over fibre points in {used} other subnetworks (last '{other['zeroed']}')")
+            return
 
 
 def converse(model: Model, seed: int = 0, timeout: float = 120.0) -> dict | None:
