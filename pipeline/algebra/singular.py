@@ -123,6 +123,33 @@ def singular_executable() -> str | None:
     return shutil.which("Singular")
 
 
+_NAME = re.compile(r"[tx][0-9]+")  # no clash with the script's own names
+
+
+def _ring_text(polys, variables, p: int) -> tuple[list[str], list[str]]:
+    """Ring variable names and the non-zero polynomials as Singular text.
+
+    ``nmod_mpoly`` over ``GF(p)`` in exactly ``variables`` (names ``t0``, ``x0``, ...) are
+    printed by FLINT; anything else goes through the msolve formatter
+    (``x0, x1, ...``, coefficients reduced mod ``p``).
+    """
+    names = list(variables)
+    fast = bool(polys) and all(_NAME.fullmatch(v) for v in names)
+    if fast:
+        for f in polys:
+            try:
+                ctx = f.context()
+                fast = ctx.modulus() == p and list(ctx.names()) == names
+            except AttributeError:
+                fast = False
+            if not fast:
+                break
+    if fast:
+        return names, [t for t in (str(f).replace(" ", "") for f in polys if not f.is_zero()) if t]
+    lines = [s for s in (_expanded(_terms(f, variables), p) for f in polys) if s is not None]
+    return [f"x{i}" for i in range(len(names))], lines
+
+
 def _script(systems, rng: random.Random) -> tuple[str, list[list[int]]]:
     out = ["option(redSB); option(redTail);"]
     forms = []
@@ -130,10 +157,10 @@ def _script(systems, rng: random.Random) -> tuple[str, list[list[int]]]:
         n = len(variables)
         if not (2 < int(p) < 2**31):
             raise ValueError(f"characteristic must be a prime below 2^31, got {p}")
-        lines = [s for s in (_expanded(_terms(f, variables), p) for f in polys) if s is not None]
+        vnames, lines = _ring_text(polys, variables, int(p))
         c = [rng.randrange(1, min(int(p), 2**20)) for _ in range(n)]
         forms.append(c)
-        names = ",".join(f"x{i}" for i in range(n))
+        names = ",".join(vnames)
         out += [
             f"ring R{k} = {int(p)}, ({names}), dp;",
             f"ideal G{k} = std(ideal({','.join(lines) or '0'}));",
@@ -141,7 +168,7 @@ def _script(systems, rng: random.Random) -> tuple[str, list[list[int]]]:
             f"if (d{k} == 0) {{",
             f"  v{k} = vdim(G{k});",
             # the normal forms of 1, l, .., l^vdim on the standard monomials: the minimal polynomial of l
-            f"  ideal K{k} = kbase(G{k}); poly l{k} = {'+'.join(f'{ci}*x{i}' for i, ci in enumerate(c))};",
+            f"  ideal K{k} = kbase(G{k}); poly l{k} = {'+'.join(f'{ci}*{v}' for v, ci in zip(vnames, c))};",
             f"  poly q{k} = 1; ideal Q{k} = q{k}; int i{k};",
             f"  for (i{k} = 1; i{k} <= v{k}; i{k}++) {{ q{k} = reduce(l{k} * q{k}, G{k}); Q{k} = Q{k}, q{k}; }}",
             f"  matrix C{k} = coeffs(Q{k}, K{k});",
