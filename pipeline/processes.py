@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 #: name prefixes of the solvers' temporary folders (``<prefix>-<owner pid>-<random>``)
-SOLVER_PREFIXES = ("msolve", "singular")
+SOLVER_PREFIXES = ("msolve",)
 
 _SETPRIV = shutil.which("setpriv") if os.name == "posix" else None
 _PDEATHSIG: bool | None = None

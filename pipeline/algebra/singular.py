@@ -34,7 +34,8 @@ algebraic closure of ``GF(p)``, like msolve's.
 
 The executable is ``$NEUROVAR_SINGULAR`` when set (``off`` disables Singular),
 else ``Singular`` on ``PATH``. It is started through
-:func:`neurovar.pipeline.processes.run_solver`, so it dies with its cell.
+:func:`neurovar.pipeline.processes.run_solver`, so it dies with its cell; the script
+goes to its standard input (no files).
 
 Example
 -------
@@ -225,7 +226,7 @@ def count_solutions(systems: Sequence[tuple], timeout: float | None = None, seed
     ...     [('finite', 2, None), ('positive_dimensional', None, None)]
     [('finite', 2, None), ('positive_dimensional', None, None)]
     """
-    from ..processes import SolverTimeout, run_solver, solver_tempdir
+    from ..processes import SolverTimeout, run_solver
 
     exe = singular_executable()
     if exe is None:
@@ -233,16 +234,12 @@ def count_solutions(systems: Sequence[tuple], timeout: float | None = None, seed
                             f"or set {SINGULAR_ENV} to a Singular binary")
     systems = list(systems)
     text, _ = _script(systems, random.Random(seed))
-    with solver_tempdir("singular") as tmp:
-        fin = os.path.join(tmp, "in.sing")
-        with open(fin, "w") as fh:
-            fh.write(text)
-        t0 = time.perf_counter()
-        try:
-            proc = run_solver([exe, "-q", "--no-rc", "--no-warn", fin], timeout=timeout, cwd=tmp)
-        except SolverTimeout:
-            raise SingularTimeout(f"Singular did not finish within {timeout} s (killed)") from None
-        seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    try:  # the script on standard input: no files to write or to leave behind
+        proc = run_solver([exe, "-q", "--no-rc", "--no-warn"], timeout=timeout, input=text)
+    except SolverTimeout:
+        raise SingularTimeout(f"Singular did not finish within {timeout} s (killed)") from None
+    seconds = time.perf_counter() - t0
     found = {int(m.group(1)): (int(m.group(2)), int(m.group(3)), m.group(4)) for m in _LINE.finditer(proc.stdout)}
     if proc.returncode != 0 or len(found) != len(systems):
         msg = (proc.stderr + proc.stdout).strip()[-500:]
