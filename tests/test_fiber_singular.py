@@ -6,7 +6,8 @@
 - On the fiber cases of tests/test_fiber.py (Sylvester: ``k!`` points for
   ``(2, k, 1)`` with ``x^(2k-1)``; ``k! r^k`` with the outgoing gauge; the deep
   and biased cases) the Singular route and msolve give the same count on the
-  same system, and that count is the theorem's.
+  same system, and that count is the theorem's. Sylvester's ``k = 5`` (120
+  points), out of msolve's reach, is counted by Singular.
 - Without Singular (not on PATH, ``NEUROVAR_SINGULAR=off``, or a Singular
   that fails) the cell falls back to msolve and says so in ``method``.
 - A Singular past its time limit is killed (no process left behind).
@@ -98,6 +99,15 @@ def test_singular_route_agrees_with_msolve_and_the_theorem(widths, act, bias, ga
     r = fiber(m, gauge=gauge)  # the auto route on these small systems is Singular
     assert r["method"] == "exact-singular" and r["fiber_points"] == points
     assert r["primes_agree"] is True and r["second_prime_points"] == points
+
+
+@needs_singular
+def test_singular_counts_the_sylvester_quintic_network_beyond_msolve():
+    # Sylvester, k = 5: a general binary form of degree 9 is a sum of 5 ninth powers in one way, 5! points;
+    # 10 unknowns, where msolve's parametrization gives no answer in minutes
+    r = fiber(mlp((2, 5, 1), "x^9"))
+    assert r["method"] == "exact-singular" and r["fiber_points"] == factorial(5) == r["second_prime_points"]
+    assert r["reduced"] is True and r["only_known_symmetries"] is True
 
 
 @needs_singular
