@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from math import factorial, prod
 from pathlib import Path
 
@@ -165,6 +166,40 @@ def test_singular_past_its_time_limit_is_killed():
         singular.count_solutions([(polys, names, P0)], timeout=0.5)
     left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
     assert not [p for p in left if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+@needs_singular
+def test_a_cell_that_times_out_inside_singular_leaves_no_singular(tmp_path):
+    """The runner's child leads its own process group; a cell timeout kills the group, Singular with it."""
+    import threading
+
+    from neurovar.pipeline.cells import make_cell
+    from neurovar.pipeline.runner import CellRunner
+
+    # Sylvester k = 6: 12 unknowns and 6! expected points go to Singular, which needs minutes
+    cell = make_cell("fiber", {"model": "mlp", "widths": [2, 6, 1], "activation": "x^11"}, timeout_s=3)
+    runner = CellRunner()
+    seen: list[int] = []
+
+    def watch():
+        while runner.proc is None or runner.proc.poll() is None:
+            if runner.proc is not None:
+                try:
+                    seen.extend(c.pid for c in psutil.Process(runner.proc.pid).children(recursive=True)
+                                if c.name().startswith("Singular") and c.pid not in seen)
+                except psutil.NoSuchProcess:
+                    return
+            time.sleep(0.1)
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        rec = runner.run(cell)
+    finally:
+        runner.kill()
+    assert rec["status"] == "timeout" and "timeout_s=3" in rec["error"]
+    assert seen, "Singular never ran: the cell did not time out inside Singular"
+    time.sleep(0.3)
+    assert not [p for p in seen if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
 
 
 # --- bench_peers in its quick mode -------------------------------------------------------------

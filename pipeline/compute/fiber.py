@@ -158,7 +158,7 @@ def fiber(
     confirm : bool
         Repeat the count with the second prime of ``primes`` and a fresh ``theta0``.
     timeout_solver : float, optional
-        Seconds for each msolve call; on expiry ``status`` is ``"timeout"``.
+        Seconds for each msolve call (Singular: per system counted); on expiry ``status`` is ``"timeout"``.
     method : str
         ``exact`` (msolve), ``numerical`` (monodromy) or ``both``; see the module docstring.
     numerical_time_limit : float, optional
@@ -321,7 +321,7 @@ class FiberParams(BaseModel):
     method: str = Field("exact", description="exact (msolve over GF(p)), numerical (monodromy) or both")
     gauge: str = Field("auto", description="auto, incoming, outgoing (x^r), gl (linear), none")
     confirm: bool = Field(True, description="repeat the count with a second prime and point")
-    timeout_solver: float | None = Field(None, description="seconds allowed to each msolve call")
+    timeout_solver: float | None = Field(None, description="seconds allowed to each solver call (Singular: per system)")
     numerical_time_limit: float | None = Field(
         None, description="seconds of monodromy (numerical/both); on expiry the numerical count is a lower bound")
     stall_loops: int = Field(5, description="monodromy stops after this many complete loops without a new point")
