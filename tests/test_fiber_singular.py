@@ -168,6 +168,17 @@ def test_singular_past_its_time_limit_is_killed():
     assert not [p for p in left if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 
 
+@pytest.mark.parametrize("solver, widths, act", [("msolve", (2, 5, 1), "x^9"), ("singular", (2, 6, 1), "x^11")])
+def test_a_solver_out_of_time_gives_a_timeout_row_naming_it(solver, widths, act):
+    if solver == "singular" and not HAVE_SINGULAR:
+        pytest.skip("Singular is not installed (apt-get install singular)")
+    r = fiber(mlp(widths, act), timeout_solver=1, solver=solver)
+    assert r["status"] == "timeout" and r["fiber_points"] is None
+    name = "Singular" if solver == "singular" else "msolve"
+    assert r["error"].startswith(f"{name} ran out of its time limit timeout_solver=1 s on prime {P0}")
+    assert r["method"] == f"exact-{solver}" and r["second_prime_points"] is None
+
+
 @needs_singular
 def test_a_cell_that_times_out_inside_singular_leaves_no_singular(tmp_path):
     """The runner's child leads its own process group; a cell timeout kills the group, Singular with it."""

@@ -218,7 +218,8 @@ def count_fiber_points_many(model: Model, gauge: Gauge, primes: Sequence[int], s
     "exact-singular"``); an uncertified count, or a Singular failure, falls back
     to msolve on the same system (``method = "exact-msolve"``). On a Singular
     timeout every system still open is timed out (the time limit of the process
-    is ``timeout`` times their number).
+    is ``timeout`` times their number). On msolve, once a prime runs out of time
+    the later primes are reported timed out without being tried.
     """
     from ..algebra import singular
 
@@ -258,9 +259,16 @@ def count_fiber_points_many(model: Model, gauge: Gauge, primes: Sequence[int], s
             finite = c.kind == "finite"
             outs[i] = {**outs[i], "fiber_points": c.distinct if finite else None, "positive_dimensional": not finite,
                        "reduced": True if finite else None, "method": "exact-singular", "solver_seconds": share}
+    ran_out = False
     for i in open_:
-        if "fiber_points" not in outs[i]:
-            outs[i] = _msolve_count(systems[i], outs[i], timeout)
+        if "fiber_points" in outs[i]:
+            continue
+        if ran_out:  # an earlier prime ran out of time: the later ones are not tried
+            outs[i] = {**outs[i], "fiber_points": None, "positive_dimensional": None, "method": "exact-msolve",
+                       "timed_out": True}
+            continue
+        outs[i] = _msolve_count(systems[i], outs[i], timeout)
+        ran_out = outs[i]["timed_out"]
     return outs
 
 
