@@ -318,7 +318,7 @@ def _numerical_record(model, g, fiber_dim, sym, expected, num, prime) -> dict:
 
 class FiberParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    method: str = Field("exact", description="exact (msolve over GF(p)), numerical (monodromy) or both")
+    method: str = Field("exact", description="exact (Singular or msolve over GF(p)), numerical (monodromy) or both")
     gauge: str = Field("auto", description="auto, incoming, outgoing (x^r), gl (linear), none")
     confirm: bool = Field(True, description="repeat the count with a second prime and point")
     timeout_solver: float | None = Field(None, description="seconds allowed to each solver call (Singular: per system)")
@@ -403,7 +403,7 @@ COMPUTATION = Computation(
     run=_run,
     params=FiberParams,
     description="generic fiber of theta -> f_theta: dimension and number of points after a gauge "
-                "(msolve over GF(p), monodromy, or both)",
+                "(Singular or msolve over GF(p), monodromy, or both)",
     outputs=FiberOutputs,
     cost=_cost,
 )
