@@ -7,6 +7,7 @@ positive-dimensional test, the count over the algebraic closure of ``GF(p)``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -125,15 +126,164 @@ def slice_jacobian_rank(model: Model, system: FiberSystem) -> int:
 
 # --- counting -------------------------------------------------------------------
 
-def count_fiber_points(model: Model, gauge: Gauge, prime: int, seed: int, timeout: float | None = None) -> dict:
+#: ``solver`` values: ``auto`` (Singular for small systems when installed, else msolve), or one of them.
+SOLVERS = ("auto", "singular", "msolve")
+#: The auto route sends a system to Singular when it has at most this many unknowns ...
+SINGULAR_MAX_UNKNOWNS = 12
+#: ... and the expected count (the known symmetries, or the Bezout bound of the slice) is at most this.
+SINGULAR_MAX_POINTS = 720
+
+
+def size_estimate(model: Model, gauge: Gauge, n: int, degrees: Sequence[int]) -> int:
+    """The auto route's size estimate: the expected count, or the Bezout bound when none is known.
+
+    ``gauge.expected_points`` (the known symmetries: the count when the fiber is
+    generic) when the gauge knows it; otherwise the product of the ``n`` largest
+    equation degrees, a bound on the isolated solutions of ``n`` unknowns.
+    """
+    if gauge.expected_points is not None:
+        return int(gauge.expected_points)
+    bound = 1
+    for d in sorted(degrees, reverse=True)[:n]:
+        bound *= max(1, int(d))
+    return bound
+
+
+def choose_solver(model: Model, gauge: Gauge, n: int, degrees: Sequence[int], solver: str = "auto") -> str:
+    """``singular`` or ``msolve`` for a system of ``n`` unknowns (see :data:`SOLVERS`).
+
+    ``auto`` picks Singular when it is installed, ``n <= SINGULAR_MAX_UNKNOWNS``
+    and :func:`size_estimate` ``<= SINGULAR_MAX_POINTS``: there its standard
+    basis and count take milliseconds, against msolve's 0.1 s per
+    parametrization attempt. Larger systems go to msolve (F4, faster on big
+    bases). ``singular`` when Singular is missing falls back to msolve.
+    """
+    from ..algebra.singular import singular_executable
+
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {', '.join(SOLVERS)}, got {solver!r}")
+    if solver == "msolve" or singular_executable() is None:
+        return "msolve"
+    if solver == "singular":
+        return "singular"
+    small = n <= SINGULAR_MAX_UNKNOWNS and size_estimate(model, gauge, n, degrees) <= SINGULAR_MAX_POINTS
+    return "singular" if small else "msolve"
+
+
+def _base(S: FiberSystem, model: Model) -> dict:
+    n = len(S.free)
+    return {
+        "num_unknowns": n,
+        "num_equations": len(S.polys),
+        "slice_fiber_dimension": n - slice_jacobian_rank(model, S),
+        "solver_seconds": 0.0,
+        "reduced": None,
+        "timed_out": False,
+    }
+
+
+def _decided_without_solver(out: dict) -> dict | None:
+    if out["num_unknowns"] == 0:  # nothing free: the slice is the point theta0
+        return {**out, "fiber_points": 1, "positive_dimensional": False, "reduced": True,
+                "method": "exact-modp-jacobian"}
+    if out["slice_fiber_dimension"] > 0:
+        return {**out, "fiber_points": None, "positive_dimensional": True, "method": "exact-modp-jacobian"}
+    return None
+
+
+def _msolve_count(S: FiberSystem, out: dict, timeout: float | None) -> dict:
+    from ..algebra import msolve
+
+    try:
+        res = msolve.solve(S.polys, S.variables, characteristic=S.prime, timeout=timeout)
+    except msolve.MsolveTimeout:
+        return {**out, "fiber_points": None, "positive_dimensional": None, "method": "exact-msolve",
+                "solver_seconds": out["solver_seconds"] + float(timeout or 0.0), "timed_out": True}
+    out = {**out, "solver_seconds": out["solver_seconds"] + float(res.seconds), "method": "exact-msolve"}
+    if res.kind == "finite":
+        return {**out, "fiber_points": int(res.distinct), "positive_dimensional": False,
+                "reduced": res.count == res.distinct}
+    if res.kind == "positive_dimensional":
+        return {**out, "fiber_points": None, "positive_dimensional": True}
+    # empty: impossible, theta0 itself is a solution
+    raise AssertionError(f"msolve found no solution although theta0 solves the system (prime {S.prime})")
+
+
+def count_fiber_points_many(model: Model, gauge: Gauge, primes: Sequence[int], seed: int,
+                            timeout: float | None = None, solver: str = "auto") -> list[dict]:
+    """:func:`count_fiber_points` for several primes; the Singular route counts them all in one process.
+
+    A Singular count is used only when certified (``deg mu = vdim`` and ``mu``
+    square-free, see :mod:`pipeline.algebra.singular`; ``method =
+    "exact-singular"``); an uncertified count, or a Singular failure, falls back
+    to msolve on the same system (``method = "exact-msolve"``). On a Singular
+    timeout every system still open is timed out (the time limit of the process
+    is ``timeout`` times their number). On msolve, once a prime runs out of time
+    the later primes are reported timed out without being tried.
+    """
+    from ..algebra import singular
+
+    systems, outs = [], []
+    for p in primes:
+        rng = np.random.default_rng([seed, p, 0xF1BE])
+        S = fiber_system(model, gauge, p, rng)
+        systems.append(S)
+        out = _base(S, model)
+        outs.append(_decided_without_solver(out) or out)
+    open_ = [i for i, o in enumerate(outs) if "fiber_points" not in o]
+    if not open_:
+        return outs
+    S0 = systems[open_[0]]
+    degrees = [g.total_degree() for g in S0.polys]
+    route = choose_solver(model, gauge, len(S0.free), degrees, solver)
+    if route == "singular":
+        batch = [(systems[i].polys, systems[i].variables, systems[i].prime) for i in open_]
+        limit = None if timeout is None else timeout * len(open_)
+        try:
+            counts = singular.count_solutions(batch, timeout=limit, seed=seed)
+        except singular.SingularTimeout:
+            for i in open_:
+                outs[i] = {**outs[i], "fiber_points": None, "positive_dimensional": None, "method": "exact-singular",
+                           "solver_seconds": float(timeout or 0.0), "timed_out": True}
+            return outs
+        except singular.SingularError:
+            counts = [None] * len(open_)
+        share = counts[0].seconds / len(open_) if counts[0] is not None else 0.0
+        for i, c in zip(open_, counts):
+            if c is None or not c.certified:
+                outs[i] = {**outs[i], "solver_seconds": share}
+                continue
+            if c.kind == "empty":
+                raise AssertionError(f"Singular found no solution although theta0 solves the system "
+                                     f"(prime {systems[i].prime})")
+            finite = c.kind == "finite"
+            outs[i] = {**outs[i], "fiber_points": c.distinct if finite else None, "positive_dimensional": not finite,
+                       "reduced": True if finite else None, "method": "exact-singular", "solver_seconds": share}
+    ran_out = False
+    for i in open_:
+        if "fiber_points" in outs[i]:
+            continue
+        if ran_out:  # an earlier prime ran out of time: the later ones are not tried
+            outs[i] = {**outs[i], "fiber_points": None, "positive_dimensional": None, "method": "exact-msolve",
+                       "timed_out": True}
+            continue
+        outs[i] = _msolve_count(systems[i], outs[i], timeout)
+        ran_out = outs[i]["timed_out"]
+    return outs
+
+
+def count_fiber_points(model: Model, gauge: Gauge, prime: int, seed: int, timeout: float | None = None,
+                       solver: str = "auto") -> dict:
     """Count ``fiber(theta0) ∩ slice`` over the algebraic closure of ``GF(prime)``.
 
     Returns a dict with ``fiber_points`` (distinct solutions; None when
     positive-dimensional or timed out), ``positive_dimensional``, ``reduced``
-    (every solution simple: msolve's count with multiplicity equals the distinct
+    (every solution simple: the count with multiplicity equals the distinct
     count), ``slice_fiber_dimension`` (free parameters minus the rank of their
     Jacobian at ``theta0``), ``num_unknowns``, ``num_equations``,
-    ``solver_seconds``, ``method`` and ``timed_out``.
+    ``solver_seconds``, ``method`` (``exact-singular``, ``exact-msolve`` or
+    ``exact-modp-jacobian``) and ``timed_out``. ``solver`` picks the route
+    (:func:`choose_solver`).
 
     Example
     -------
@@ -142,39 +292,10 @@ def count_fiber_points(model: Model, gauge: Gauge, prime: int, seed: int, timeou
     >>> m = build_model({"model": "mlp", "widths": [2, 2, 1], "activation": "x^3"})
     >>> count_fiber_points(m, choose_gauge(m), 1073741827, seed=0)["fiber_points"]  # Sylvester: 2! * 1
     2
+    >>> count_fiber_points(m, choose_gauge(m), 1073741827, seed=0, solver="msolve")["method"]
+    'exact-msolve'
     """
-    from ..algebra import msolve
-
-    rng = np.random.default_rng([seed, prime, 0xF1BE])
-    S = fiber_system(model, gauge, prime, rng)
-    n = len(S.free)
-    slice_dim = n - slice_jacobian_rank(model, S)
-    out = {
-        "num_unknowns": n,
-        "num_equations": len(S.polys),
-        "slice_fiber_dimension": slice_dim,
-        "solver_seconds": 0.0,
-        "reduced": None,
-        "timed_out": False,
-    }
-    if n == 0:  # nothing free: the slice is the point theta0
-        return {**out, "fiber_points": 1, "positive_dimensional": False, "reduced": True,
-                "method": "exact-modp-jacobian"}
-    if slice_dim > 0:
-        return {**out, "fiber_points": None, "positive_dimensional": True, "method": "exact-modp-jacobian"}
-    try:
-        res = msolve.solve(S.polys, S.variables, characteristic=prime, timeout=timeout)
-    except msolve.MsolveTimeout:
-        return {**out, "fiber_points": None, "positive_dimensional": None, "method": "exact-msolve",
-                "solver_seconds": float(timeout or 0.0), "timed_out": True}
-    out["solver_seconds"] = float(res.seconds)
-    if res.kind == "finite":
-        return {**out, "fiber_points": int(res.distinct), "positive_dimensional": False,
-                "reduced": res.count == res.distinct, "method": "exact-msolve"}
-    if res.kind == "positive_dimensional":
-        return {**out, "fiber_points": None, "positive_dimensional": True, "method": "exact-msolve"}
-    # empty: impossible, theta0 itself is a solution
-    raise AssertionError(f"msolve found no solution although theta0 solves the system (prime {prime})")
+    return count_fiber_points_many(model, gauge, [prime], seed, timeout, solver)[0]
 
 
 def slice_rank(model: Model, gauge: Gauge, prime: int, seed: int) -> tuple[int, int]:
