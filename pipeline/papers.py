@@ -45,4 +45,38 @@ def rank_variety_dimension(widths, bias: bool = False) -> int:
     return q * (d0 + dL - q) + (dL if bias else 0)
 
 
-__all__ = ["ATTENTION_HYPERSURFACE", "prop16_bound", "rank_variety_dimension"]
+def ed_degree_rank_one_tensors(dims) -> int:
+    """ED degree (Frobenius norm) of rank-one tensors of format ``m1 x ... x mk``: the number of singular
+    vector tuples of a generic tensor, the coefficient of ``prod t_i^(m_i - 1)`` in
+    ``prod_i (T_i^m_i - t_i^m_i) / (T_i - t_i)`` with ``T_i = sum_{j != i} t_j`` (Friedland, Ottaviani,
+    *The number of singular vector tuples and uniqueness of best rank-one approximation of tensors*,
+    Found. Comput. Math. 14 (2014), Theorem 1).
+
+    >>> [ed_degree_rank_one_tensors(d) for d in ((2, 2), (3, 4), (2, 2, 2), (2, 2, 3), (2, 3, 3), (3, 3, 3))]
+    [2, 3, 6, 8, 15, 37]
+    """
+    import sympy
+
+    t = sympy.symbols(f"t0:{len(dims)}")
+    total = sum(t)
+    prod = sympy.Integer(1)
+    for ti, m in zip(t, dims):
+        T = total - ti
+        prod *= sum(T ** (m - 1 - j) * ti ** j for j in range(m))  # (T^m - t^m) / (T - t)
+    return int(sympy.Poly(sympy.expand(prod), *t).coeff_monomial(sympy.Mul(*[ti ** (m - 1) for ti, m in zip(t, dims)])))
+
+
+def ed_degree_symmetric_rank(n: int, r: int) -> int:
+    """ED degree (Frobenius norm) of symmetric ``n x n`` matrices of rank ``<= r``: ``binom(n, r)``, the choices
+    of ``r`` eigenvalues kept, by the spectral theorem (the Eckart--Young theorem for symmetric matrices).
+
+    >>> ed_degree_symmetric_rank(5, 2)
+    10
+    """
+    from math import comb
+
+    return comb(n, r)
+
+
+__all__ = ["ATTENTION_HYPERSURFACE", "ed_degree_rank_one_tensors", "ed_degree_symmetric_rank", "prop16_bound",
+           "rank_variety_dimension"]

@@ -144,7 +144,8 @@ def edd(model=None, params: EddParams | None = None, seed: int = 0) -> dict:
                "real_critical_points": num["numerical_real_points"], "prime": None, "primes_agree": None,
                "solver_seconds": num["numerical_seconds"], "codimension": var_n.codim,
                "kernel_dimension": len(kernel_basis(Q)), "fiber_size": None, "parameter_points": None,
-               "method": "numerical-monodromy" if trusted is not None else "numerical-lower-bound"}
+               "method": ("numerical-monodromy" + ("-parametric" if var_n.equations is None else "")
+                          if trusted is not None else "numerical-lower-bound")}
         num["counts_agree"] = None
     elif method == "both":
         out["method"] += "+numerical-monodromy"

@@ -148,10 +148,10 @@ def numerical_critical_points(var, Q, u, seed: int = 0, real: bool = True,
                                "(u + ker Q) ∩ M and positive-dimensional critical sets are not tracked", t0)
     scale = max(abs(q) for row in Q for q in row)
     Qn = [[q / scale for q in row] for row in Q]  # same critical points, entries of size 1
-    if var.equations is None:
-        raise SpecError("method", "numerical needs implicit equations of M (hypersurfaces given by equations, "
-                        "linear networks, attention with d = 2, d_out = 1, shallow monomial mlps with known "
-                        "secant equations); none are known for this model: use method exact")
+    if var.equations is None:  # a model without implicit equations (or better solved in parameter space)
+        from .edd_numerical_param import parametric_numerical_critical_points
+
+        return parametric_numerical_critical_points(var, Q, u, seed=seed, real=real, time_limit=time_limit)
     if len(var.equations) == 1:
         G = [_normalized(var.equations[0])]
         fam = ed_lagrange_family(G[0], names, Q=Qn, saturate=True)
