@@ -60,7 +60,7 @@ MODES = ("auto", "always", "never")
 #: takes well under a second on one core, less than the tasks' round trips save).
 LARGE_WORK = 30_000
 #: Paths per chunk (at least; at most :data:`MAX_CHUNKS` chunks per round).
-MIN_CHUNK = 4
+MIN_CHUNK = 8
 MAX_CHUNKS = 16
 #: Environment variable with the scheduler address, for cells run in a child process of a worker.
 SCHEDULER_ENV = "NEUROVAR_CLUSTER_SCHEDULER"
@@ -109,7 +109,7 @@ def _run_chunk(fn, system, args, options, at, topic=None):
             from distributed import get_worker
 
             w = get_worker()
-            w.log_event(topic, w.get_current_task())
+            w.log_event(topic, {"key": w.get_current_task(), "worker": w.address})
         except (ImportError, ValueError):
             pass
 
@@ -251,7 +251,7 @@ class LoopExecutor:
                 todo = [j for j, r in enumerate(results) if r is None]
                 if not todo:
                     break
-                started = {msg for _, msg in client.get_events(topic)}
+                started = {msg["key"] for _, msg in client.get_events(topic)}
                 # the last chunk no worker has started (or whose task failed) is tracked here
                 free = [j for j in todo if keys[j] not in started or futs[j].status in ("error", "cancelled")]
                 if free:
