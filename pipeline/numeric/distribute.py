@@ -60,8 +60,8 @@ MODES = ("auto", "always", "never")
 #: takes well under a second on one core, less than the tasks' round trips save).
 LARGE_WORK = 30_000
 #: Paths per chunk (at least; at most :data:`MAX_CHUNKS` chunks per round).
-MIN_CHUNK = 8
-MAX_CHUNKS = 16
+MIN_CHUNK = 32
+MAX_CHUNKS = 8
 #: Environment variable with the scheduler address, for cells run in a child process of a worker.
 SCHEDULER_ENV = "NEUROVAR_CLUSTER_SCHEDULER"
 #: Environment variable with the default mode (``auto`` when unset).
