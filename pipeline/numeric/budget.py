@@ -27,6 +27,7 @@ True
 from __future__ import annotations
 
 import contextvars
+import os
 import time
 from contextlib import contextmanager
 
@@ -69,4 +70,18 @@ def expired() -> bool:
     return d is not None and time.time() >= d
 
 
-__all__ = ["DEFAULT_TIME_LIMIT", "current", "deadline", "expired", "remaining"]
+def blas_threads() -> int:
+    """BLAS threads for one numerical solve: ``NEUROVAR_BLAS_THREADS``, else 1.
+
+    The engine's matrices are small (tens of rows, batched); with several
+    threads per call the BLAS threads of concurrent cells (or of a busy
+    neighbour) oversubscribe the cores and every call waits on the others.
+    One thread per cell (per Dask worker process) unless configured.
+    """
+    try:
+        return max(1, int(os.environ.get("NEUROVAR_BLAS_THREADS", "1")))
+    except ValueError:
+        return 1
+
+
+__all__ = ["DEFAULT_TIME_LIMIT", "blas_threads", "current", "deadline", "expired", "remaining"]

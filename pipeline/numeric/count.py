@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .budget import deadline, expired, remaining
+from .budget import blas_threads, deadline, expired, remaining
 from .certify import certify
 from .distribute import LoopExecutor, default_mode
 from .monodromy import MonodromyResult, monodromy_solve
@@ -67,20 +67,6 @@ class CertifiedCount:
     def solutions(self) -> np.ndarray:
         """The certified distinct solutions (orbit representatives)."""
         return self.monodromy.solutions[self.keep]
-
-
-def blas_threads() -> int:
-    """BLAS threads for one numerical solve: ``NEUROVAR_BLAS_THREADS``, else 1.
-
-    The engine's matrices are small (tens of rows, batched); with several
-    threads per call the BLAS threads of concurrent cells (or of a busy
-    neighbour) oversubscribe the cores and every call waits on the others.
-    One thread per cell (per Dask worker process) unless configured.
-    """
-    try:
-        return max(1, int(os.environ.get("NEUROVAR_BLAS_THREADS", "1")))
-    except ValueError:
-        return 1
 
 
 def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, seed: int = 0,

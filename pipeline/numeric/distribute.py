@@ -52,7 +52,7 @@ import uuid
 
 import numpy as np
 
-from .budget import current, deadline
+from .budget import blas_threads, current, deadline
 from .tracker import track, track_loops
 
 MODES = ("auto", "always", "never")
@@ -112,8 +112,6 @@ def _run_chunk(fn, system, args, options, at, topic=None):
             w.log_event(topic, {"key": w.get_current_task(), "worker": w.address})
         except (ImportError, ValueError):
             pass
-
-    from .count import blas_threads
 
     with threadpool_limits(limits=blas_threads(), user_api="blas"), deadline(at=at):
         return fn(system, *args, options)
