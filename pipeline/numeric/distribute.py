@@ -89,8 +89,8 @@ def work_estimate(system, paths: int) -> int:
 def chunks(paths: int) -> list[np.ndarray]:
     """The split of a round's paths into chunks: a function of the number of paths alone.
 
-    >>> [len(c) for c in chunks(10)], [len(c) for c in chunks(100)][:3], len(chunks(100))
-    ([5, 5], [7, 7, 7], 16)
+    >>> [len(c) for c in chunks(10)], [len(c) for c in chunks(100)], len(chunks(1000))
+    ([10], [34, 33, 33], 8)
     """
     n = max(1, min(MAX_CHUNKS, paths // MIN_CHUNK, paths))
     return np.array_split(np.arange(paths), n)
