@@ -152,7 +152,7 @@ def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filte
     v: Verdict = verdict(found, certified, None if trace is None else trace.passed, exact=exact,
                          trace_reason="" if trace is None else trace.reason, group_order=order, free=free)
     if cut and v.count is None:
-        v.reason = f"time limit reached after {time.perf_counter() - t0:.1f} s; {v.reason}"
+        v.reason = f"time limit reached after {time.perf_counter() - t0:.1f} s, a lower bound: {v.reason}"
     return CertifiedCount(v.count, v.lower_bound, v.completeness, v.reason, found, order, certified, free,
                           R.stop_reason, time.perf_counter() - t0, R, trace, use, dict(loops.stats))
 
