@@ -178,6 +178,7 @@ def run_batch(cells: list[Cell]) -> list[dict]:
     """Run a batch of cells on a worker (a Dask task); cells with a time limit use the
     worker's own killable child process, started once and reused."""
     global _WORKER_RUNNER
+    _advertise_scheduler()
     if _WORKER_RUNNER is None:
         import atexit
 
@@ -185,6 +186,23 @@ def run_batch(cells: list[Cell]) -> list[dict]:
         _WORKER_RUNNER = CellRunner()
         atexit.register(_WORKER_RUNNER.kill)
     return run_cells(cells, runner=_WORKER_RUNNER)
+
+
+def _advertise_scheduler() -> None:
+    """Tell child processes the scheduler of this worker's cluster, where a cell's large numerical
+    solve sends its loop tasks (:mod:`neurovar.pipeline.numeric.distribute`)."""
+    try:
+        from distributed import get_worker
+
+        addr = get_worker().scheduler.address
+    except (ImportError, ValueError, AttributeError):
+        return
+    from .numeric.distribute import SCHEDULER_ENV
+
+    if addr and os.environ.get(SCHEDULER_ENV) != addr:
+        os.environ[SCHEDULER_ENV] = addr
+        if _WORKER_RUNNER is not None:
+            _WORKER_RUNNER.kill()  # the next cell starts a child that knows the new address
 
 
 def _watch_parent(interval: float = 0.5) -> None:  # pragma: no cover - runs in the child

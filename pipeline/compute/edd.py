@@ -132,7 +132,8 @@ def edd(model=None, params: EddParams | None = None, seed: int = 0) -> dict:
     num = {k: None for k in NUMERICAL_OUTPUTS}
     if method in ("numerical", "both"):
         var_n = var if model is None else variety_of(model, params, "exact-implicit")
-        num = numerical_critical_points(var_n, Q, u, seed=seed, real=params.real, time_limit=params.time_limit)
+        num = numerical_critical_points(var_n, Q, u, seed=seed, real=params.real, time_limit=params.time_limit,
+                                        distribute=params.distribute)
         if out is not None and out["edd"] is None and num["edd_numerical"] is None:
             num["numerical_stop_reason"] += "; the exact critical set has positive-dimensional parts"
     trusted = num.pop("edd_trusted", None)

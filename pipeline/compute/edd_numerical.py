@@ -114,7 +114,18 @@ class _Start:
 
 
 def numerical_critical_points(var, Q, u, seed: int = 0, real: bool = True,
-                              target_count: int | None = None, time_limit: float | None = None) -> dict:
+                              target_count: int | None = None, time_limit: float | None = None,
+                              distribute: str | None = None) -> dict:
+    """See :func:`_critical_points`; under a deadline of ``time_limit`` seconds (default
+    :data:`~pipeline.numeric.budget.DEFAULT_TIME_LIMIT`) for every phase, real points included."""
+    from ..numeric.budget import DEFAULT_TIME_LIMIT, deadline
+
+    with deadline(time_limit if time_limit is not None else DEFAULT_TIME_LIMIT):
+        return _critical_points(var, Q, u, seed, real, target_count, distribute)
+
+
+def _critical_points(var, Q, u, seed: int = 0, real: bool = True, target_count: int | None = None,
+                     distribute: str | None = None) -> dict:
     """Critical points of ``||x - u||_Q^2`` on ``M_reg`` by monodromy (floating point, certified).
 
     The Lagrange system ``G = 0``, ``Q (x - u) = sum_j l_j grad G_j`` (``G`` the
@@ -176,8 +187,8 @@ def numerical_critical_points(var, Q, u, seed: int = 0, real: bool = True,
         def filt(X):
             return np.abs(Fsys.evaluate(X[:, :nn])).max(axis=1) <= 1e-8 * (1 + np.abs(X[:, :nn]).max(axis=1)) ** 4
 
-    C = certified_count(system, start_pair=start, seed=seed, target_count=target_count, time_limit=time_limit,
-                        filter=filt)
+    C = certified_count(system, start_pair=start, seed=seed, target_count=target_count, filter=filt,
+                        distribute=distribute)
     R = C.monodromy
     stop = R.stop_reason
     if stop == "target_count":

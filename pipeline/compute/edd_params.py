@@ -28,8 +28,10 @@ class EddParams(BaseModel):
                                              "numerical (monodromy) | both (exact and numerical, compared)")
     confirm: bool = Field(True, description="repeat the count modulo a second prime")
     real: bool = Field(True, description="count real critical points over Q (slower)")
-    time_limit: float | None = Field(None, description="seconds for the numerical monodromy (then its count is a "
-                                                       "lower bound and edd is left null)")
+    time_limit: float | None = Field(None, description="seconds for the numerical count (default 600; a count the "
+                                                       "limit cuts is a lower bound and edd is left null)")
+    distribute: str = Field("auto", description="auto | always | never: large monodromy rounds as tasks on the "
+                                                "workers of the current Dask cluster (same answer either way)")
 
     @field_validator("equations")
     @classmethod
@@ -68,6 +70,15 @@ class EddParams(BaseModel):
     def _method(cls, v):
         if v not in METHODS:
             raise ValueError(f"choose one of {', '.join(METHODS)}, got {v!r}")
+        return v
+
+    @field_validator("distribute")
+    @classmethod
+    def _distribute(cls, v):
+        from ..numeric.distribute import MODES
+
+        if v not in MODES:
+            raise ValueError(f"choose one of {', '.join(MODES)}, got {v!r}")
         return v
 
     @field_validator("time_limit")

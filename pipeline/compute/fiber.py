@@ -121,14 +121,20 @@ VERSION = "3"
 METHODS = ("exact", "numerical", "both")
 
 
-def _numerical(model, g, seed, time_limit, stall_loops, prime) -> dict:
-    """Run monodromy when the slice fiber is finite and non-trivial; None otherwise."""
+def _numerical(model, g, seed, time_limit, stall_loops, prime, distribute=None) -> dict:
+    """Run monodromy when the slice fiber is finite and non-trivial; None otherwise.
+
+    The time limit (default :data:`~pipeline.numeric.budget.DEFAULT_TIME_LIMIT`)
+    is a deadline for everything numerical, the slice rank included.
+    """
+    from ..numeric.budget import DEFAULT_TIME_LIMIT, deadline
     from ..numeric.fiber import numerical_fiber
 
-    n, rank = slice_rank(model, g, prime, seed)
-    if n == 0 or rank < n:
-        return {"positive_dimensional": rank < n, "free": n}
-    r = numerical_fiber(model, g, seed, stall_loops=stall_loops, time_limit=time_limit)
+    with deadline(time_limit if time_limit is not None else DEFAULT_TIME_LIMIT):
+        n, rank = slice_rank(model, g, prime, seed)
+        if n == 0 or rank < n:
+            return {"positive_dimensional": rank < n, "free": n}
+        r = numerical_fiber(model, g, seed, stall_loops=stall_loops, distribute=distribute)
     return {**r, "positive_dimensional": False, "free": n}
 
 
@@ -143,6 +149,7 @@ def fiber(
     numerical_time_limit: float | None = None,
     stall_loops: int = 5,
     solver: str = "auto",
+    distribute: str | None = None,
 ) -> dict:
     """Dimension and number of points of the generic fiber of ``model``; see the module docstring.
 
@@ -162,7 +169,12 @@ def fiber(
     method : str
         ``exact`` (msolve), ``numerical`` (monodromy) or ``both``; see the module docstring.
     numerical_time_limit : float, optional
-        Seconds of monodromy; on expiry the numerical count is a lower bound.
+        Seconds for the numerical count (monodromy, certificates, trace test;
+        default :data:`~pipeline.numeric.budget.DEFAULT_TIME_LIMIT`); a count
+        the limit cut is a lower bound.
+    distribute : str, optional
+        ``auto``, ``always`` or ``never``: spread large monodromy rounds over
+        the current Dask cluster (:mod:`pipeline.numeric.distribute`).
     stall_loops : int
         Monodromy's stall criterion (complete loops without a new point).
     solver : str
@@ -189,7 +201,7 @@ def fiber(
     expected = g.expected_points
     num = None
     if method in ("numerical", "both"):
-        num = _numerical(model, g, seed, numerical_time_limit, stall_loops, primes[0])
+        num = _numerical(model, g, seed, numerical_time_limit, stall_loops, primes[0], distribute)
     if method == "numerical":
         return _numerical_record(model, g, fiber_dim, sym, expected, num, primes[0])
     counted = count_fiber_points_many(model, g, list(primes[:2] if confirm else primes[:1]), seed, timeout_solver,
@@ -323,7 +335,10 @@ class FiberParams(BaseModel):
     confirm: bool = Field(True, description="repeat the count with a second prime and point")
     timeout_solver: float | None = Field(None, description="seconds allowed to each solver call (Singular: per system)")
     numerical_time_limit: float | None = Field(
-        None, description="seconds of monodromy (numerical/both); on expiry the numerical count is a lower bound")
+        None, description="seconds for the numerical count (numerical/both; default 600); a count the limit cuts "
+                          "is a lower bound")
+    distribute: str = Field("auto", description="auto | always | never: large monodromy rounds as tasks on the "
+                                                "workers of the current Dask cluster (same answer either way)")
     stall_loops: int = Field(5, description="monodromy stops after this many complete loops without a new point")
 
     @field_validator("method")
@@ -338,6 +353,15 @@ class FiberParams(BaseModel):
     def _stall(cls, v):
         if v < 1:
             raise ValueError(f"must be at least 1 (5 is the default), got {v}")
+        return v
+
+    @field_validator("distribute")
+    @classmethod
+    def _distribute(cls, v):
+        from ..numeric.distribute import MODES
+
+        if v not in MODES:
+            raise ValueError(f"must be one of {', '.join(MODES)}, got {v!r}")
         return v
 
     @field_validator("gauge")
@@ -358,7 +382,7 @@ class FiberParams(BaseModel):
 def _run(model: Model, params: FiberParams, seed: int) -> dict:
     return fiber(model, seed=seed, gauge=params.gauge, confirm=params.confirm, timeout_solver=params.timeout_solver,
                  method=params.method, numerical_time_limit=params.numerical_time_limit,
-                 stall_loops=params.stall_loops)
+                 stall_loops=params.stall_loops, distribute=params.distribute)
 
 
 def _cost(model, params) -> float:

@@ -37,6 +37,7 @@ from fractions import Fraction
 import flint
 import numpy as np
 
+from .budget import expired
 from .tracker import newton
 
 
@@ -222,7 +223,7 @@ def certify(system, solutions, p=None, *, real_tol: float = 1e-8, precision: int
         radii = np.full(B, np.inf)
         for b in range(B):
             xt = X[b]
-            if not np.all(np.isfinite(xt)):
+            if not np.all(np.isfinite(xt)) or expired():  # past the deadline: the rest stay uncertified
                 continue
             modes = []
             if try_real and np.abs(xt.imag).max() <= real_tol * (1 + np.abs(xt).max()):

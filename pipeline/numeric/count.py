@@ -32,7 +32,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .budget import blas_threads, deadline, expired, remaining
 from .certify import certify
+from .distribute import LoopExecutor, default_mode
 from .monodromy import MonodromyResult, monodromy_solve
 from .trace import TraceTestResult, trace_test
 from .trust import Verdict, verdict
@@ -59,6 +61,7 @@ class CertifiedCount:
     monodromy: MonodromyResult
     trace: TraceTestResult | None
     keep: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    loops: dict = field(default_factory=dict)
 
     @property
     def solutions(self) -> np.ndarray:
@@ -66,23 +69,9 @@ class CertifiedCount:
         return self.monodromy.solutions[self.keep]
 
 
-def blas_threads() -> int:
-    """BLAS threads for one numerical solve: ``NEUROVAR_BLAS_THREADS``, else 1.
-
-    The engine's matrices are small (tens of rows, batched); with several
-    threads per call the BLAS threads of concurrent cells (or of a busy
-    neighbour) oversubscribe the cores and every call waits on the others.
-    One thread per cell (per Dask worker process) unless configured.
-    """
-    try:
-        return max(1, int(os.environ.get("NEUROVAR_BLAS_THREADS", "1")))
-    except ValueError:
-        return 1
-
-
 def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, seed: int = 0,
                     time_limit: float | None = None, stall_loops: int = 5, filter=None, exact: int | None = None,
-                    trace_attempts: int = 3, **monodromy_options) -> CertifiedCount:
+                    trace_attempts: int = 3, distribute: str | None = None, **monodromy_options) -> CertifiedCount:
     """Solve by monodromy, certify, prove freeness, run the trace test and apply the trust rule.
 
     Parameters
@@ -93,8 +82,10 @@ def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, se
     group : BlockPermutationGroup, optional
     seed : int
     time_limit : float, optional
-        Seconds for everything (monodromy, certification, trace test); the
-        monodromy gets at most 60% of it.
+        Seconds for everything (monodromy, certification, trace test), as a
+        deadline (:mod:`pipeline.numeric.budget`; an enclosing deadline also
+        holds); the monodromy gets at most 60% of what is left. A count whose
+        certificate the deadline cut is a lower bound whose reason says so.
     stall_loops : int
         The monodromy's stopping heuristic (a stop, not a certificate).
     filter : callable, optional
@@ -105,6 +96,10 @@ def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, se
         An exact count to compare with (``exact-agrees``).
     trace_attempts : int
         Trace tests with fresh random lines before giving up.
+    distribute : str, optional
+        ``auto``, ``always`` or ``never``: spread the monodromy rounds over the
+        Dask cluster this runs in (:mod:`pipeline.numeric.distribute`); default
+        ``NEUROVAR_DISTRIBUTE`` or ``auto``. The answer does not depend on it.
 
     Returns
     -------
@@ -113,19 +108,19 @@ def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, se
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=blas_threads(), user_api="blas"):
-        return _certified_count(system, x0, p0, start_pair, group, seed, time_limit, stall_loops, filter, exact,
-                                trace_attempts, monodromy_options)
+        with deadline(time_limit):
+            return _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filter, exact,
+                                    trace_attempts, distribute, monodromy_options)
 
 
-def _certified_count(system, x0, p0, start_pair, group, seed, time_limit, stall_loops, filter, exact,
-                     trace_attempts, monodromy_options) -> CertifiedCount:
+def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filter, exact,
+                     trace_attempts, distribute, monodromy_options) -> CertifiedCount:
     t0 = time.perf_counter()
-
-    def left(frac=1.0):
-        return None if time_limit is None else max(0.5, frac * time_limit - (time.perf_counter() - t0))
-
+    loops = LoopExecutor(distribute or default_mode())
+    total = remaining()
     R = monodromy_solve(system, x0, p0, start_pair=start_pair, group=group, seed=seed, stall_loops=stall_loops,
-                        time_limit=left(0.6), certify=False, **monodromy_options)
+                        time_limit=None if total is None else 0.6 * total, certify=False, loop_tracker=loops,
+                        **monodromy_options)
     X = R.solutions
     C = certify(system, X, R.parameters)
     R.certification = C
@@ -137,15 +132,14 @@ def _certified_count(system, x0, p0, start_pair, group, seed, time_limit, stall_
         free = bool(np.all(free_mask[keep])) if keep.any() else False
     R.certified = int(keep.sum())
     trace = None
-    if time_limit is None or time.perf_counter() - t0 < time_limit:
-        for attempt in range(trace_attempts):
-            remaining = left()
-            if remaining is not None and remaining <= 0.5:
-                break
-            trace = trace_test(system, X, R.parameters, group=group, seed=seed * 7919 + attempt, time_limit=remaining,
-                               stall_loops=5 + 5 * attempt)
-            if trace.passed:
-                break
+    for attempt in range(trace_attempts):
+        if remaining() is not None and remaining() <= 0.05 * (total or 0):
+            break
+        trace = trace_test(system, X, R.parameters, group=group, seed=seed * 7919 + attempt, time_limit=remaining(),
+                           stall_loops=5 + 5 * attempt, loop_tracker=loops)
+        if trace.passed:
+            break
+    cut = expired() or R.stop_reason == "time_limit"
     found = len(X)
     certified = int(keep.sum())
     use = keep
@@ -157,8 +151,10 @@ def _certified_count(system, x0, p0, start_pair, group, seed, time_limit, stall_
     order = group.order if group is not None else 1
     v: Verdict = verdict(found, certified, None if trace is None else trace.passed, exact=exact,
                          trace_reason="" if trace is None else trace.reason, group_order=order, free=free)
+    if cut and v.count is None:
+        v.reason = f"time limit reached after {time.perf_counter() - t0:.1f} s, a lower bound: {v.reason}"
     return CertifiedCount(v.count, v.lower_bound, v.completeness, v.reason, found, order, certified, free,
-                          R.stop_reason, time.perf_counter() - t0, R, trace, use)
+                          R.stop_reason, time.perf_counter() - t0, R, trace, use, dict(loops.stats))
 
 
 __all__ = ["CertifiedCount", "blas_threads", "certified_count"]

@@ -190,7 +190,7 @@ def network_fiber_family(model, gauge: Gauge | None = None, seed: int = 0, heigh
 
 def numerical_fiber(model, gauge: Gauge | None = None, seed: int = 0, *, target_count: int | None = None,
                     stall_loops: int = 5, time_limit: float | None = None, certify: bool = True,
-                    use_symmetries: bool = True, exact: int | None = None) -> dict:
+                    use_symmetries: bool = True, exact: int | None = None, distribute: str | None = None) -> dict:
     """Points of the generic fiber in the gauge slice, by monodromy from ``theta0``, certified.
 
     Parameters
@@ -221,6 +221,9 @@ def numerical_fiber(model, gauge: Gauge | None = None, seed: int = 0, *, target_
     exact : int, optional
         An exact count of the fiber to compare with (``completeness`` is then
         ``exact-agrees`` when it equals the certified points).
+    distribute : str, optional
+        ``auto``, ``always`` or ``never``: monodromy rounds as Dask tasks on
+        the current cluster (:mod:`pipeline.numeric.distribute`).
 
     Returns
     -------
@@ -247,7 +250,8 @@ def numerical_fiber(model, gauge: Gauge | None = None, seed: int = 0, *, target_
     filt = (lambda X: fam.residual(X) <= 1e-8) if fam.squared_up else None
     C = certified_count(S, x0, fam.base_parameters, group=group, seed=seed, time_limit=time_limit,
                         stall_loops=stall_loops, filter=filt, exact=exact,
-                        target_count=None if fam.squared_up else target_count, group_action=action)
+                        target_count=None if fam.squared_up else target_count, group_action=action,
+                        distribute=distribute)
     R = C.monodromy
     order = C.group_order
     return {

@@ -216,7 +216,7 @@ def _lift_group(group, width):
 
 def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: float | None = None,
                stall_loops: int = 8, max_loops: int = 300,
-               options: TrackerOptions | None = None) -> TraceTestResult:
+               options: TrackerOptions | None = None, loop_tracker=None) -> TraceTestResult:
     """Test whether ``solutions`` (orbit representatives under ``group``) are all solutions over ``p0``.
 
     Parameters
@@ -237,6 +237,9 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     stall_loops : int
         Stall criterion of the extra-witness monodromy (a heuristic there is
         harmless: an incomplete extra set fails the test).
+    loop_tracker : callable, optional
+        For the extra-witness monodromy (see
+        :func:`~pipeline.numeric.monodromy.monodromy_solve`).
 
     Returns
     -------
@@ -276,7 +279,8 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     beta0 = r / (forms(y[None, :])[0][0] @ r)
     S = LineSystem(system, p0, v, "slice", forms)
     M = monodromy_solve(S, np.r_[y, lam1], beta0, seed=int(rng.integers(2**31)), certify=False,
-                        stall_loops=stall_loops, time_limit=remaining(), group=lift, max_loops=max_loops)
+                        stall_loops=stall_loops, time_limit=remaining(), group=lift, max_loops=max_loops,
+                        loop_tracker=loop_tracker)
     extra = M.solutions
     start = np.vstack([np.c_[W, np.zeros(len(W))], extra])
     K = start.shape[0]
@@ -286,8 +290,12 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     pencil = LineSystem(system, p0, v, "pencil", forms, beta=beta0)
     starts = np.vstack([start, start])
     targets = np.r_[np.full(K, t1), np.full(K, 2 * t1)][:, None]
-    R = track(pencil, starts, np.zeros(1), targets, gamma=1.0, options=opts)
-    status, ends = R.status.copy(), R.solutions.copy()
+    if loop_tracker is not None and hasattr(loop_tracker, "track"):  # spread over the cluster when large
+        ends, status = loop_tracker.track(pencil, starts, np.zeros(1), targets, 1.0, opts)
+        status = status.astype(object)
+    else:
+        R = track(pencil, starts, np.zeros(1), targets, gamma=1.0, options=opts)
+        status, ends = R.status.astype(object), R.solutions.copy()
     # a failed path is tracked again along a bent arc (random gamma): for a complete fibre the set of
     # endpoints does not depend on the arcs; for an incomplete one any choice leaves a proper subset,
     # whose trace is not affine-linear; two paths onto one point are caught below
@@ -298,8 +306,8 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
         R2 = track(pencil, starts[bad], np.zeros(1), targets[bad], gamma=None,
                    seed=int(rng.integers(2**31)), options=opts)
         status[bad], ends[bad] = R2.status, R2.solutions
-    R.status, R.solutions = status, ends
-    Z = np.vstack([start, R.solutions])
+    status = status.astype(str)
+    Z = np.vstack([start, ends])
     params = np.r_[np.zeros(K), np.full(K, t1), np.full(K, 2 * t1)][:, None]
     # refine every point (the start points too: their accuracy enters the tolerance); an endpoint
     # the tracker called singular only because its Jacobian is badly scaled (far points of the
@@ -307,7 +315,7 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     Z, last = newton(pencil, Z, params, iterations=8)
     Z2, last2 = newton(pencil, Z, params, iterations=1)
     size_z = 1 + np.abs(Z).max(axis=1)
-    ok = np.r_[np.ones(K, dtype=bool), np.isin(R.status, ["regular", "singular"])]
+    ok = np.r_[np.ones(K, dtype=bool), np.isin(status, ["regular", "singular"])]
     ok &= np.isfinite(last2) & (last2 <= 1e-10 * size_z)
     if not ok.all():
         return TraceTestResult(None, np.inf, 0.0, 0.0, len(extra), time.perf_counter() - t_start,

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .budget import expired
 from .newton import _inverse, _norm, _solve, condition_numbers, newton
 
 REGULAR, SINGULAR, AT_INFINITY, FAILED = "regular", "singular", "at_infinity", "failed"
@@ -184,6 +185,9 @@ def _track_core(system, path, x, t_of_s, dt_of_s, s_start, s_end, opts: TrackerO
     while True:
         idx = np.flatnonzero(code < 0)
         if len(idx) == 0:
+            break
+        if expired():  # past the solve's deadline (pipeline.numeric.budget): unfinished paths fail
+            code[idx] = 3
             break
         xs, ss = x[idx], s[idx]
         hs = np.minimum(h[idx], s_end - ss)
