@@ -162,7 +162,7 @@ def _critical_points(var, Q, u, seed: int = 0, real: bool = True, target_count: 
     if var.equations is None:  # a model without implicit equations (or better solved in parameter space)
         from .edd_numerical_param import parametric_numerical_critical_points
 
-        return parametric_numerical_critical_points(var, Q, u, seed=seed, real=real, time_limit=time_limit)
+        return parametric_numerical_critical_points(var, Q, u, seed=seed, real=real, distribute=distribute)
     if len(var.equations) == 1:
         G = [_normalized(var.equations[0])]
         fam = ed_lagrange_family(G[0], names, Q=Qn, saturate=True)

@@ -183,10 +183,11 @@ def _real_images(system, Ysys, sols, params, u, seed) -> tuple[int | None, str]:
 
 
 def parametric_numerical_critical_points(var, Q, u, seed: int = 0, real: bool = True,
-                                         time_limit: float | None = None) -> dict:
+                                         distribute: str | None = None) -> dict:
     """Critical points of ``||y - u||_Q^2`` on ``M_reg`` by monodromy in parameter space (certified; see module).
 
-    Returns the same record as :func:`pipeline.compute.edd_numerical.numerical_critical_points`;
+    Runs under the deadline in force (:mod:`pipeline.numeric.budget`). Returns the same record as
+    :func:`pipeline.compute.edd_numerical.numerical_critical_points`;
     ``edd_numerical`` counts distinct images, ``edd_trusted`` is that count under the trust rule.
     """
     from ..numeric import System
@@ -202,7 +203,7 @@ def parametric_numerical_critical_points(var, Q, u, seed: int = 0, real: bool = 
     Qn = [[Fraction(q) / scale for q in row] for row in Q]
     system = gradient_system(names, ys, Qn)
     Ysys = System.from_mpolys(ys, names)
-    C = certified_count(system, start_pair=_Start(Ysys, Qn), seed=seed, time_limit=time_limit)
+    C = certified_count(system, start_pair=_Start(Ysys, Qn), seed=seed, distribute=distribute)
     sols = C.solutions
     reason = f"parameter space ({r} parameters); {C.stop_reason}; {C.reason}"
     Yv, J, _ = Ysys.jacobian(sols) if len(sols) else (np.zeros((0, len(ys))), np.zeros((0, len(ys), r)), None)
