@@ -113,14 +113,8 @@ def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, se
                                     trace_attempts, distribute, monodromy_options)
 
 
-def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filter, exact,
-                     trace_attempts, distribute, monodromy_options) -> CertifiedCount:
-    t0 = time.perf_counter()
-    loops = LoopExecutor(distribute or default_mode())
-    total = remaining()
-    R = monodromy_solve(system, x0, p0, start_pair=start_pair, group=group, seed=seed, stall_loops=stall_loops,
-                        time_limit=None if total is None else 0.6 * total, certify=False, loop_tracker=loops,
-                        **monodromy_options)
+def _certified_set(system, R, group):
+    """Krawczyk certificates of ``R``'s solutions; with a group, distinct orbits and freeness."""
     X = R.solutions
     C = certify(system, X, R.parameters)
     R.certification = C
@@ -131,14 +125,50 @@ def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filte
         free_mask = group.free_on(C.lo, C.hi)
         free = bool(np.all(free_mask[keep])) if keep.any() else False
     R.certified = int(keep.sum())
+    return X, C, keep, free
+
+
+def _trace(system, X, R, group, seed, attempts, loops, total):
+    """The trace test, repeated with fresh random choices until it passes (or time runs short)."""
     trace = None
-    for attempt in range(trace_attempts):
+    for attempt in range(attempts):
         if remaining() is not None and remaining() <= 0.05 * (total or 0):
             break
         trace = trace_test(system, X, R.parameters, group=group, seed=seed * 7919 + attempt, time_limit=remaining(),
                            stall_loops=5 + 5 * attempt, loop_tracker=loops)
         if trace.passed:
             break
+    return trace
+
+
+def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filter, exact,
+                     trace_attempts, distribute, monodromy_options, resume_rounds: int = 3) -> CertifiedCount:
+    t0 = time.perf_counter()
+    loops = LoopExecutor(distribute or default_mode())
+    total = remaining()
+    R = monodromy_solve(system, x0, p0, start_pair=start_pair, group=group, seed=seed, stall_loops=stall_loops,
+                        time_limit=None if total is None else 0.6 * total, certify=False, loop_tracker=loops,
+                        **monodromy_options)
+    X, C, keep, free = _certified_set(system, R, group)
+    trace = _trace(system, X, R, group, seed, trace_attempts, loops, total)
+    resumed = 0
+    # a failed trace test says the set is incomplete: continue the monodromy from every known solution
+    # (new loops, a longer stall criterion) and test again, while time is left and new points come
+    # (an inconclusive test gets the same, but stops at the first round that finds nothing)
+    while trace is not None and trace.passed is not True and resumed < resume_rounds and not expired():
+        resumed += 1
+        left = remaining()
+        more = monodromy_solve(system, X, R.parameters, group=group, seed=seed + 1009 * resumed,
+                               stall_loops=stall_loops * 2 ** resumed, certify=False, loop_tracker=loops,
+                               time_limit=None if left is None else 0.6 * left, **monodromy_options)
+        if len(more.solutions) <= len(X):
+            if trace.passed is None:
+                break
+            continue
+        more.stop_reason = f"{more.stop_reason} (continued after a failed trace test, round {resumed})"
+        R = more
+        X, C, keep, free = _certified_set(system, R, group)
+        trace = _trace(system, X, R, group, seed + resumed, trace_attempts, loops, total)
     cut = expired() or R.stop_reason == "time_limit"
     found = len(X)
     certified = int(keep.sum())

@@ -148,7 +148,8 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
         Square system with parameters.
     x0, p0 : array
         A start pair with ``F(x0; p0) = 0`` (``p0`` generic complex), or give
-        ``start_pair``.
+        ``start_pair``. ``x0`` may have several rows: solutions already known
+        at ``p0``, to continue from.
     start_pair : callable, optional
         ``start_pair(rng) -> (x0, p0)``, e.g. ``Family.start_pair``.
     target_count : int, optional
@@ -200,16 +201,18 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
         if start_pair is None:
             raise ValueError("give a start pair (x0, p0) or a start_pair(rng) function")
         x0, p0 = start_pair(rng)
-    x0 = np.asarray(x0, dtype=np.complex128).ravel()
+    x0 = np.asarray(x0, dtype=np.complex128)
+    X0 = x0 if x0.ndim == 2 else x0.ravel()[None, :]  # several rows: known solutions to continue from
     p0 = np.asarray(p0, dtype=np.complex128).ravel()
-    if x0.shape[0] != system.n_variables or p0.shape[0] != system.n_parameters:
+    if X0.shape[1] != system.n_variables or p0.shape[0] != system.n_parameters:
         raise ValueError(f"x0 must have {system.n_variables} entries and p0 {system.n_parameters}")
-    xr, last = newton(system, x0[None, :], p0)
-    res = np.abs(system.evaluate(xr, p0)).max()
-    moved = np.abs(xr[0] - x0).max() > 1e-4 * (1 + np.abs(x0).max())
-    if not np.isfinite(res) or last[0] > 1e-6 * (1 + np.abs(xr).max()) or moved:
+    xr, last = newton(system, X0, p0)
+    res = np.abs(system.evaluate(xr, p0)).max(axis=1)
+    moved = np.abs(xr - X0).max(axis=1) > 1e-4 * (1 + np.abs(X0).max(axis=1))
+    bad = ~np.isfinite(res) | (last > 1e-6 * (1 + np.abs(xr).max(axis=1))) | moved
+    if bad.any():
         raise ValueError(f"x0 is not a solution at p0 (Newton does not converge to a point near x0; "
-                         f"residual {res:.2e})")
+                         f"residual {res.max():.2e})")
     # loops: no endgame, and a looser corrector (1e-4 relative; each endpoint is then refined by
     # Newton's method to 1e-13 and kept only if it converges, so accuracy is not lost, while a
     # path that jumps shows up as a loop that is not a bijection and does not count as evidence;
