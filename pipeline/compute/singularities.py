@@ -245,8 +245,8 @@ def converse(model: Model, seed: int = 0, timeout: float = 120.0) -> dict | None
     Returns None when the equation is not known to be complete (codim > 1) or Singular is missing.
     """
     import shutil
-    import subprocess
-    import tempfile
+
+    from ..processes import run_solver
 
     exe = shutil.which("Singular")
     if exe is None:
@@ -277,11 +277,8 @@ def converse(model: Model, seed: int = 0, timeout: float = 120.0) -> dict | None
         lines.append(f'  if (size(reduce(I{k}, G)) == 0) {{ print("covered " + string(i) + " {k}"); }}')
     lines.append('  print("dim " + string(i) + " " + string(dim(G))); }')
     lines.append("quit;")
-    with tempfile.NamedTemporaryFile("w", suffix=".sing", delete=False) as fh:
-        fh.write("\n".join(lines) + "\n")
-        path = fh.name
-    out = subprocess.run([exe, "-q", path], capture_output=True, text=True, timeout=timeout,
-                         stdin=subprocess.DEVNULL).stdout
+    # the script on stdin (no file left behind); run_solver makes Singular die with its cell
+    out = run_solver([exe, "-q", "--no-rc"], timeout=timeout, input="\n".join(lines) + "\n").stdout
     comps = int(next(ln.split()[1] for ln in out.splitlines() if ln.startswith("components")))
     covered: dict[int, list[str]] = {}
     dims: dict[int, int] = {}
