@@ -154,17 +154,15 @@ def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filte
     resumed = 0
     # a failed trace test says the set is incomplete: continue the monodromy from every known solution
     # (new loops, a longer stall criterion) and test again, while time is left and new points come
-    # (an inconclusive test gets the same, but stops at the first round that finds nothing)
+    # (an inconclusive test gets the same); the first round that finds nothing ends it
     while trace is not None and trace.passed is not True and resumed < resume_rounds and not expired():
         resumed += 1
         left = remaining()
         more = monodromy_solve(system, X, R.parameters, group=group, seed=seed + 1009 * resumed,
                                stall_loops=stall_loops * 2 ** resumed, certify=False, loop_tracker=loops,
                                time_limit=None if left is None else 0.6 * left, **monodromy_options)
-        if len(more.solutions) <= len(X):
-            if trace.passed is None:
-                break
-            continue
+        if len(more.solutions) <= len(X):  # longer loops found nothing: the verdict stands
+            break
         more.stop_reason = f"{more.stop_reason} (continued after a failed trace test, round {resumed})"
         R = more
         X, C, keep, free = _certified_set(system, R, group)
