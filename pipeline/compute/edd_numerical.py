@@ -14,10 +14,9 @@ from ..algebra.lagrange import lagrange_rows
 from ..algebra.weights import kernel_basis
 from ..errors import SpecError
 
-#: Tracker tolerances for the single homotopy from the monodromy base point to the rational data ``u``:
-#: ``u`` has entries up to ~10^4, so endpoints are large and badly scaled in the original coordinates;
-#: they are judged by Krawczyk certificates in rescaled coordinates instead (:func:`_certify_at_data`).
-_REAL_STEP = dict(infinity_threshold=1e20, singular_condition=1e30)
+from .edd_numerical_param import REAL_STEP as _REAL_STEP
+from .edd_numerical_param import normalized as _normalized
+from .edd_numerical_param import parametric_numerical_critical_points
 
 
 def _lagrange_system(G: list, names: list[str], Q):
@@ -38,12 +37,6 @@ def _lagrange_system(G: list, names: list[str], Q):
     Gl = [f.compose(*X, ctx=ctx) for f in G]
     polys = Gl + lagrange_rows(X, U, L, [[g.derivative(i) for i in range(n)] for g in Gl], Q)
     return System.from_mpolys(polys, names + lams, us)
-
-
-def _normalized(f):
-    """``f`` divided by its largest coefficient (multipliers of size ~1 in the Lagrange system)."""
-    N = max(abs(Fraction(int(c.p), int(c.q))) for c in f.coeffs())
-    return f * flint.fmpq(N.denominator, N.numerator)
 
 
 def _scaled(G: list, s: int) -> tuple[list, list[Fraction]]:
@@ -159,9 +152,7 @@ def _critical_points(var, Q, u, seed: int = 0, real: bool = True, target_count: 
                                "(u + ker Q) ∩ M and positive-dimensional critical sets are not tracked", t0)
     scale = max(abs(q) for row in Q for q in row)
     Qn = [[q / scale for q in row] for row in Q]  # same critical points, entries of size 1
-    if var.equations is None:  # a model without implicit equations (or better solved in parameter space)
-        from .edd_numerical_param import parametric_numerical_critical_points
-
+    if var.equations is None:  # a model without implicit equations: parameter space
         return parametric_numerical_critical_points(var, Q, u, seed=seed, real=real, distribute=distribute)
     if len(var.equations) == 1:
         G = [_normalized(var.equations[0])]

@@ -48,6 +48,16 @@ from ..errors import SpecError
 
 #: relative distance below which two images are the same point of ``M``
 IMAGE_TOL = 1e-6
+#: Tracker tolerances for the single homotopy from the monodromy base point to the rational data ``u``:
+#: ``u`` has entries up to ~10^4, so endpoints are large and badly scaled in the original coordinates;
+#: they are judged by Krawczyk certificates instead.
+REAL_STEP = dict(infinity_threshold=1e20, singular_condition=1e30)
+
+
+def normalized(f):
+    """``f`` divided by its largest coefficient (equations and multipliers of size ~1)."""
+    N = max(abs(Fraction(int(c.p), int(c.q))) for c in f.coeffs())
+    return f * flint.fmpq(N.denominator, N.numerator)
 
 
 def _q(v) -> flint.fmpq:
@@ -97,9 +107,7 @@ def gradient_system(names, ys, Q):
     res = [sum((_q(Q[i][k]) * (Y[k] - g[r + k]) for k in range(n) if Q[i][k]), ctx.constant(0)) for i in range(n)]
     polys = []
     for b in range(r):
-        gb = sum((Y[i].derivative(b) * res[i] for i in range(n)), ctx.constant(0))
-        N = max(abs(Fraction(int(c.p), int(c.q))) for c in gb.coeffs())
-        polys.append(gb * flint.fmpq(N.denominator, N.numerator))
+        polys.append(normalized(sum((Y[i].derivative(b) * res[i] for i in range(n)), ctx.constant(0))))
     return System.from_mpolys(polys, names, us)
 
 
@@ -164,7 +172,7 @@ def _real_images(system, Ysys, sols, params, u, seed) -> tuple[int | None, str]:
     from ..numeric import TrackerOptions, certify, track
 
     T = track(system, sols, params, np.array([complex(v) for v in u]), gamma=None, seed=seed,
-              options=TrackerOptions(infinity_threshold=1e20, singular_condition=1e30))
+              options=TrackerOptions(**REAL_STEP))
     if not T.regular.all():
         return None, f"real points not counted: {int((~T.regular).sum())} paths to the data u failed"
     X = T.solutions
