@@ -149,3 +149,31 @@ axes:
   seed: [0]
 timeout_s: 120
 """
+
+
+def run_watching_solvers(runner, cell, is_solver) -> tuple[dict, list[int]]:
+    """Run ``cell`` on ``runner`` (a ``CellRunner``), recording the pids of its child's descendants that
+    ``is_solver(process)`` picks while it runs; the runner is killed afterwards. Returns (record, pids)."""
+    import threading
+
+    import psutil
+
+    seen: list[int] = []
+
+    def watch():
+        while runner.proc is None or runner.proc.poll() is None:
+            if runner.proc is not None:
+                try:
+                    seen.extend(c.pid for c in psutil.Process(runner.proc.pid).children(recursive=True)
+                                if is_solver(c) and c.pid not in seen)
+                except psutil.NoSuchProcess:
+                    return
+            time.sleep(0.1)
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        rec = runner.run(cell)
+    finally:
+        runner.kill()
+    return rec, seen
+

@@ -182,31 +182,15 @@ def test_a_solver_out_of_time_gives_a_timeout_row_naming_it(solver, widths, act)
 @needs_singular
 def test_a_cell_that_times_out_inside_singular_leaves_no_singular(tmp_path):
     """The runner's child leads its own process group; a cell timeout kills the group, Singular with it."""
-    import threading
-
     from neurovar.pipeline.cells import make_cell
     from neurovar.pipeline.runner import CellRunner
+
+    from .servers import run_watching_solvers
 
     # Sylvester k = 6: 12 unknowns and 6! expected points go to Singular, which needs minutes
     cell = make_cell("fiber", {"model": "mlp", "widths": [2, 6, 1], "activation": "x^11"}, timeout_s=3)
     runner = CellRunner()
-    seen: list[int] = []
-
-    def watch():
-        while runner.proc is None or runner.proc.poll() is None:
-            if runner.proc is not None:
-                try:
-                    seen.extend(c.pid for c in psutil.Process(runner.proc.pid).children(recursive=True)
-                                if c.name().startswith("Singular") and c.pid not in seen)
-                except psutil.NoSuchProcess:
-                    return
-            time.sleep(0.1)
-
-    threading.Thread(target=watch, daemon=True).start()
-    try:
-        rec = runner.run(cell)
-    finally:
-        runner.kill()
+    rec, seen = run_watching_solvers(runner, cell, lambda c: c.name().startswith("Singular"))
     assert rec["status"] == "timeout" and "timeout_s=3" in rec["error"]
     assert seen, "Singular never ran: the cell did not time out inside Singular"
     time.sleep(0.3)

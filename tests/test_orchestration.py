@@ -150,24 +150,9 @@ def test_a_cell_that_times_out_inside_msolve_leaves_no_solver_and_no_folder(tmp_
     cell = make_cell("fiber", {"model": "mlp", "widths": [2, 3, 1], "activation": "generic:6", "bias": True},
                      timeout_s=3)
     runner = CellRunner()
-    seen: list[int] = []
-    import threading
+    from .servers import run_watching_solvers
 
-    def watch():
-        while runner.proc is None or runner.proc.poll() is None:
-            if runner.proc is not None:
-                try:
-                    seen.extend(c.pid for c in psutil.Process(runner.proc.pid).children(recursive=True)
-                                if c.name() == "msolve" and c.pid not in seen)
-                except psutil.NoSuchProcess:
-                    return
-            time.sleep(0.1)
-
-    threading.Thread(target=watch, daemon=True).start()
-    try:
-        rec = runner.run(cell)
-    finally:
-        runner.kill()
+    rec, seen = run_watching_solvers(runner, cell, lambda c: c.name() == "msolve")
     assert rec["status"] == "timeout"
     assert "timeout_s=3" in rec["error"] and "killed" in rec["error"]
     assert seen, "msolve never ran: the cell did not time out inside msolve"
