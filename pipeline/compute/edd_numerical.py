@@ -13,6 +13,7 @@ from ..algebra.edd_system import RANDOM_COEFF
 from ..algebra.lagrange import lagrange_rows
 from ..algebra.weights import kernel_basis
 from ..errors import SpecError
+from ..numeric.families import step_scale
 
 from .edd_numerical_param import REAL_STEP as _REAL_STEP
 from .edd_numerical_param import normalized as _normalized
@@ -102,6 +103,7 @@ class _Start:
             if sv[-1] < 1e-8 * sv[0]:
                 continue  # not a smooth point of V(G)
             l0 = rng.normal(size=self.c) + 1j * rng.normal(size=self.c)
+            l0 = l0 * step_scale(x0, self.Qinv @ (J.T @ l0))  # u0 of the size of x0 (see families)
             return np.r_[x0, l0], x0 - self.Qinv @ (J.T @ l0)
         raise RuntimeError("no smooth point of the variety found at random parameters")
 
@@ -140,6 +142,7 @@ def _critical_points(var, Q, u, seed: int = 0, real: bool = True, target_count: 
     from ..numeric import TrackerOptions, ed_lagrange_family, track
     from ..numeric.count import certified_count
     from ..numeric.system import System
+    from ..numeric.trace import Projection
 
     from .edd_varieties import _Implicit
 
@@ -178,8 +181,9 @@ def _critical_points(var, Q, u, seed: int = 0, real: bool = True, target_count: 
         def filt(X):
             return np.abs(Fsys.evaluate(X[:, :nn])).max(axis=1) <= 1e-8 * (1 + np.abs(X[:, :nn]).max(axis=1)) ** 4
 
+    # the trace test on the critical curve's image in x (the multipliers are rational in x there)
     C = certified_count(system, start_pair=start, seed=seed, target_count=target_count, filter=filt,
-                        distribute=distribute)
+                        distribute=distribute, image=Projection(system.n_variables, len(names)))
     R = C.monodromy
     stop = R.stop_reason
     if stop == "target_count":

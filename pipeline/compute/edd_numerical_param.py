@@ -45,6 +45,7 @@ import flint
 import numpy as np
 
 from ..errors import SpecError
+from ..numeric.families import step_scale
 
 #: relative distance below which two images are the same point of ``M``
 IMAGE_TOL = 1e-6
@@ -129,6 +130,7 @@ class _Start:
                 continue
             normal = U[:, r:].conj()  # kernel of J^T (columns): J^T conj(U_k) = conj(U_k^H J) = 0
             w = normal @ (rng.normal(size=normal.shape[1]) + 1j * rng.normal(size=normal.shape[1]))
+            w = w * step_scale(y0[0], self.Qinv @ w)  # u0 of the size of y0 (see numeric.families)
             return theta0, y0[0] - self.Qinv @ w
         raise RuntimeError("no point where the parametrization has full rank was found at random parameters")
 
@@ -211,7 +213,7 @@ def parametric_numerical_critical_points(var, Q, u, seed: int = 0, real: bool = 
     Qn = [[Fraction(q) / scale for q in row] for row in Q]
     system = gradient_system(names, ys, Qn)
     Ysys = System.from_mpolys(ys, names)
-    C = certified_count(system, start_pair=_Start(Ysys, Qn), seed=seed, distribute=distribute)
+    C = certified_count(system, start_pair=_Start(Ysys, Qn), seed=seed, distribute=distribute, image=Ysys)
     sols = C.solutions
     reason = f"parameter space ({r} parameters); {C.stop_reason}; {C.reason}"
     Yv, J, _ = Ysys.jacobian(sols) if len(sols) else (np.zeros((0, len(ys))), np.zeros((0, len(ys), r)), None)

@@ -71,7 +71,8 @@ class CertifiedCount:
 
 def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, seed: int = 0,
                     time_limit: float | None = None, stall_loops: int = 5, filter=None, exact: int | None = None,
-                    trace_attempts: int = 3, distribute: str | None = None, **monodromy_options) -> CertifiedCount:
+                    trace_attempts: int = 3, distribute: str | None = None, image=None,
+                    **monodromy_options) -> CertifiedCount:
     """Solve by monodromy, certify, prove freeness, run the trace test and apply the trust rule.
 
     Parameters
@@ -100,6 +101,10 @@ def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, se
         ``auto``, ``always`` or ``never``: spread the monodromy rounds over the
         Dask cluster this runs in (:mod:`pipeline.numeric.distribute`); default
         ``NEUROVAR_DISTRIBUTE`` or ``auto``. The answer does not depend on it.
+    image : System, optional
+        When what is counted are the images ``y(x)`` of the solutions (a
+        parametrization's critical parameters): the trace test runs on the
+        image curve (:class:`~pipeline.numeric.trace.ImageForms`).
 
     Returns
     -------
@@ -110,7 +115,7 @@ def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, se
     with threadpool_limits(limits=blas_threads(), user_api="blas"):
         with deadline(time_limit):
             return _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filter, exact,
-                                    trace_attempts, distribute, monodromy_options)
+                                    trace_attempts, distribute, monodromy_options, image)
 
 
 def _certified_set(system, R, group):
@@ -128,21 +133,22 @@ def _certified_set(system, R, group):
     return X, C, keep, free
 
 
-def _trace(system, X, R, group, seed, attempts, loops, total):
+def _trace(system, X, R, group, seed, attempts, loops, total, image=None):
     """The trace test, repeated with fresh random choices until it passes (or time runs short)."""
     trace = None
     for attempt in range(attempts):
         if remaining() is not None and remaining() <= 0.05 * (total or 0):
             break
         trace = trace_test(system, X, R.parameters, group=group, seed=seed * 7919 + attempt, time_limit=remaining(),
-                           stall_loops=5 + 5 * attempt, loop_tracker=loops)
+                           stall_loops=5 + 5 * attempt, loop_tracker=loops, image=image)
         if trace.passed:
             break
     return trace
 
 
 def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filter, exact,
-                     trace_attempts, distribute, monodromy_options, resume_rounds: int = 3) -> CertifiedCount:
+                     trace_attempts, distribute, monodromy_options, image=None,
+                     resume_rounds: int = 3) -> CertifiedCount:
     t0 = time.perf_counter()
     loops = LoopExecutor(distribute or default_mode())
     total = remaining()
@@ -150,7 +156,7 @@ def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filte
                         time_limit=None if total is None else 0.6 * total, certify=False, loop_tracker=loops,
                         **monodromy_options)
     X, C, keep, free = _certified_set(system, R, group)
-    trace = _trace(system, X, R, group, seed, trace_attempts, loops, total)
+    trace = _trace(system, X, R, group, seed, trace_attempts, loops, total, image)
     resumed = 0
     # a failed trace test says the set is incomplete: continue the monodromy from every known solution
     # (new loops, a longer stall criterion) and test again, while time is left and new points come
@@ -166,7 +172,7 @@ def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filte
         more.stop_reason = f"{more.stop_reason} (continued after a failed trace test, round {resumed})"
         R = more
         X, C, keep, free = _certified_set(system, R, group)
-        trace = _trace(system, X, R, group, seed + resumed, trace_attempts, loops, total)
+        trace = _trace(system, X, R, group, seed + resumed, trace_attempts, loops, total, image)
     cut = expired() or R.stop_reason == "time_limit"
     found = len(X)
     certified = int(keep.sum())

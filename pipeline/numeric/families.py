@@ -108,6 +108,12 @@ def point_on_hypersurface(fsys: System, rng: np.random.Generator) -> np.ndarray:
     raise RuntimeError("could not find a point on the hypersurface")
 
 
+def step_scale(x0, step) -> float:
+    """``|x0| / |step|`` (1 when either is zero): a normal step from ``x0`` as long as ``x0``."""
+    a, b = float(np.linalg.norm(x0)), float(np.linalg.norm(step))
+    return a / b if a > 0 and b > 0 else 1.0
+
+
 def ed_lagrange_family(f, variables: Sequence[str], Q=None, *, saturate: bool = False,
                        saturation_seed: int = 0) -> Family:
     """The Lagrange system of the ED problem ``min (x-u)^T Q (x-u)`` on ``f = 0``.
@@ -196,8 +202,11 @@ def ed_lagrange_family(f, variables: Sequence[str], Q=None, *, saturate: bool = 
     def start_pair(rng):
         x0 = point_on_hypersurface(fsys, rng)
         _, J, _ = fsys.jacobian(x0[None, :])
-        l0 = complex(rng.normal() + 1j * rng.normal())
-        u0 = x0 - l0 * Qinv @ J[0, 0]
+        # the multiplier scaled so that the normal step is as long as x0: a data point u0 of the size of
+        # its critical points (an unscaled step can put u0 far out, where the trace test's line leaves them)
+        step = Qinv @ J[0, 0]
+        l0 = complex(rng.normal() + 1j * rng.normal()) * step_scale(x0, step)
+        u0 = x0 - l0 * step
         return np.r_[x0, l0], u0
 
     return Family(system, start_pair, polys, f"ED Lagrange system of {label} (Q = {Q})")

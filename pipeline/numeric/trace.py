@@ -143,6 +143,46 @@ class _InvariantQuadrics:
         return vals, jac
 
 
+class ImageForms:
+    """``m(x) = y(x)``: the coordinates of a map ``y`` (a :class:`System` without parameters), e.g. a parametrization.
+
+    For a count *of images* (critical points of a distance on a variety, solved in the parameters of
+    a parametrization): ``phi = -(beta . y(x) - 1) lam`` and the traces of ``y`` and ``lam`` test the
+    image curve ``y(C)``, whose degree is that of the variety's own critical curve, not the (larger)
+    degree of ``C`` in the parameters; where the parametrization's chart leaves the variety
+    (parameters going to infinity over a finite image) nothing is traced.
+    """
+
+    def __init__(self, ysys):
+        self.ysys = ysys
+        self.K = ysys.n_equations
+
+    def __call__(self, x):
+        Y, J, _ = self.ysys.jacobian(x)
+        return Y, J
+
+
+class Projection:
+    """``y(x) = x[:k]``, duck-typed as a parameter-free :class:`System` (for :class:`ImageForms`).
+
+    For Lagrange systems ``(x, multipliers)``: the multipliers are rational in ``x`` on the
+    critical curve, so ``x`` alone separates its points, and tracing ``x`` only keeps their
+    poles (``x`` tending to the variety's singular locus) out of ``phi``: fewer and better
+    conditioned extra witnesses.
+    """
+
+    def __init__(self, n: int, k: int):
+        self.n_variables, self.n_equations, self.n_parameters = n, k, 0
+        self._J = np.eye(k, n, dtype=np.complex128)
+
+    def evaluate(self, x, p=None):
+        return np.atleast_2d(x)[:, : self.n_equations]
+
+    def jacobian(self, x, p=None):
+        x = np.atleast_2d(x)
+        return x[:, : self.n_equations], np.broadcast_to(self._J, (x.shape[0],) + self._J.shape), None
+
+
 class LineSystem:
     """``[F(x; p0 + lam v); last]`` in the unknowns ``(x, lam)``, duck-typed as a :class:`System`.
 
@@ -205,6 +245,18 @@ class LineSystem:
         return self.jacobian(X, P)[0]
 
 
+def _distinct_images(image, X, tol: float = 1e-8):
+    """Indices of one point per distinct image ``y(x)`` (relative distance ``tol``)."""
+    from .monodromy import SolutionSet
+
+    Y = image.evaluate(np.atleast_2d(X))
+    keep, seen = [], SolutionSet(Y.shape[1], tol=tol)
+    for i, y in enumerate(Y):
+        if len(seen.add(y[None, :])):
+            keep.append(i)
+    return np.array(keep, dtype=int)
+
+
 def _lift_group(group, width):
     """The group acting on ``(x, lam)`` (``lam`` fixed)."""
     if group is None:
@@ -216,7 +268,7 @@ def _lift_group(group, width):
 
 def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: float | None = None,
                stall_loops: int = 8, max_loops: int = 300,
-               options: TrackerOptions | None = None, loop_tracker=None) -> TraceTestResult:
+               options: TrackerOptions | None = None, loop_tracker=None, image=None) -> TraceTestResult:
     """Test whether ``solutions`` (orbit representatives under ``group``) are all solutions over ``p0``.
 
     Parameters
@@ -240,6 +292,11 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     loop_tracker : callable, optional
         For the extra-witness monodromy (see
         :func:`~pipeline.numeric.monodromy.monodromy_solve`).
+    image : System, optional
+        A map ``y(x)`` (no parameters) whose *images* are counted: the test is
+        then that ``y(solutions)`` is every point of the image curve ``y(C)``
+        over ``lam = 0`` (see :class:`ImageForms`); solutions and extra
+        witnesses with one image count once. Not with ``group``.
 
     Returns
     -------
@@ -257,6 +314,10 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     opts = options or TrackerOptions(corrector_tol=1e-8)
     scale = max(float(np.sqrt(np.mean(np.abs(p0) ** 2))), 1e-3)
     v = scale * (rng.normal(size=len(p0)) + 1j * rng.normal(size=len(p0))) / np.sqrt(2)
+    if image is not None and group is not None:
+        raise ValueError("trace_test: give group or image, not both")
+    if image is not None:
+        W = W[_distinct_images(image, W)]
     A = group.invariant_forms(n) if group is not None else np.eye(n, dtype=np.complex128)
     lift = _lift_group(group, n + 1)
 
@@ -265,16 +326,18 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
 
     # a point of C away from lam = 0: one solution tracked to lam1
     y = None
-    for _ in range(5):
+    for i in range(5):  # a different solution each time (one may sit near a bad stretch of the line)
         lam1 = complex(np.exp(2j * np.pi * rng.random()) * (0.5 + rng.random()))
-        R = track(system, W[:1], p0, p0 + lam1 * v, gamma=None, seed=int(rng.integers(2**31)), options=opts)
+        j = i % len(W)
+        R = track(system, W[j:j + 1], p0, p0 + lam1 * v, gamma=None, seed=int(rng.integers(2**31)), options=opts)
         if R.status[0] == "regular":
             y = R.solutions[0]
             break
     if y is None:
         return TraceTestResult(None, np.inf, 0.0, 0.0, 0, time.perf_counter() - t_start,
                                "inconclusive: no point of the parameter line's curve could be reached")
-    forms = _LinearForms(A) if group is None else _InvariantQuadrics(group, n)
+    forms = ImageForms(image) if image is not None else (_LinearForms(A) if group is None
+                                                          else _InvariantQuadrics(group, n))
     r = rng.normal(size=forms.K) + 1j * rng.normal(size=forms.K)
     beta0 = r / (forms(y[None, :])[0][0] @ r)
     S = LineSystem(system, p0, v, "slice", forms)
@@ -282,6 +345,8 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
                         stall_loops=stall_loops, time_limit=remaining(), group=lift, max_loops=max_loops,
                         loop_tracker=loop_tracker)
     extra = M.solutions
+    if image is not None and len(extra):
+        extra = extra[_distinct_images(image, extra[:, :n])]
     start = np.vstack([np.c_[W, np.zeros(len(W))], extra])
     K = start.shape[0]
     ax = np.abs(forms(W)[0] @ beta0 - 1)
@@ -323,19 +388,25 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     # two paths onto one point (a path jumped): no verdict
     from .monodromy import SolutionSet
 
+    if image is not None:
+        Yz, Jz = forms(Z[:, :n])
+        coords = np.c_[Yz, Z[:, n]]  # the image coordinates and lam
+        # first-order error through y: the largest row sum of |dy| at each point
+        wA = np.maximum(1.0, np.abs(Jz).sum(axis=2).max(axis=1))
+    else:
+        coords = np.c_[Z[:, :n] @ A, Z[:, n]]  # invariant forms and lam
+        wA = max(1.0, float(np.abs(A).sum(axis=0).max()))
     for j in range(3):
-        block = Z[j * K:(j + 1) * K]
-        if len(SolutionSet(n + 1, tol=1e-8).add(block)) != K:
+        block = coords[j * K:(j + 1) * K] if image is not None else Z[j * K:(j + 1) * K]
+        if len(SolutionSet(block.shape[1], tol=1e-8).add(block)) != K:
             return TraceTestResult(None, np.inf, 0.0, 0.0, len(extra), time.perf_counter() - t_start,
                                    "inconclusive: two trace paths ended at one point")
-    coords = np.c_[Z[:, :n] @ A, Z[:, n]]  # invariant forms and lam
     T = coords.reshape(3, K, -1).sum(axis=1)
     resid = float(np.abs(T[0] - 2 * T[1] + T[2]).max())
     size = float(np.abs(coords).sum(axis=0).max())
     # endpoint error: the last Newton correction (a converged simple root's forward error is of the
-    # order of the next correction), floored at the unit round-off, through the invariant forms
-    # (column sums of |A|) and the three-term combination (weights 1, 2, 1)
-    wA = max(1.0, float(np.abs(A).sum(axis=0).max()))
+    # order of the next correction), floored at the unit round-off, through the traced functions
+    # (column sums of |A|, or the rows of dy) and the three-term combination (weights 1, 2, 1)
     err = (last2 + 4 * EPS * size_z) * wA
     weights = np.r_[np.ones(K), 2 * np.ones(K), np.ones(K)]
     tol = float(100 * (weights * err).sum())
@@ -349,4 +420,4 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     return TraceTestResult(bool(passed), resid, tol, size, len(extra), seconds, reason)
 
 
-__all__ = ["LineSystem", "TraceTestResult", "trace_test"]
+__all__ = ["ImageForms", "LineSystem", "Projection", "TraceTestResult", "trace_test"]
