@@ -8,17 +8,22 @@
 3. phc -b (PHCpack's blackbox solver, if installed) on the attention ED system with generic Q,
    against monodromy + tracking to the same data + Krawczyk certification, both with the stall
    criterion (no target) and with the target 14 taken from the exact count (labelled).
+4. The CLI call a user runs (``neurovar compute edd --model attention ... --method numerical``, a whole
+   process: start-up, monodromy, certificates, trace test, real count) against ``phc -b`` on the same
+   data rescaled, on a quiet machine and with a busy process beside both: both ratios.
 
-Run: /work/venv/bin/python bench/bench_numerical.py [--msolve-timeout 120] [--only phc]
+Run: python bench/bench_numerical.py [--msolve-timeout 120] [--only throughput|phc|cli|fiber]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from fractions import Fraction
@@ -170,17 +175,106 @@ def bench_phc(repeats: int = 5, phc_repeats: int = 3):
               f"{tphc:.2f} s / {t:.2f} s = {tphc / t:.2f}x")
 
 
+CLI_ARGS = ["compute", "edd", "--model", "attention", "--d", "2", "--d-out", "1", "--n", "2", "--t", "2",
+            "--weights", "generic", "--method", "numerical", "--json"]
+
+
+def _cli_data(seed: int):
+    """The ``Q``, ``u`` and hypersurface the CLI cell solves (``--weights generic --seed seed``)."""
+    from neurovar.pipeline.algebra.edd_system import random_point
+    from neurovar.pipeline.algebra.weights import weight_matrix
+    from neurovar.pipeline.compute.edd_params import EddParams
+    from neurovar.pipeline.compute.edd_varieties import variety_of
+    from neurovar.pipeline.models import build_model
+
+    m = build_model({"model": "attention", "d": 2, "d_out": 1, "n": 2, "t": 2})
+    var = variety_of(m, EddParams(method="numerical"), "exact-implicit")
+    n = len(var.names)
+    return var.equations[0], list(var.names), weight_matrix("generic", n, seed=seed), random_point(n, seed)
+
+
+def _run_cli(seed: int):
+    exe = shutil.which("neurovar") or os.path.join(os.path.dirname(sys.executable), "neurovar")
+    t = time.perf_counter()
+    out = subprocess.run([exe, *CLI_ARGS, "--seed", str(seed)], capture_output=True, text=True, timeout=1800)
+    dt = time.perf_counter() - t
+    text = out.stdout
+    row = json.loads(text[text.index("{"): text.rindex("}") + 1])
+    return dt, row
+
+
+def _run_phc(phc: str, text: str):
+    with tempfile.TemporaryDirectory() as tmp:
+        inp, out = os.path.join(tmp, "in"), os.path.join(tmp, "out")
+        with open(inp, "w") as fh:
+            fh.write(text)
+        t = time.perf_counter()
+        subprocess.run([phc, "-b", inp, out], capture_output=True, timeout=1800, check=False)
+        dt = time.perf_counter() - t
+        res = open(out).read() if os.path.exists(out) else ""
+    m = re.search(r"Number of regular solutions\s*:\s*(\d+)", res)
+    return dt, int(m.group(1)) if m else None
+
+
+def bench_cli_phc(seed: int = 0, repeats: int = 3):
+    """What a user runs: ``neurovar compute edd ... --method numerical`` (a whole process) against
+    ``phc -b`` on the same system, quiet and with a busy process beside both (medians of ``repeats``).
+
+    The CLI's data (``Q`` with entries ~10^2-10^3, ``u`` ~10^4) is rescaled for phc (``Q / max|Q|``,
+    ``u / max|u|``): the attention variety is a cone (its equation is homogeneous), so this is the same
+    problem with every critical point scaled by one factor, and phc finds all its regular roots.
+    """
+    phc = shutil.which("phc")
+    G, names, Q, u = _cli_data(seed)
+    if len({sum(e) for e in G.monoms()}) != 1:
+        raise SystemExit("the attention equation is not homogeneous: rescaling u would change the problem")
+    sq = max(abs(q) for row in Q for q in row)
+    su = max(abs(v) for v in u)
+    fam = ed_lagrange_family(G, names, Q=[[q / sq for q in row] for row in Q])
+    phc_text = _phc_input(fam, [v / su for v in u])
+    print(f"[CLI: neurovar {' '.join(CLI_ARGS)} --seed {seed}] against phc -b on the same system, rescaled")
+    ratios = {}
+    for label in ("quiet", "busy"):
+        busy = None
+        if label == "busy":  # one process spinning beside both, on a machine with few cores
+            busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            ours, theirs = [], []
+            for k in range(repeats):
+                dt, row = _run_cli(seed)
+                ours.append(dt)
+                print(f"  {label}: ours run {k}: edd {row.get('edd')}, completeness {row.get('completeness')}, "
+                      f"{row.get('numerical_real_points')} real, {dt:.2f} s (process)")
+                if phc is not None:
+                    dt, regular = _run_phc(phc, phc_text)
+                    theirs.append(dt)
+                    print(f"  {label}: phc -b run {k}: {regular} regular solutions, {dt:.2f} s")
+        finally:
+            if busy is not None:
+                busy.kill()
+                busy.wait()
+        if phc is None:
+            print("  phc not installed (apt-get install phcpack): ratio skipped")
+            continue
+        ratios[label] = float(np.median(theirs)) / float(np.median(ours))
+        print(f"  ratio phc/ours ({label}, medians of {repeats}): {np.median(theirs):.2f} s / "
+              f"{np.median(ours):.2f} s = {ratios[label]:.2f}x")
+    return ratios
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--msolve-timeout", type=float, default=120.0)
     ap.add_argument("--paths", type=int, default=1000)
     ap.add_argument("--single", type=int, default=40)
-    ap.add_argument("--only", choices=["throughput", "phc", "fiber"], default=None)
+    ap.add_argument("--only", choices=["throughput", "phc", "cli", "fiber"], default=None)
     args = ap.parse_args()
     if args.only in (None, "throughput"):
         bench_throughput(args.paths, args.single)
     if args.only in (None, "phc"):
         bench_phc()
+    if args.only in (None, "cli"):
+        bench_cli_phc()
     if args.only in (None, "fiber"):
         bench_fiber(args.msolve_timeout)
 

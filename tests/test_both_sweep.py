@@ -69,3 +69,14 @@ def test_sylvester_fibers_over_ten_seeds(widths, activation):
         trusted += _check(r["fiber_points"], r["fiber_points_numerical"], r["completeness"], r["counts_agree"],
                           factorial(widths[1]), seed)
     assert trusted >= 8
+
+
+@pytest.mark.slow
+def test_attention_ed_with_generic_weights_over_ten_seeds():
+    # the talk's ED degree 14 of the lightning self-attention hypersurface (d = 2, d_out = 1, n = 2, t = 2)
+    m = build_model({"model": "attention", "d": 2, "d_out": 1, "n": 2, "t": 2})
+    trusted = 0
+    for seed in SEEDS:
+        r = edd(m, EddParams(weights="generic", method="both", real=False), seed=seed)
+        trusted += _check(r["edd"], r["edd_numerical"], r["completeness"], r["counts_agree"], 14, seed)
+    assert trusted >= 8

@@ -119,11 +119,24 @@ def test_errors_name_the_fix():
     with pytest.raises(SpecError, match="fills"):
         run((2, 2, 1), "x^3", weights="generic")  # binary cubics of rank <= 2: all of them
     with pytest.raises(SpecError, match="positive-dimensional fibers"):
-        run((3, 2, 1), "x^2", weights="generic", method="exact-parametric")  # O(2) acts on the fiber
+        run((3, 2, 2, 1), "x^2", weights="generic", method="exact-parametric")  # O(2) on the last hidden layer
     with pytest.raises(SpecError, match="bombieri"):
         edd(None, EddParams(equations="x^2 + y^2 - 1", weights="bombieri"))
     with pytest.raises(SpecError, match="exact-parametric"):
         run((2, 1, 1), "generic:3", weights="generic", method="exact-implicit")
+
+
+def test_quadratic_networks_in_the_ldl_slice_agree_with_the_minors():
+    # (3, 2, 1) with x^2: symmetric 3 x 3 matrices of rank <= 2. O(2) acts on the parameters; the LDL^T slice
+    # (W[1, 0] = 0, unit pivots) is birational, so the parametric route counts it. Bombieri weights are the
+    # Frobenius norm: Eckart-Young, binom(3, 2) = 3; generic weights: the 3 x 3 symmetric determinant is the
+    # dual of the Veronese surface nu_2(P^2), and a variety and its dual have the same generic ED degree
+    # (Draisma-Horobet-Ottaviani-Sturmfels-Thomas, Thm 5.2)
+    assert generic_edd_of_veronese(3, 2) == 13
+    for weights, expected in (("bombieri", 3), ("generic", generic_edd_of_veronese(3, 2))):
+        par = run((3, 2, 1), "x^2", weights=weights, method="exact-parametric", real=False)
+        imp = run((3, 2, 1), "x^2", weights=weights, method="exact-implicit", real=False)
+        assert par["edd"] == imp["edd"] == expected and par["method"] == "exact-parametric-modp"
 
 
 def test_linear_activation_is_the_rank_variety():

@@ -41,6 +41,29 @@ def test_trace_test_passes_on_complete_and_fails_on_incomplete_sets(f, names, ex
         assert T2.passed is False and T2.residual > 1e3 * T2.tolerance
 
 
+def test_trace_test_on_the_image_curve_of_the_attention_hypersurface():
+    # the talk's ED degree 14 (generic Q): traced in the coordinates y only (Projection), the multiplier's
+    # poles stay out of phi; the complete set passes, and fails with one critical point removed
+    from neurovar.pipeline.algebra.weights import weight_matrix
+    from neurovar.pipeline.compute.edd_params import EddParams
+    from neurovar.pipeline.compute.edd_varieties import variety_of
+    from neurovar.pipeline.models import build_model
+    from neurovar.pipeline.numeric.trace import Projection
+
+    var = variety_of(build_model({"model": "attention", "d": 2, "d_out": 1, "n": 2, "t": 2}),
+                     EddParams(method="numerical"), "exact-implicit")
+    Q = weight_matrix("generic", 6, seed=0)
+    top = max(abs(q) for row in Q for q in row)
+    fam = ed_lagrange_family(var.equations[0], list(var.names), Q=[[q / top for q in row] for row in Q])
+    R = monodromy_solve(fam.system, start_pair=fam.start_pair, seed=0)
+    assert R.count == 14
+    y = Projection(7, 6)
+    T = trace_test(fam.system, R.solutions, R.parameters, seed=0, image=y)
+    assert T.passed is True and T.residual <= T.tolerance
+    T2 = trace_test(fam.system, R.solutions[1:], R.parameters, seed=0, image=y)
+    assert T2.passed is False and T2.residual > 1e3 * T2.tolerance
+
+
 def test_certified_count_of_a_generic_cubic_surface():
     # 21 = 3 (1 + 2 + 4); the trust rule: a count only with completeness trace-test
     fam = ed_lagrange_family(random_hypersurface(3, 3, seed=2), ["x1", "x2", "x3"])

@@ -137,6 +137,7 @@ def edd(model=None, params: EddParams | None = None, seed: int = 0) -> dict:
         if out is not None and out["edd"] is None and num["edd_numerical"] is None:
             num["numerical_stop_reason"] += "; the exact critical set has positive-dimensional parts"
     trusted = num.pop("edd_trusted", None)
+    parametric = num.pop("numerical_route", None) == "parametric"
     if out is None:  # numerical only: edd is the count only under the trust rule (pipeline.numeric.trust)
         if trusted is None:
             num["numerical_real_points"] = None  # real points of an incomplete set are not a count
@@ -145,11 +146,11 @@ def edd(model=None, params: EddParams | None = None, seed: int = 0) -> dict:
                "real_critical_points": num["numerical_real_points"], "prime": None, "primes_agree": None,
                "solver_seconds": num["numerical_seconds"], "codimension": var_n.codim,
                "kernel_dimension": len(kernel_basis(Q)), "fiber_size": None, "parameter_points": None,
-               "method": ("numerical-monodromy" + ("-parametric" if var_n.equations is None else "")
+               "method": ("numerical-monodromy" + ("-parametric" if parametric else "")
                           if trusted is not None else "numerical-lower-bound")}
         num["counts_agree"] = None
     elif method == "both":
-        out["method"] += "+numerical-monodromy"
+        out["method"] += "+numerical-monodromy" + ("-parametric" if parametric else "")
         found = num["edd_numerical"]
         if (trusted is None and out["edd"] is not None and found == out["edd"]
                 and num["numerical_certified"] == found):

@@ -108,6 +108,20 @@ class _Start:
         raise RuntimeError("no smooth point of the variety found at random parameters")
 
 
+def _full_rank_parametrization(var, seed: int) -> bool:
+    """Whether ``var`` has a parametrization whose ``dy`` has full rank (see :mod:`.edd_numerical_param`)."""
+    from .edd_numerical_param import full_rank_parametrization
+
+    par = var.parametrization()
+    if par is None:
+        return False
+    try:
+        full_rank_parametrization(*par, seed=seed)
+    except SpecError:
+        return False
+    return True
+
+
 def numerical_critical_points(var, Q, u, seed: int = 0, real: bool = True,
                               target_count: int | None = None, time_limit: float | None = None,
                               distribute: str | None = None) -> dict:
@@ -155,7 +169,10 @@ def _critical_points(var, Q, u, seed: int = 0, real: bool = True, target_count: 
                                "(u + ker Q) ∩ M and positive-dimensional critical sets are not tracked", t0)
     scale = max(abs(q) for row in Q for q in row)
     Qn = [[q / scale for q in row] for row in Q]  # same critical points, entries of size 1
-    if var.equations is None:  # a model without implicit equations: parameter space
+    if var.equations is None or (len(var.equations) > 1 and _full_rank_parametrization(var, seed)):
+        # a model without implicit equations, or whose variety is not a hypersurface but has a birational
+        # parametrization: parameter space (r unknowns, instead of n coordinates and c multipliers of a
+        # squared-up Lagrange system; e.g. symmetric 5 x 5 matrices of rank <= 2: 9 against 21)
         return parametric_numerical_critical_points(var, Q, u, seed=seed, real=real, distribute=distribute)
     if len(var.equations) == 1:
         G = [_normalized(var.equations[0])]

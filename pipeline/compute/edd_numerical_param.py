@@ -241,4 +241,5 @@ def parametric_numerical_critical_points(var, Q, u, seed: int = 0, real: bool = 
     return {"edd_numerical": images, "numerical_certified": images if C.certified == len(sols) else None,
             "numerical_real_points": real_pts, "numerical_stop_reason": reason,
             "numerical_seconds": time.perf_counter() - t0,
-            "completeness": C.completeness if trusted is not None else "none", "edd_trusted": trusted}
+            "completeness": C.completeness if trusted is not None else "none", "edd_trusted": trusted,
+            "numerical_route": "parametric"}

@@ -361,16 +361,19 @@ class Model(ABC):
         The parametric ED route needs generically finite fibers; the ``auto`` gauge
         fixes the continuous symmetries (when it is complete).
         """
+        return self._parametrization_fixing(self.gauge("auto").fixed)
+
+    def _parametrization_fixing(self, fixed: dict):
+        """``(names, y(theta))`` with the parameters at the flat indices of ``fixed`` set to its values."""
         import flint
 
-        g = self.gauge("auto")
-        free = g.free(self.num_params)
+        free = [k for k in range(self.num_params) if k not in fixed]
         names = [f"{n}_{'_'.join(str(i + 1) for i in idx)}" for n, s in self.param_shapes
                  for idx in np.ndindex(*s)]
         pnames = [names[k] for k in free]
         ctx = flint.fmpq_mpoly_ctx.get(tuple(pnames) if pnames else ("t0",), "degrevlex")
         theta = np.empty(self.num_params, dtype=object)
-        for k, v in g.fixed.items():
+        for k, v in fixed.items():
             theta[k] = ctx.constant(v)
         for i, k in enumerate(free):
             theta[k] = ctx.gens()[i]

@@ -266,6 +266,29 @@ class MLP(LayeredNetwork):
             return [f"w{i}_{j}" for i in range(1, self.output_dim + 1) for j in range(1, self.input_dim + 1)]
         return super().coordinate_names()
 
+    def parametrization(self):
+        """The ``auto`` gauge's parametrization, except for ``(n, k, 1)`` with ``x^2`` and ``k < n`` (no bias).
+
+        There ``f = x^T W^T diag(v) W x``: every ``(A W, v')`` with ``A^T diag(v') A = diag(v)`` gives the
+        same ``f`` (orthogonal groups, dimension ``k(k-1)/2``), which no neuron-wise gauge fixes. The
+        slice is the LDL^T decomposition of the symmetric matrix ``S = W^T diag(v) W`` of rank ``k``:
+        ``W[i, j] = 0`` for ``j < i`` and ``W[i, i] = 1``, ``v`` free. A rank-``k`` symmetric matrix
+        whose leading ``k`` principal minors do not vanish has exactly one such decomposition, so the
+        map from the ``kn - k(k-1)/2`` free parameters onto the variety is birational (``dy`` of full
+        rank: the parametric ED routes accept it).
+
+        >>> from neurovar.pipeline.models import build_model
+        >>> names, ys = build_model({"model": "mlp", "widths": [5, 2, 1], "activation": "x^2"}).parametrization()
+        >>> len(names), len(ys)      # dim of symmetric 5 x 5 matrices of rank <= 2, and of quadrics in 5 variables
+        (9, 15)
+        """
+        w, act = tuple(self.widths), self.activation
+        if (len(w) == 3 and w[2] == 1 and not self.bias and act.is_monomial and act.degree == 2
+                and 1 < w[1] < w[0]):
+            n, k = w[0], w[1]
+            return self._parametrization_fixing({i * n + j: int(i == j) for i in range(k) for j in range(i + 1)})
+        return super().parametrization()
+
     def implicit_equations(self, names):
         """Known equations of ``M``.
 

@@ -296,7 +296,8 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
         A map ``y(x)`` (no parameters) whose *images* are counted: the test is
         then that ``y(solutions)`` is every point of the image curve ``y(C)``
         over ``lam = 0`` (see :class:`ImageForms`); solutions and extra
-        witnesses with one image count once. Not with ``group``.
+        witnesses with one image count once. With ``group``, ``y`` must be
+        invariant (its images then separate orbits).
 
     Returns
     -------
@@ -314,8 +315,6 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     opts = options or TrackerOptions(corrector_tol=1e-8)
     scale = max(float(np.sqrt(np.mean(np.abs(p0) ** 2))), 1e-3)
     v = scale * (rng.normal(size=len(p0)) + 1j * rng.normal(size=len(p0))) / np.sqrt(2)
-    if image is not None and group is not None:
-        raise ValueError("trace_test: give group or image, not both")
     if image is not None:
         W = W[_distinct_images(image, W)]
     A = group.invariant_forms(n) if group is not None else np.eye(n, dtype=np.complex128)
