@@ -183,3 +183,23 @@ def test_packages_that_discover_their_modules_depend_on_all_of_them(tmp_path, mo
     got = {p.relative_to(root).as_posix() for p in provenance._closure(root / "cells.py")}
     assert got == {"__init__.py", "cells.py", "models/__init__.py", "models/mlp.py", "models/cnn.py",
                    "algebra/__init__.py", "algebra/field.py"}
+
+
+def test_import_cache_gives_the_same_fingerprints_cold_warm_and_corrupt(tmp_path):
+    # the import statements are cached by content hash; the fingerprint may not depend on the cache
+    code = ("from neurovar.pipeline import provenance as p; "
+            "print(p.code_fingerprint('edd'), p.code_fingerprint('dimension'), len(p.source_files('fiber')))")
+    env = dict(os.environ, NEUROVAR_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=ROOT)
+
+    def run():
+        out = subprocess.run([os.sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.split()
+
+    cold = run()
+    cache = tmp_path / "cache" / provenance.IMPORT_CACHE
+    assert cache.is_file() and len(json.loads(cache.read_text())) >= int(cold[2])
+    assert run() == cold  # warm
+    cache.write_text("{not json")
+    assert run() == cold  # a corrupt cache is ignored (and rewritten)
+    assert cold[0] == provenance.code_fingerprint("edd")

@@ -30,6 +30,7 @@ or whose renamed column is taken too, is refused at registration.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 import dataclasses
 import types
@@ -147,6 +148,12 @@ def computations() -> dict[str, Computation]:
 
 
 def get_computation(name: str) -> Computation:
+    """The computation ``name``; its own module first (a one-cell call need not import every computation)."""
+    if _REGISTRY is None and name.isidentifier() and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        comp = getattr(importlib.import_module(f"{__name__}.{name}"), "COMPUTATION", None)
+        if isinstance(comp, Computation) and comp.name == name:
+            comp.check_columns()
+            return comp
     reg = computations()
     if name not in reg:
         from ..errors import SpecError
