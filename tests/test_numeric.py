@@ -169,7 +169,14 @@ def test_ed_degree_of_the_attention_hypersurface_and_real_points_against_msolve(
     Q = generic_pd_matrix(6, seed=5)
     fam = ed_lagrange_family(ATTENTION, ATTENTION_VARS, Q=Q, saturate=True)
     u = [Fraction(v) for v in (1, -2, 3, 1, 2, -1)]
-    R = monodromy_solve(fam.system, start_pair=fam.start_pair, seed=0, real_parameters=u)
+    # the count is certified (Krawczyk and the trace test on the curve's image in y), not a stall
+    from neurovar.pipeline.numeric.count import certified_count
+    from neurovar.pipeline.numeric.trace import Projection
+
+    C = certified_count(fam.system, start_pair=fam.start_pair, seed=0, image=Projection(7, 6))
+    assert (C.count, C.completeness) == (14, "trace-test")
+    # the 14 certified solutions, certified again and tracked to the rational data (no further loops)
+    R = monodromy_solve(fam.system, C.solutions, C.monodromy.parameters, max_loops=0, real_parameters=u)
     assert R.count == 14
     assert R.certified == 14
     # every solution tracked to the rational data is certified, and those real are certified real

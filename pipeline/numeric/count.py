@@ -133,6 +133,21 @@ def _certified_set(system, R, group):
     return X, C, keep, free
 
 
+def _moved(system, X, p0, seed: int):
+    """``(X', p1)``: the solutions ``X`` tracked from ``p0`` to a new random base ``p1`` of the same scale
+    (kept as they are, at ``p0``, when a path fails: no solution may be lost by the move)."""
+    from .tracker import TrackerOptions, track
+
+    rng = np.random.default_rng([seed, 0xBA5E])
+    p0 = np.asarray(p0, dtype=np.complex128)
+    scale = max(float(np.sqrt(np.mean(np.abs(p0) ** 2))), 1e-3)
+    p1 = scale * (rng.normal(size=len(p0)) + 1j * rng.normal(size=len(p0))) / np.sqrt(2)
+    T = track(system, X, p0, p1, gamma=None, seed=int(rng.integers(2**31)), options=TrackerOptions(corrector_tol=1e-8))
+    if not T.regular.all():
+        return X, p0
+    return T.solutions, p1
+
+
 def _trace(system, X, R, group, seed, attempts, loops, total, image=None):
     """The trace test, repeated with fresh random choices until it passes (or time runs short)."""
     trace = None
@@ -160,16 +175,30 @@ def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filte
     resumed = 0
     # a failed trace test says the set is incomplete: continue the monodromy from every known solution
     # (new loops, a longer stall criterion) and test again, while time is left and new points come
-    # (an inconclusive test gets the same); the first round that finds nothing ends it
-    while trace is not None and trace.passed is not True and resumed < resume_rounds and not expired():
+    # (an inconclusive test gets the same); the first round that finds nothing ends it. A passed test
+    # with a solution whose Krawczyk certificate failed (badly conditioned over this base) moves the
+    # set to a new base and certifies and tests it there.
+    while (trace is not None and (trace.passed is not True or not keep.all()) and resumed < resume_rounds
+           and not expired()):
         resumed += 1
         left = remaining()
-        more = monodromy_solve(system, X, R.parameters, group=group, seed=seed + 1009 * resumed,
-                               stall_loops=stall_loops * 2 ** resumed, certify=False, loop_tracker=loops,
-                               time_limit=None if left is None else 0.6 * left, **monodromy_options)
-        if len(more.solutions) <= len(X):  # longer loops found nothing: the verdict stands
-            break
-        more.stop_reason = f"{more.stop_reason} (continued after a failed trace test, round {resumed})"
+        # from a new base point (the known solutions tracked there): a solution the loops around the old
+        # one kept missing (far out over it) is usually ordinary over another
+        Xb, pb = _moved(system, X, R.parameters, seed + 1009 * resumed)
+        if trace.passed is True:  # complete, one certificate short: the same set over the new base
+            if pb is R.parameters:
+                break
+            more = monodromy_solve(system, Xb, pb, group=group, seed=seed, max_loops=0, certify=False)
+            if len(more.solutions) != len(X):
+                break
+            more.stop_reason = f"{R.stop_reason} (moved to a new base to certify, round {resumed})"
+        else:
+            more = monodromy_solve(system, Xb, pb, group=group, seed=seed + 1009 * resumed,
+                                   stall_loops=stall_loops * 2 ** resumed, certify=False, loop_tracker=loops,
+                                   time_limit=None if left is None else 0.6 * left, **monodromy_options)
+            if len(more.solutions) <= len(X):  # longer loops found nothing: the verdict stands
+                break
+            more.stop_reason = f"{more.stop_reason} (continued after a failed trace test, round {resumed})"
         R = more
         X, C, keep, free = _certified_set(system, R, group)
         trace = _trace(system, X, R, group, seed + resumed, trace_attempts, loops, total, image)
