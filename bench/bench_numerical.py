@@ -194,7 +194,11 @@ def _cli_data(seed: int):
 
 
 def _run_cli(seed: int):
-    exe = shutil.which("neurovar") or os.path.join(os.path.dirname(sys.executable), "neurovar")
+    # the console script of this interpreter's environment (what `pip install -e .` puts on a venv's PATH),
+    # not a version manager's shell shim in front of it
+    exe = os.path.join(os.path.dirname(sys.executable), "neurovar")
+    if not os.path.exists(exe):
+        exe = shutil.which("neurovar")
     t = time.perf_counter()
     out = subprocess.run([exe, *CLI_ARGS, "--seed", str(seed)], capture_output=True, text=True, timeout=1800)
     dt = time.perf_counter() - t

@@ -51,6 +51,14 @@ def test_bad_input_exits_2_naming_the_flag(cli, args, flag):
     assert "Traceback" not in p.stderr
 
 
+def test_unknown_computation_or_option_exits_2_with_the_choices(cli):
+    p = cli("compute", "nope")
+    assert p.returncode == 2 and "Traceback" not in p.stderr and p.stdout == ""
+    assert "nope" in p.stderr and "dimension" in p.stderr and "edd" in p.stderr
+    p = cli("compute", "edd", "--bogus", "1")
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "--bogus" in p.stderr
+
+
 def test_timeout_is_enforced_in_a_child_process(cli):
     p = cli("compute", "dimension", "--model", "linear", "--widths", "3,2,3", "--timeout", "30", "--json")
     assert json.loads(p.stdout)["dimension"] == 2 * (3 + 3 - 2)
