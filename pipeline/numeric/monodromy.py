@@ -139,7 +139,7 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
                     real_parameters=None, options: TrackerOptions | None = None,
                     tol: float = 1e-6, group_action: Callable | None = None, group=None,
                     batch_size: int = 64, max_parallel_loops: int = 16,
-                    loop_tracker: Callable | None = None) -> MonodromyResult:
+                    loop_tracker: Callable | None = None, stall_rule: str = "permutations") -> MonodromyResult:
     """Find the solutions of ``F(x; p0) = 0`` reachable by monodromy from ``x0``.
 
     Parameters
@@ -185,6 +185,14 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
     batch_size : int
         Paths per round: ``ceil(batch_size / orbits)`` loops (at most
         ``max_parallel_loops``) are tracked together.
+    stall_rule : str
+        ``permutations`` (default): a loop counts towards the stall only when
+        every path of it came back (a permutation of the known solutions), and
+        the counted permutations must act transitively. ``loops``: every loop
+        that found nothing new counts; for sets where a heuristic stop is
+        harmless (the trace test's extra witnesses: a missing one makes the
+        test fail, never pass) and large enough that some path of every loop
+        fails.
     loop_tracker : callable, optional
         Replaces :func:`~pipeline.numeric.tracker.track_loops` (same signature),
         e.g. a :class:`~pipeline.numeric.distribute.LoopExecutor` that spreads
@@ -235,7 +243,7 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
         if target_count is not None and len(S) * order >= target_count:
             stop = "target_count"
             break
-        if len(stall_perms) >= stall_loops and _transitive(stall_perms, S.n_orbits):
+        if len(stall_perms) >= stall_loops and (stall_rule == "loops" or _transitive(stall_perms, S.n_orbits)):
             stop = "stalled"
             break
         if loops >= max_loops:
@@ -265,7 +273,7 @@ def monodromy_solve(system, x0=None, p0=None, *, start_pair: Callable | None = N
         if len(found) == 0:
             for l in range(L):
                 perm = image[lid == l]
-                if np.all(perm >= 0) and len(np.unique(perm)) == K:
+                if stall_rule == "loops" or (np.all(perm >= 0) and len(np.unique(perm)) == K):
                     stall_perms.append(perm)
         else:
             stall_perms = []

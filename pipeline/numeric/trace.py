@@ -340,9 +340,11 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     r = rng.normal(size=forms.K) + 1j * rng.normal(size=forms.K)
     beta0 = r / (forms(y[None, :])[0][0] @ r)
     S = LineSystem(system, p0, v, "slice", forms)
+    # a heuristic stop is harmless here (a missing extra witness fails the test); with many extra
+    # witnesses some path of nearly every loop fails, so loops that found nothing count, bijections or not
     M = monodromy_solve(S, np.r_[y, lam1], beta0, seed=int(rng.integers(2**31)), certify=False,
                         stall_loops=stall_loops, time_limit=remaining(), group=lift, max_loops=max_loops,
-                        loop_tracker=loop_tracker)
+                        loop_tracker=loop_tracker, stall_rule="loops")
     extra = M.solutions
     if image is not None and len(extra):
         extra = extra[_distinct_images(image, extra[:, :n])]
