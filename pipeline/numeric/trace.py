@@ -245,6 +245,34 @@ class LineSystem:
         return self.jacobian(X, P)[0]
 
 
+def _collided(ends, K: int, n: int, forms, image, tol: float = 1e-8) -> np.ndarray:
+    """Paths of one target (the first ``K`` ends, the last ``K``) that ended on the point (image) of another.
+
+    Both are tracked again along bent arcs: a path that jumped onto another's end lands elsewhere, and for
+    a complete fibre the set of endpoints does not depend on the arcs.
+    """
+    from .monodromy import SolutionSet
+
+    out = np.zeros(len(ends), dtype=bool)
+    finite = np.isfinite(ends).all(axis=1)
+    for j in range(2):
+        idx = np.arange(j * K, (j + 1) * K)
+        idx = idx[finite[idx]]
+        if not len(idx):
+            continue
+        pts = forms(ends[idx, :n])[0] if image is not None else ends[idx]
+        seen = SolutionSet(pts.shape[1], tol=tol)
+        first: dict[int, int] = {}
+        for i, x in zip(idx, pts):
+            hit = int(seen.locate(x[None, :])[0])
+            if hit < 0:
+                seen.add(x[None, :])
+                first[len(seen) - 1] = i
+            else:
+                out[i] = out[first[hit]] = True
+    return out
+
+
 def _distinct_images(image, X, tol: float = 1e-8):
     """Indices of one point per distinct image ``y(x)`` (relative distance ``tol``)."""
     from .monodromy import SolutionSet
@@ -366,7 +394,7 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     # endpoints does not depend on the arcs; for an incomplete one any choice leaves a proper subset,
     # whose trace is not affine-linear; two paths onto one point are caught below
     for _ in range(3):
-        bad = np.flatnonzero(~np.isin(status, ["regular", "singular"]))
+        bad = np.flatnonzero(~np.isin(status, ["regular", "singular"]) | _collided(ends, K, n, forms, image))
         if not len(bad) or (time_limit is not None and remaining() <= 0):
             break
         R2 = track(pencil, starts[bad], np.zeros(1), targets[bad], gamma=None,
