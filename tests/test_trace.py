@@ -113,13 +113,64 @@ def test_block_group_orbits_freeness_and_distinct_orbits():
 def test_plane_quintic_fiber_one_orbit_of_7_factorial():
     # (3, 7, 1) with x^5: 21 free parameters, 21 coefficients of a plane quintic; a general plane
     # quintic is a sum of 7 fifth powers in exactly one way (Hilbert, Richmond, Palatini), so the
-    # fiber is one free orbit of S_7: 5040 points, found from one tracked representative
+    # fiber is one free orbit of S_7: 5040 points, found from one tracked representative, and
+    # certified complete by the trace test on the sums of the neurons' incoming weights (35 extra
+    # witnesses: the poles of those sums along the parameter line)
     from neurovar.pipeline.models import build_model
     from neurovar.pipeline.numeric.fiber import numerical_fiber
 
     m = build_model({"model": "mlp", "widths": [3, 7, 1], "activation": "x^5"})
-    r = numerical_fiber(m, seed=0, time_limit=40)
+    r = numerical_fiber(m, seed=0, time_limit=300)
     assert r["orbits"] == 1 and r["group_order"] == factorial(7) and r["free"] is True
     assert r["count"] == r["certified"] == 5040 and isinstance(r["count"], int)
-    assert r["fiber_points"] in (None, 5040)  # a count only with a completeness certificate
-    assert (r["fiber_points"] is None) == (r["completeness"] == "none")
+    assert r["fiber_points"] == 5040 and r["completeness"] == "trace-test", r["reason"]
+
+
+def _pairs_family():
+    """Unknowns (a1, b1, a2, b2), S_2 swapping (a1, b1) and (a2, b2), in the symmetric functions
+    s1 = a1 + a2, s2 = b1 + b2, s3 = a1 b1 + a2 b2, s4 = a1^2 + a2^2:
+
+        s1^2 = p1,   s2 = p2 s3 + p3,   s3^2 = p4 s1 + p5,   s4 = p6.
+
+    By hand: s1 = ±sqrt(p1), then s3 has 2 values, s2 and s4 follow; (s1, s4) give {a1, a2} and then
+    (s2, s3) a linear system for (b1, b2). So 4 orbits of 2 points (8 solutions); the orbits' sums
+    (s1, s2) are 4 distinct points, but s1 alone takes 2 values.
+    """
+    import sympy as sp
+
+    from neurovar.pipeline.numeric.system import System
+
+    a1, b1, a2, b2 = X = sp.symbols("a1 b1 a2 b2")
+    P = sp.symbols("p1:7")
+    s1, s2, s3, s4 = a1 + a2, b1 + b2, a1 * b1 + a2 * b2, a1**2 + a2**2
+    eqs = [s1**2 - P[0], s2 - P[1] * s3 - P[2], s3**2 - P[3] * s1 - P[4], s4 - P[5]]
+    polys = [{e: int(c) for e, c in sp.Poly(sp.expand(q), *X, *P).as_dict().items()} for q in eqs]
+    S = System(polys, [str(v) for v in X], [str(p) for p in P])
+    rng = np.random.default_rng(4)
+    x0 = rng.normal(size=4) + 1j * rng.normal(size=4)
+    A1, B1, A2, B2 = x0
+    v1, v2, v3, v4 = A1 + A2, B1 + B2, A1 * B1 + A2 * B2, A1**2 + A2**2
+    p2, p4 = rng.normal(size=2) + 1j * rng.normal(size=2)
+    p0 = np.array([v1**2, p2, v2 - p2 * v3, p4, v3**2 - p4 * v1, v4])
+    return S, x0, p0, BlockPermutationGroup(4, [np.array([[0, 1], [2, 3]])])
+
+
+def test_trace_test_on_orbits_fails_with_an_orbit_removed_and_needs_separating_forms():
+    from neurovar.pipeline.numeric.trace_forms import LinearImage
+
+    S, x0, p0, G = _pairs_family()
+    R = monodromy_solve(S, x0, p0, group=G, seed=0, stall_loops=8)
+    assert R.count == 4 and G.order == 2  # 8 solutions, 4 orbits
+    # traced: (a1 + a2, b1 + b2) and lam; 7 extra witnesses. The test is random (a line, a slice): a
+    # draw whose extra-witness monodromy stalls early fails (seed 0 here: 3 of 7), never passes wrongly,
+    # and certified_count then draws again
+    passed = [trace_test(S, R.solutions, R.parameters, group=G, seed=s).passed for s in range(10)]
+    assert passed.count(True) >= 8 and None not in passed
+    for drop in range(4):
+        for s in range(2):
+            T2 = trace_test(S, np.delete(R.solutions, drop, axis=0), R.parameters, group=G, seed=s)
+            assert T2.passed is False and T2.residual > 1e3 * T2.tolerance
+    # a1 + a2 alone does not separate the orbits: no verdict, never a pass
+    T3 = trace_test(S, R.solutions, R.parameters, group=G, seed=0,
+                    image=LinearImage(G.invariant_forms(4)[:, :1]))
+    assert T3.passed is None and "one image" in T3.reason

@@ -30,17 +30,24 @@ endpoints (condition number times the unit round-off, summed over the
 points). It fails on purpose when one solution is removed (see the tests).
 
 The extra witnesses are found by monodromy in the linear-slice family
-``{F(x; p0 + lam v) = 0, a . x = 1}`` over ``a``, from one point of ``C``
-(a solution of ``W`` tracked to a random ``lam1``). Their completeness is not
-assumed: an incomplete extra set makes the test fail, never pass.
+``{F(x; p0 + lam v) = 0, a . x = 1}`` over ``a``, from points of ``C`` (a
+solution of ``W`` tracked to a random ``lam1``, and every solution tracked there
+and then along the hyperplanes from ``{lam = lam1}`` to ``{a . x = 1}``).
+Their completeness is not assumed: an incomplete extra set makes the test
+fail, never pass; after a failure the monodromy continues with a longer stall
+and the test is repeated while new extra witnesses come.
 
 **Orbits.** With a :class:`~pipeline.numeric.symmetry.BlockPermutationGroup`
-``G`` acting on ``x`` (and commuting with every parameter path), ``a`` is taken
-*invariant* (a combination of the group's invariant linear forms), so ``phi``
-is ``G``-invariant and the trace of an invariant function is ``|G|`` times its
-sum over orbit representatives; only one representative per orbit is tracked
-and the traces are those of the invariant forms and ``lam`` (the test on the
-quotient curve ``C / G``).
+``G`` acting on ``x`` (and commuting with every parameter path), the test runs
+on the image of the quotient curve ``C / G`` under the group's invariant linear
+forms ``y = A^T x`` (:class:`LinearImage`; for a network, the sums of its
+neurons' weights): ``phi = -(a . y - 1) lam``, one representative per orbit is
+tracked, and the traces are those of ``y`` and ``lam``. The images must
+separate the orbits: two found orbits (or two extra witnesses) with one image
+make the test inconclusive, never a pass. Where neurons collide their output
+weights diverge while ``y`` stays finite, so these forms give far fewer (and
+better conditioned) extra witnesses than quadrics would: 35 for the plane
+quintic's 21 unknowns.
 
 Example
 -------
@@ -62,10 +69,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .trace_forms import ImageForms, Projection, _InvariantQuadrics, _LinearForms
+from .trace_forms import ImageForms, LinearImage, Projection, _LinearForms
 from .tracker import TrackerOptions, newton, track
 
 EPS = np.finfo(float).eps
+#: The pencil's step ``|t1|`` as a fraction of the median ``|q(w) - 1|`` over the solutions: a short step
+#: keeps the endpoints near the start points (on a Waring fibre a step of 0.5 sent paths near neurons
+#: colliding, ``|x| ~ 1e4``, where the tracker gave up; 0.02 does not), while a missing solution still
+#: leaves a residual ``~ t1^2`` far above the endpoints' error (tested with one solution removed)
+TAU = 0.02
 
 
 @dataclass
@@ -102,16 +114,18 @@ class TraceTestResult:
 class LineSystem:
     """``[F(x; p0 + lam v); last]`` in the unknowns ``(x, lam)``, duck-typed as a :class:`System`.
 
-    With ``q(x) = beta . m(x)`` (``m`` the coordinates, or a group's invariant quadrics):
-    ``mode="slice"``: ``last = q(x) - 1`` with parameters ``beta``;
-    ``mode="pencil"``: ``last = (q(x) - 1) lam + t`` with the parameter ``t`` (``beta`` fixed).
+    With ``q(x) = beta . m(x) - 1`` (``m`` the coordinates, or the images of a map ``y``):
+    ``mode="slice"``: ``last = q`` with parameters ``beta``;
+    ``mode="pencil"``: ``last = q lam + t`` with the parameter ``t`` (``beta`` fixed);
+    ``mode="bridge"``: ``last = (1 - s) (lam / c - 1) + s q`` with the parameter ``s``
+    (``beta``, ``c`` fixed): from the fibre over ``lam = c`` to points of ``C ∩ {q = 0}``.
     """
 
     is_real = False
     exact = False
     terms = None
 
-    def __init__(self, base, p0, v, mode: str, forms, beta=None):
+    def __init__(self, base, p0, v, mode: str, forms, beta=None, c: complex = 1.0):
         self.base, self.mode, self.forms = base, mode, forms
         self.p0 = np.asarray(p0, dtype=np.complex128).ravel()
         self.v = np.asarray(v, dtype=np.complex128).ravel()
@@ -121,11 +135,12 @@ class LineSystem:
         self.n_equations = base.n_equations + 1
         if mode == "slice":
             self.n_parameters = forms.K
-        elif mode == "pencil":
+        elif mode in ("pencil", "bridge"):
             self.beta = np.asarray(beta, dtype=np.complex128).ravel()
             self.n_parameters = 1
+            self.c = complex(c)
         else:
-            raise ValueError("mode is slice or pencil")
+            raise ValueError("mode is slice, pencil or bridge")
         self.variables = tuple(base.variables) + ("lam",)
         self.degrees = list(getattr(base, "degrees", [])) + [3]
 
@@ -149,10 +164,18 @@ class LineSystem:
             Fo[:, N] = (P * m).sum(axis=1) - 1
             Jxo[:, N, : self.n] = np.einsum("bk,bkn->bn", P, dm)
             Jpo[:, N, :] = m
+            return Fo, Jxo, Jpo
+        q = m @ self.beta - 1
+        dq = np.einsum("k,bkn->bn", self.beta, dm)
+        if self.mode == "bridge":
+            sv, c = P[:, 0], self.c
+            Fo[:, N] = (1 - sv) * (lam / c - 1) + sv * q
+            Jxo[:, N, : self.n] = sv[:, None] * dq
+            Jxo[:, N, self.n] = (1 - sv) / c
+            Jpo[:, N, 0] = q - (lam / c - 1)
         else:
-            q = m @ self.beta - 1
             Fo[:, N] = q * lam + P[:, 0]
-            Jxo[:, N, : self.n] = lam[:, None] * np.einsum("k,bkn->bn", self.beta, dm)
+            Jxo[:, N, : self.n] = lam[:, None] * dq
             Jxo[:, N, self.n] = q
             Jpo[:, N, 0] = 1.0
         return Fo, Jxo, Jpo
@@ -190,15 +213,19 @@ def _collided(ends, K: int, n: int, forms, image, tol: float = 1e-8) -> np.ndarr
 
 
 def _distinct_images(image, X, tol: float = 1e-8):
-    """Indices of one point per distinct image ``y(x)`` (relative distance ``tol``)."""
+    """Indices of one point per distinct image ``y(x)`` (relative distance ``tol``; ``image`` None: points)."""
     from .monodromy import SolutionSet
 
-    Y = image.evaluate(np.atleast_2d(X))
+    Y = image.evaluate(np.atleast_2d(X)) if image is not None else np.atleast_2d(X)
     keep, seen = [], SolutionSet(Y.shape[1], tol=tol)
     for i, y in enumerate(Y):
         if len(seen.add(y[None, :])):
             keep.append(i)
     return np.array(keep, dtype=int)
+
+
+def _distinct(X):
+    return X[_distinct_images(None, X)]
 
 
 def _lift_group(group, width):
@@ -212,7 +239,8 @@ def _lift_group(group, width):
 
 def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: float | None = None,
                stall_loops: int = 8, max_loops: int = 300,
-               options: TrackerOptions | None = None, loop_tracker=None, image=None) -> TraceTestResult:
+               options: TrackerOptions | None = None, loop_tracker=None, image=None,
+               extend_rounds: int = 2) -> TraceTestResult:
     """Test whether ``solutions`` (orbit representatives under ``group``) are all solutions over ``p0``.
 
     Parameters
@@ -236,6 +264,9 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     loop_tracker : callable, optional
         For the extra-witness monodromy (see
         :func:`~pipeline.numeric.monodromy.monodromy_solve`).
+    extend_rounds : int
+        After a failed test, continue the extra witnesses' monodromy (stall
+        doubled) and test again, up to this many times while new ones come.
     image : System, optional
         A map ``y(x)`` (no parameters) whose *images* are counted: the test is
         then that ``y(solutions)`` is every point of the image curve ``y(C)``
@@ -259,9 +290,15 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     opts = options or TrackerOptions(corrector_tol=1e-8)
     scale = max(float(np.sqrt(np.mean(np.abs(p0) ** 2))), 1e-3)
     v = scale * (rng.normal(size=len(p0)) + 1j * rng.normal(size=len(p0))) / np.sqrt(2)
-    if image is not None:
-        W = W[_distinct_images(image, W)]
     A = group.invariant_forms(n) if group is not None else np.eye(n, dtype=np.complex128)
+    if group is not None and image is None:
+        image = LinearImage(A)
+    if image is not None:
+        keep = _distinct_images(image, W)
+        if group is not None and len(keep) < len(W):
+            return TraceTestResult(None, np.inf, 0.0, 0.0, 0, time.perf_counter() - t_start,
+                                   "inconclusive: two orbits have one image (the traced forms do not separate them)")
+        W = W[keep]
     lift = _lift_group(group, n + 1)
 
     def remaining():
@@ -279,23 +316,61 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     if y is None:
         return TraceTestResult(None, np.inf, 0.0, 0.0, 0, time.perf_counter() - t_start,
                                "inconclusive: no point of the parameter line's curve could be reached")
-    forms = ImageForms(image) if image is not None else (_LinearForms(A) if group is None
-                                                          else _InvariantQuadrics(group, n))
+    forms = ImageForms(image) if image is not None else _LinearForms(A)
     r = rng.normal(size=forms.K) + 1j * rng.normal(size=forms.K)
     beta0 = r / (forms(y[None, :])[0][0] @ r)
     S = LineSystem(system, p0, v, "slice", forms)
+    # more points of C ∩ {q = 1} to start from: the solutions tracked to lam1, then along the hyperplanes
+    # from {lam = lam1} to {q = 1} (the slice loops' monodromy mixes the extra witnesses slowly, and
+    # starting from several points reaches more of them; how they are found does not matter to the test)
+    starts = [np.r_[y, lam1][None, :]]
+    Tl = track(system, W, p0, p0 + lam1 * v, gamma=None, seed=int(rng.integers(2**31)), options=opts)
+    if Tl.regular.any():
+        bridge = LineSystem(system, p0, v, "bridge", forms, beta=beta0, c=lam1)
+        Xl = np.c_[Tl.solutions[Tl.regular], np.full(int(Tl.regular.sum()), lam1)]
+        Tb = track(bridge, Xl, np.zeros(1), np.ones(1), gamma=None, seed=int(rng.integers(2**31)), options=opts)
+        starts.append(Tb.solutions[Tb.regular])
     # a heuristic stop is harmless here (a missing extra witness fails the test); with many extra
-    # witnesses some path of nearly every loop fails, so loops that found nothing count, bijections or not
-    M = monodromy_solve(S, np.r_[y, lam1], beta0, seed=int(rng.integers(2**31)), certify=False,
+    # witnesses some path of nearly every loop fails, so loops that found nothing count, bijections or not.
+    # A failed test is most often a missing extra witness: the monodromy continues from the witnesses
+    # found (a stall twice as long) and the test is repeated while new ones come
+    M = monodromy_solve(S, _distinct(np.vstack(starts)), beta0, seed=int(rng.integers(2**31)), certify=False,
                         stall_loops=stall_loops, time_limit=remaining(), group=lift, max_loops=max_loops,
                         loop_tracker=loop_tracker, stall_rule="loops")
-    extra = M.solutions
-    if image is not None and len(extra):
-        extra = extra[_distinct_images(image, extra[:, :n])]
+    for rnd in range(extend_rounds + 1):
+        if rnd:
+            found = len(M.solutions)
+            M = monodromy_solve(S, M.solutions, beta0, seed=int(rng.integers(2**31)), certify=False,
+                                stall_loops=stall_loops * 2 ** rnd, time_limit=remaining(), group=lift,
+                                max_loops=max_loops, loop_tracker=loop_tracker, stall_rule="loops")
+            if len(M.solutions) <= found:
+                break
+        extra = M.solutions
+        if image is not None and len(extra):
+            keep = _distinct_images(image, extra[:, :n])
+            if group is not None and len(keep) < len(extra):
+                return TraceTestResult(None, np.inf, 0.0, 0.0, len(extra), time.perf_counter() - t_start,
+                                       "inconclusive: two extra witnesses have one image (the traced forms do "
+                                       "not separate orbits)")
+            extra = extra[keep]
+        res = _pencil_test(system, p0, v, forms, beta0, W, extra, image is not None, A, opts, rng,
+                           loop_tracker, remaining, t_start)
+        if res.passed is not False or (time_limit is not None and remaining() <= 0):
+            break
+    return res
+
+
+def _pencil_test(system, p0, v, forms, beta0, W, extra, imaged, A, opts, rng, loop_tracker, remaining,
+                 t_start) -> TraceTestResult:
+    """Track ``W`` and the extra witnesses along the pencil ``phi = t`` to ``t1`` and ``2 t1``; the verdict."""
+    from .monodromy import SolutionSet
+
+    n = system.n_variables
+    image = forms.ysys if imaged else None
     start = np.vstack([np.c_[W, np.zeros(len(W))], extra])
     K = start.shape[0]
     ax = np.abs(forms(W)[0] @ beta0 - 1)
-    tau = 0.5 * float(np.median(ax)) if len(ax) else 0.5
+    tau = TAU * float(np.median(ax)) if len(ax) else TAU
     t1 = tau * np.exp(2j * np.pi * rng.random())
     pencil = LineSystem(system, p0, v, "pencil", forms, beta=beta0)
     starts = np.vstack([start, start])
@@ -311,7 +386,7 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     # whose trace is not affine-linear; two paths onto one point are caught below
     for _ in range(3):
         bad = np.flatnonzero(~np.isin(status, ["regular", "singular"]) | _collided(ends, K, n, forms, image))
-        if not len(bad) or (time_limit is not None and remaining() <= 0):
+        if not len(bad) or (remaining() is not None and remaining() <= 0):
             break
         R2 = track(pencil, starts[bad], np.zeros(1), targets[bad], gamma=None,
                    seed=int(rng.integers(2**31)), options=opts)
@@ -330,10 +405,7 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     if not ok.all():
         return TraceTestResult(None, np.inf, 0.0, 0.0, len(extra), time.perf_counter() - t_start,
                                f"inconclusive: {int((~ok).sum())} trace path(s) did not end at a simple solution")
-    # two paths onto one point (a path jumped): no verdict
-    from .monodromy import SolutionSet
-
-    if image is not None:
+    if imaged:
         Yz, Jz = forms(Z[:, :n])
         coords = np.c_[Yz, Z[:, n]]  # the image coordinates and lam
         # first-order error through y: the largest row sum of |dy| at each point
@@ -341,8 +413,8 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     else:
         coords = np.c_[Z[:, :n] @ A, Z[:, n]]  # invariant forms and lam
         wA = max(1.0, float(np.abs(A).sum(axis=0).max()))
-    for j in range(3):
-        block = coords[j * K:(j + 1) * K] if image is not None else Z[j * K:(j + 1) * K]
+    for j in range(3):  # two paths onto one point (a path jumped): no verdict
+        block = coords[j * K:(j + 1) * K] if imaged else Z[j * K:(j + 1) * K]
         if len(SolutionSet(block.shape[1], tol=1e-8).add(block)) != K:
             return TraceTestResult(None, np.inf, 0.0, 0.0, len(extra), time.perf_counter() - t_start,
                                    "inconclusive: two trace paths ended at one point")
@@ -365,4 +437,4 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     return TraceTestResult(bool(passed), resid, tol, size, len(extra), seconds, reason)
 
 
-__all__ = ["ImageForms", "LineSystem", "Projection", "TraceTestResult", "trace_test"]
+__all__ = ["ImageForms", "LineSystem", "LinearImage", "Projection", "TraceTestResult", "trace_test"]

@@ -1,9 +1,9 @@
 """The functions a trace test traces (:mod:`pipeline.numeric.trace`), each as ``m(x) -> (values, Jacobian)``.
 
 - :class:`_LinearForms`: the coordinates (or linear forms of them);
-- :class:`_InvariantQuadrics`: invariant quadrics of a block permutation group (orbit representatives);
 - :class:`ImageForms`: the coordinates of a map ``y(x)`` (images are counted);
-- :class:`Projection`: the first ``k`` coordinates, as a parameter-free system for :class:`ImageForms`.
+- :class:`Projection`: the first ``k`` coordinates, as a parameter-free system for :class:`ImageForms`;
+- :class:`LinearImage`: linear forms ``A^T x`` (a group's invariant sums), likewise.
 """
 
 from __future__ import annotations
@@ -21,39 +21,6 @@ class _LinearForms:
     def __call__(self, x):
         B = x.shape[0]
         return x @ self.A, np.broadcast_to(self.A.T[None], (B, self.K, self.A.shape[0]))
-
-
-class _InvariantQuadrics:
-    """``m(x)``: the invariant quadrics ``sum_j x[B_jc] x[B_jc']`` of a block group and products of fixed coordinates.
-
-    A linear invariant can stay finite where ``x`` goes to infinity (two
-    summands diverging with opposite signs, as in border-rank degenerations),
-    so ``phi`` is built from quadrics, whose generic combination does not.
-    """
-
-    def __init__(self, group, n):
-        self.n = n
-        self.pairs = []  # (rows a, rows b): the value is sum_j x[a_j] x[b_j]
-        for B in group.blocks:
-            b = B.shape[1]
-            for c in range(b):
-                for c2 in range(c, b):
-                    self.pairs.append((B[:, c], B[:, c2]))
-        f = list(group.fixed)
-        for i, c in enumerate(f):
-            for c2 in f[i:]:
-                self.pairs.append((np.array([c]), np.array([c2])))
-        self.K = len(self.pairs)
-
-    def __call__(self, x):
-        B = x.shape[0]
-        vals = np.empty((B, self.K), dtype=np.complex128)
-        jac = np.zeros((B, self.K, self.n), dtype=np.complex128)
-        for k, (a, b) in enumerate(self.pairs):
-            vals[:, k] = (x[:, a] * x[:, b]).sum(axis=1)
-            np.add.at(jac, (slice(None), k, a), x[:, b])
-            np.add.at(jac, (slice(None), k, b), x[:, a])
-        return vals, jac
 
 
 class ImageForms:
@@ -96,4 +63,30 @@ class Projection:
         return x[:, : self.n_equations], np.broadcast_to(self._J, (x.shape[0],) + self._J.shape), None
 
 
-__all__ = ["ImageForms", "Projection"]
+class LinearImage:
+    """``y(x) = A^T x``, duck-typed as a parameter-free :class:`System` (for :class:`ImageForms`).
+
+    With the invariant linear forms of a block permutation group (for each
+    column of the blocks, the sum over the blocks; and the fixed coordinates)
+    the images are those of the orbits: for a network's neurons, the sums of
+    their weights. Where neurons collide their output weights diverge with
+    opposite signs while these sums stay finite, so ``phi`` built from them
+    has no pole there, and the image curve's degree (the number of extra
+    witnesses) is that of the sums alone, far below that of invariant
+    quadrics (which do have those poles).
+    """
+
+    def __init__(self, A):
+        self.A = np.asarray(A, dtype=np.complex128)
+        self.n_variables, self.n_equations, self.n_parameters = self.A.shape[0], self.A.shape[1], 0
+        self._J = np.ascontiguousarray(self.A.T)
+
+    def evaluate(self, x, p=None):
+        return np.atleast_2d(x) @ self.A
+
+    def jacobian(self, x, p=None):
+        x = np.atleast_2d(x)
+        return x @ self.A, np.broadcast_to(self._J, (x.shape[0],) + self._J.shape), None
+
+
+__all__ = ["ImageForms", "LinearImage", "Projection"]
