@@ -54,21 +54,22 @@ def parametric_critical_points(pnames, ys, Q, u, seed=0, prime=MSOLVE_PRIMES[0],
     Y = [y.compose(*th, ctx=ctx) for y in ys]
     J = [[Y[i].derivative(k) for k in range(P)] for i in range(n)]  # n x P
     C = rng.integers(-RANDOM_COEFF, RANDOM_COEFF + 1, size=(n, P))
-    CJ = [[sum((int(C[i, a]) * J[i][b] for i in range(n)), ctx.constant(0)) for b in range(P)] for a in range(P)]
-    rank_ok = s * _det(CJ) - 1
-    q = lambda v: flint.fmpq(Fraction(v).numerator, Fraction(v).denominator)  # noqa: E731
-    res = [sum((q(Q[i][k]) * (Y[k] - q(u[k])) for k in range(n)), ctx.constant(0)) for i in range(n)]
-    grad = [sum((J[i][b] * res[i] for i in range(n)), ctx.constant(0)) for b in range(P)]
     w = rng.integers(-RANDOM_COEFF, RANDOM_COEFF + 1, size=n)
-    positive = grad + [rank_ok, t * sum((int(w[i]) * res[i] for i in range(n)), ctx.constant(0)) - 1]
     theta0 = rng.integers(-50, 51, size=P)
     y0 = [_eval(y, theta0) for y in ys]
     point = [flint.fmpq(int(v)) for v in theta0]
+    # the rank at a random point first: the symbolic determinant below takes minutes on 8 parameters
     J0 = flint.fmpq_mat(n, P, [y.derivative(b)(*point) if P else 0 for y in ys for b in range(P)])
     if J0.rank() < P:
         raise SpecError("method", f"the gauge-fixed parametrization has rank {J0.rank()} < {P} parameters "
                         "(positive-dimensional fibers: more parameters than the dimension of the neurovariety); "
                         "use implicit equations (method exact or exact-implicit) or a smaller network")
+    CJ = [[sum((int(C[i, a]) * J[i][b] for i in range(n)), ctx.constant(0)) for b in range(P)] for a in range(P)]
+    rank_ok = s * _det(CJ) - 1
+    q = lambda v: flint.fmpq(Fraction(v).numerator, Fraction(v).denominator)  # noqa: E731
+    res = [sum((q(Q[i][k]) * (Y[k] - q(u[k])) for k in range(n)), ctx.constant(0)) for i in range(n)]
+    grad = [sum((J[i][b] * res[i] for i in range(n)), ctx.constant(0)) for b in range(P)]
+    positive = grad + [rank_ok, t * sum((int(w[i]) * res[i] for i in range(n)), ctx.constant(0)) - 1]
     fiber_sys = [Y[i] - q(y0[i]) for i in range(n)] + [rank_ok, t]
     t0 = time.perf_counter()
     fib = msolve.solve(fiber_sys, names, characteristic=prime, timeout=timeout)
