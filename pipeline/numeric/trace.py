@@ -39,15 +39,16 @@ and the test is repeated while new extra witnesses come.
 
 **Orbits.** With a :class:`~pipeline.numeric.symmetry.BlockPermutationGroup`
 ``G`` acting on ``x`` (and commuting with every parameter path), the test runs
-on the image of the quotient curve ``C / G`` under the group's invariant linear
-forms ``y = A^T x`` (:class:`LinearImage`; for a network, the sums of its
-neurons' weights): ``phi = -(a . y - 1) lam``, one representative per orbit is
-tracked, and the traces are those of ``y`` and ``lam``. The images must
-separate the orbits: two found orbits (or two extra witnesses) with one image
-make the test inconclusive, never a pass. Where neurons collide their output
-weights diverge while ``y`` stays finite, so these forms give far fewer (and
-better conditioned) extra witnesses than quadrics would: 35 for the plane
-quintic's 21 unknowns.
+on the image of the quotient curve ``C / G`` under invariant linear forms
+``y = A^T x`` (:class:`LinearImage`: by default all of the group's; a network
+fiber passes the sums over neurons of their incoming weights,
+:func:`~pipeline.numeric.fiber.incoming_sums`): ``phi = -(a . y - 1) lam``, one
+representative per orbit is tracked, and the traces are those of ``y`` and
+``lam``. The images must separate the orbits: two found orbits (or two extra
+witnesses) with one image make the test inconclusive, never a pass. Where two
+neurons collide their output weights diverge with opposite signs while these
+sums stay finite, so they give far fewer (and better conditioned) extra
+witnesses than invariant quadrics: 35 for the plane quintic's 21 unknowns.
 
 Example
 -------
@@ -229,7 +230,7 @@ def _distinct(X):
 
 
 def _bridged(system, p0, v, forms, beta0, W, lam1, rng, opts) -> list:
-    """Points of ``C ∩ {q = 1}``: ``W`` tracked to ``lam1``, then along the hyperplanes to ``{q = 1}``."""
+    """Points of ``C ∩ {q = 0}``: ``W`` tracked to ``lam1``, then along the hyperplanes to ``{q = 0}``."""
     Tl = track(system, W, p0, p0 + lam1 * v, gamma=None, seed=int(rng.integers(2**31)), options=opts)
     if not Tl.regular.any():
         return []
@@ -333,8 +334,8 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     S = LineSystem(system, p0, v, "slice", forms)
     # a heuristic stop is harmless here (a missing extra witness fails the test); with many extra
     # witnesses some path of nearly every loop fails, so loops that found nothing count, bijections or not.
-    # The monodromy starts from more points of C ∩ {q = 1} than y: the solutions tracked to lam1, then along the
-    # hyperplanes from {lam = lam1} to {q = 1} (the slice loops' monodromy can mix the extra witnesses
+    # The monodromy starts from more points of C ∩ {q = 0} than y: the solutions tracked to lam1, then along
+    # the hyperplanes from {lam = lam1} to {q = 0} (the slice loops' monodromy can mix the extra witnesses
     # slowly, and starting from several points reaches more of them, sooner: 0.24 s against 0.41 s on
     # the attention ED; how they are found does not matter to the test). A failed test is most often a
     # missing extra witness: the monodromy continues with a stall twice as long and the test is repeated
