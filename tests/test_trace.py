@@ -174,3 +174,18 @@ def test_trace_test_on_orbits_fails_with_an_orbit_removed_and_needs_separating_f
     T3 = trace_test(S, R.solutions, R.parameters, group=G, seed=0,
                     image=LinearImage(G.invariant_forms(4)[:, :1]))
     assert T3.passed is None and "one image" in T3.reason
+
+
+@pytest.mark.parametrize("k", [3, 4])
+def test_binary_forms_fiber_certified_with_one_traced_form(k):
+    # (2, k, 1) with x^(2k-1): a general binary form of odd degree 2k-1 is a sum of k powers in exactly
+    # one way (Sylvester), so the fiber is one free orbit of S_k, k! points. One incoming weight per
+    # neuron is free, so the trace test traces a single form (their sum) and lam: points of the image
+    # curve are told apart by (y, lam), not by y alone (every extra witness has the same y)
+    from neurovar.pipeline.models import build_model
+    from neurovar.pipeline.numeric.fiber import numerical_fiber
+
+    m = build_model({"model": "mlp", "widths": [2, k, 1], "activation": f"x^{2 * k - 1}"})
+    r = numerical_fiber(m, seed=0, time_limit=120)
+    assert r["fiber_points"] == factorial(k) and r["orbits"] == 1, r["reason"]
+    assert r["completeness"] == "trace-test"

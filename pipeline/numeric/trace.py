@@ -200,7 +200,7 @@ def _collided(ends, K: int, n: int, forms, image, tol: float = 1e-8) -> np.ndarr
         idx = idx[finite[idx]]
         if not len(idx):
             continue
-        pts = forms(ends[idx, :n])[0] if image is not None else ends[idx]
+        pts = np.c_[forms(ends[idx, :n])[0], ends[idx, n]] if image is not None else ends[idx]  # (y, lam)
         seen = SolutionSet(pts.shape[1], tol=tol)
         first: dict[int, int] = {}
         for i, x in zip(idx, pts):
@@ -223,6 +223,16 @@ def _distinct_images(image, X, tol: float = 1e-8):
         if len(seen.add(y[None, :])):
             keep.append(i)
     return np.array(keep, dtype=int)
+
+
+class _WithLam:
+    """``(x, lam) -> (y(x), lam)``: the image curve's point of a point of ``C``."""
+
+    def __init__(self, image):
+        self.image = image
+
+    def evaluate(self, X):
+        return np.c_[self.image.evaluate(X[:, :-1]), X[:, -1]]
 
 
 def _distinct(X):
@@ -353,7 +363,8 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
                 break
         extra = M.solutions
         if image is not None and len(extra):
-            keep = _distinct_images(image, extra[:, :n])
+            # a point of the image curve is (y, lam): with one traced form every extra witness has the same y
+            keep = _distinct_images(_WithLam(image), extra)
             if group is not None and len(keep) < len(extra):
                 return TraceTestResult(None, np.inf, 0.0, 0.0, len(extra), time.perf_counter() - t_start,
                                        "inconclusive: two extra witnesses have one image (the traced forms do "
