@@ -3,7 +3,9 @@
 - :class:`_LinearForms`: the coordinates (or linear forms of them);
 - :class:`ImageForms`: the coordinates of a map ``y(x)`` (images are counted);
 - :class:`Projection`: the first ``k`` coordinates, as a parameter-free system for :class:`ImageForms`;
-- :class:`LinearImage`: linear forms ``A^T x`` (a group's invariant sums), likewise.
+- :class:`LinearImage`: linear forms ``A^T x`` (a group's invariant sums), likewise;
+- :class:`LineSystem`: the family restricted to a parameter line, with the slice, pencil or bridge
+  equation in these functions.
 """
 
 from __future__ import annotations
@@ -89,4 +91,77 @@ class LinearImage:
         return x @ self.A, np.broadcast_to(self._J, (x.shape[0],) + self._J.shape), None
 
 
-__all__ = ["ImageForms", "LinearImage", "Projection"]
+class LineSystem:
+    """``[F(x; p0 + lam v); last]`` in the unknowns ``(x, lam)``, duck-typed as a :class:`System`.
+
+    With ``q(x) = beta . m(x) - 1`` (``m`` the coordinates, or the images of a map ``y``):
+    ``mode="slice"``: ``last = q`` with parameters ``beta``;
+    ``mode="pencil"``: ``last = q lam + t`` with the parameter ``t`` (``beta`` fixed);
+    ``mode="bridge"``: ``last = (1 - s) (lam / c - 1) + s q`` with the parameter ``s``
+    (``beta``, ``c`` fixed): from the fibre over ``lam = c`` to points of ``C ∩ {q = 0}``.
+    """
+
+    is_real = False
+    exact = False
+    terms = None
+
+    def __init__(self, base, p0, v, mode: str, forms, beta=None, c: complex = 1.0):
+        self.base, self.mode, self.forms = base, mode, forms
+        self.p0 = np.asarray(p0, dtype=np.complex128).ravel()
+        self.v = np.asarray(v, dtype=np.complex128).ravel()
+        n = base.n_variables
+        self.n = n
+        self.n_variables = n + 1
+        self.n_equations = base.n_equations + 1
+        if mode == "slice":
+            self.n_parameters = forms.K
+        elif mode in ("pencil", "bridge"):
+            self.beta = np.asarray(beta, dtype=np.complex128).ravel()
+            self.n_parameters = 1
+            self.c = complex(c)
+        else:
+            raise ValueError("mode is slice, pencil or bridge")
+        self.variables = tuple(base.variables) + ("lam",)
+        self.degrees = list(getattr(base, "degrees", [])) + [3]
+
+    def jacobian(self, X, P=None):
+        X = np.atleast_2d(np.asarray(X, dtype=np.complex128))
+        B = X.shape[0]
+        P = np.asarray(P, dtype=np.complex128)
+        P = np.broadcast_to(P, (B, self.n_parameters)) if P.ndim == 1 else P
+        x, lam = X[:, : self.n], X[:, self.n]
+        p = self.p0[None, :] + lam[:, None] * self.v[None, :]
+        F, Jx, Jp = self.base.jacobian(x, p)
+        N = F.shape[1]
+        Fo = np.empty((B, N + 1), dtype=np.complex128)
+        Jxo = np.zeros((B, N + 1, self.n + 1), dtype=np.complex128)
+        Jpo = np.zeros((B, N + 1, self.n_parameters), dtype=np.complex128)
+        Fo[:, :N] = F
+        Jxo[:, :N, : self.n] = Jx
+        Jxo[:, :N, self.n] = Jp @ self.v
+        m, dm = self.forms(x)  # (B, K), (B, K, n)
+        if self.mode == "slice":
+            Fo[:, N] = (P * m).sum(axis=1) - 1
+            Jxo[:, N, : self.n] = np.einsum("bk,bkn->bn", P, dm)
+            Jpo[:, N, :] = m
+            return Fo, Jxo, Jpo
+        q = m @ self.beta - 1
+        dq = np.einsum("k,bkn->bn", self.beta, dm)
+        if self.mode == "bridge":
+            sv, c = P[:, 0], self.c
+            Fo[:, N] = (1 - sv) * (lam / c - 1) + sv * q
+            Jxo[:, N, : self.n] = sv[:, None] * dq
+            Jxo[:, N, self.n] = (1 - sv) / c
+            Jpo[:, N, 0] = q - (lam / c - 1)
+        else:
+            Fo[:, N] = q * lam + P[:, 0]
+            Jxo[:, N, : self.n] = lam[:, None] * dq
+            Jxo[:, N, self.n] = q
+            Jpo[:, N, 0] = 1.0
+        return Fo, Jxo, Jpo
+
+    def evaluate(self, X, P=None):
+        return self.jacobian(X, P)[0]
+
+
+__all__ = ["ImageForms", "LineSystem", "LinearImage", "Projection"]
