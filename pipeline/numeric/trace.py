@@ -70,7 +70,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .trace_forms import ImageForms, LinearImage, LineSystem, Projection, _LinearForms
+from .trace_forms import ImageForms, LinearImage, LineSystem, Projection
 from .tracker import TrackerOptions, newton, track
 
 EPS = np.finfo(float).eps
@@ -112,44 +112,47 @@ class TraceTestResult:
     reason: str
 
 
-def _collided(ends, K: int, n: int, forms, image, tol: float = 1e-8) -> np.ndarray:
-    """Paths of one target (the first ``K`` ends, the last ``K``) that ended on the point (image) of another.
+def _first_equal(P: np.ndarray, tol: float = 1e-8) -> np.ndarray:
+    """For each row of ``P``, the index of the first row equal to it (relative distance ``tol``); -1 if not finite."""
+    from .monodromy import SolutionSet
+
+    seen, rows = SolutionSet(P.shape[1], tol=tol), []
+    first = np.full(len(P), -1, dtype=np.int64)
+    for i, p in enumerate(P):
+        if not np.all(np.isfinite(p)):
+            continue
+        hit = int(seen.locate(p[None, :])[0])
+        if hit < 0:
+            seen.add(p[None, :])
+            rows.append(i)
+            first[i] = i
+        else:
+            first[i] = rows[hit]
+    return first
+
+
+def _collided(ends, K: int, image) -> np.ndarray:
+    """Paths of one target (the first ``K`` ends, the last ``K``) that ended on the image point ``(y, lam)`` of another.
 
     Both are tracked again along bent arcs: a path that jumped onto another's end lands elsewhere, and for
     a complete fibre the set of endpoints does not depend on the arcs.
     """
-    from .monodromy import SolutionSet
-
     out = np.zeros(len(ends), dtype=bool)
-    finite = np.isfinite(ends).all(axis=1)
     for j in range(2):
         idx = np.arange(j * K, (j + 1) * K)
-        idx = idx[finite[idx]]
+        idx = idx[np.isfinite(ends[idx]).all(axis=1)]
         if not len(idx):
             continue
-        pts = np.c_[forms(ends[idx, :n])[0], ends[idx, n]] if image is not None else ends[idx]  # (y, lam)
-        seen = SolutionSet(pts.shape[1], tol=tol)
-        first: dict[int, int] = {}
-        for i, x in zip(idx, pts):
-            hit = int(seen.locate(x[None, :])[0])
-            if hit < 0:
-                seen.add(x[None, :])
-                first[len(seen) - 1] = i
-            else:
-                out[i] = out[first[hit]] = True
+        first = _first_equal(_WithLam(image).evaluate(ends[idx]))
+        dup = first != np.arange(len(idx))
+        out[idx[dup]] = out[idx[first[dup]]] = True
     return out
 
 
-def _distinct_images(image, X, tol: float = 1e-8):
-    """Indices of one point per distinct image ``y(x)`` (relative distance ``tol``; ``image`` None: points)."""
-    from .monodromy import SolutionSet
-
-    Y = image.evaluate(np.atleast_2d(X)) if image is not None else np.atleast_2d(X)
-    keep, seen = [], SolutionSet(Y.shape[1], tol=tol)
-    for i, y in enumerate(Y):
-        if len(seen.add(y[None, :])):
-            keep.append(i)
-    return np.array(keep, dtype=int)
+def _distinct_images(image, X) -> np.ndarray:
+    """Indices of one point per distinct image ``y(x)`` (relative distance 1e-8)."""
+    X = np.atleast_2d(X)
+    return np.flatnonzero(_first_equal(image.evaluate(X)) == np.arange(len(X)))
 
 
 class _WithLam:
@@ -163,7 +166,7 @@ class _WithLam:
 
 
 def _distinct(X):
-    return X[_distinct_images(None, X)]
+    return X[_first_equal(X) == np.arange(len(X))]
 
 
 def _bridged(system, p0, v, forms, beta0, W, lam1, rng, opts) -> list:
@@ -239,15 +242,17 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     opts = options or TrackerOptions(corrector_tol=1e-8)
     scale = max(float(np.sqrt(np.mean(np.abs(p0) ** 2))), 1e-3)
     v = scale * (rng.normal(size=len(p0)) + 1j * rng.normal(size=len(p0))) / np.sqrt(2)
-    A = group.invariant_forms(n) if group is not None else np.eye(n, dtype=np.complex128)
-    if group is not None and image is None:
-        image = LinearImage(A)
-    if image is not None:
-        keep = _distinct_images(image, W)
-        if group is not None and len(keep) < len(W):
-            return TraceTestResult(None, np.inf, 0.0, 0.0, 0, time.perf_counter() - t_start,
-                                   "inconclusive: two orbits have one image (the traced forms do not separate them)")
-        W = W[keep]
+    # what is traced: the coordinates, the group's invariant linear forms, or the caller's images; the first
+    # two must separate the points (orbits) counted, while a caller's map counts one point per image
+    separate = group is not None or image is None
+    if image is None:
+        image = LinearImage(group.invariant_forms(n) if group is not None else np.eye(n, dtype=np.complex128))
+    keep = _distinct_images(image, W)
+    if separate and len(keep) < len(W):
+        return TraceTestResult(None, np.inf, 0.0, 0.0, 0, time.perf_counter() - t_start,
+                               "inconclusive: two solutions (orbits) have one image (the traced forms do not "
+                               "separate them)")
+    W = W[keep]
     lift = _lift_group(group, n + 1)
 
     def remaining():
@@ -265,7 +270,7 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     if y is None:
         return TraceTestResult(None, np.inf, 0.0, 0.0, 0, time.perf_counter() - t_start,
                                "inconclusive: no point of the parameter line's curve could be reached")
-    forms = ImageForms(image) if image is not None else _LinearForms(A)
+    forms = ImageForms(image)
     r = rng.normal(size=forms.K) + 1j * rng.normal(size=forms.K)
     beta0 = r / (forms(y[None, :])[0][0] @ r)
     S = LineSystem(system, p0, v, "slice", forms)
@@ -289,28 +294,26 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
             if len(M.solutions) <= found:
                 break
         extra = M.solutions
-        if image is not None and len(extra):
+        if len(extra):
             # a point of the image curve is (y, lam): with one traced form every extra witness has the same y
             keep = _distinct_images(_WithLam(image), extra)
-            if group is not None and len(keep) < len(extra):
+            if separate and len(keep) < len(extra):
                 return TraceTestResult(None, np.inf, 0.0, 0.0, len(extra), time.perf_counter() - t_start,
                                        "inconclusive: two extra witnesses have one image (the traced forms do "
                                        "not separate orbits)")
             extra = extra[keep]
-        res = _pencil_test(system, p0, v, forms, beta0, W, extra, image is not None, A, opts, rng,
-                           loop_tracker, remaining, t_start)
+        res = _pencil_test(system, p0, v, forms, beta0, W, extra, opts, rng, loop_tracker, remaining, t_start)
         if res.passed is not False or (time_limit is not None and remaining() <= 0):
             break
     return res
 
 
-def _pencil_test(system, p0, v, forms, beta0, W, extra, imaged, A, opts, rng, loop_tracker, remaining,
+def _pencil_test(system, p0, v, forms, beta0, W, extra, opts, rng, loop_tracker, remaining,
                  t_start) -> TraceTestResult:
     """Track ``W`` and the extra witnesses along the pencil ``phi = t`` to ``t1`` and ``2 t1``; the verdict."""
     from .monodromy import SolutionSet
 
     n = system.n_variables
-    image = forms.ysys if imaged else None
     start = np.vstack([np.c_[W, np.zeros(len(W))], extra])
     K = start.shape[0]
     ax = np.abs(forms(W)[0] @ beta0 - 1)
@@ -329,7 +332,7 @@ def _pencil_test(system, p0, v, forms, beta0, W, extra, imaged, A, opts, rng, lo
     # endpoints does not depend on the arcs; for an incomplete one any choice leaves a proper subset,
     # whose trace is not affine-linear; two paths onto one point are caught below
     for _ in range(3):
-        bad = np.flatnonzero(~np.isin(status, ["regular", "singular"]) | _collided(ends, K, n, forms, image))
+        bad = np.flatnonzero(~np.isin(status, ["regular", "singular"]) | _collided(ends, K, forms.ysys))
         if not len(bad) or (remaining() is not None and remaining() <= 0):
             break
         R2 = track(pencil, starts[bad], np.zeros(1), targets[bad], gamma=None,
@@ -349,16 +352,12 @@ def _pencil_test(system, p0, v, forms, beta0, W, extra, imaged, A, opts, rng, lo
     if not ok.all():
         return TraceTestResult(None, np.inf, 0.0, 0.0, len(extra), time.perf_counter() - t_start,
                                f"inconclusive: {int((~ok).sum())} trace path(s) did not end at a simple solution")
-    if imaged:
-        Yz, Jz = forms(Z[:, :n])
-        coords = np.c_[Yz, Z[:, n]]  # the image coordinates and lam
-        # first-order error through y: the largest row sum of |dy| at each point
-        wA = np.maximum(1.0, np.abs(Jz).sum(axis=2).max(axis=1))
-    else:
-        coords = np.c_[Z[:, :n] @ A, Z[:, n]]  # invariant forms and lam
-        wA = max(1.0, float(np.abs(A).sum(axis=0).max()))
+    Yz, Jz = forms(Z[:, :n])
+    coords = np.c_[Yz, Z[:, n]]  # the image coordinates and lam
+    # first-order error through y: the largest row sum of |dy| at each point
+    wA = np.maximum(1.0, np.abs(Jz).sum(axis=2).max(axis=1))
     for j in range(3):  # two paths onto one point (a path jumped): no verdict
-        block = coords[j * K:(j + 1) * K] if imaged else Z[j * K:(j + 1) * K]
+        block = coords[j * K:(j + 1) * K]
         if len(SolutionSet(block.shape[1], tol=1e-8).add(block)) != K:
             return TraceTestResult(None, np.inf, 0.0, 0.0, len(extra), time.perf_counter() - t_start,
                                    "inconclusive: two trace paths ended at one point")
@@ -367,7 +366,7 @@ def _pencil_test(system, p0, v, forms, beta0, W, extra, imaged, A, opts, rng, lo
     size = float(np.abs(coords).sum(axis=0).max())
     # endpoint error: the last Newton correction (a converged simple root's forward error is of the
     # order of the next correction), floored at the unit round-off, through the traced functions
-    # (column sums of |A|, or the rows of dy) and the three-term combination (weights 1, 2, 1)
+    # (the rows of dy) and the three-term combination (weights 1, 2, 1)
     err = (last2 + 4 * EPS * size_z) * wA
     weights = np.r_[np.ones(K), 2 * np.ones(K), np.ones(K)]
     tol = float(100 * (weights * err).sum())

@@ -1,9 +1,9 @@
 """The functions a trace test traces (:mod:`pipeline.numeric.trace`), each as ``m(x) -> (values, Jacobian)``.
 
-- :class:`_LinearForms`: the coordinates (or linear forms of them);
 - :class:`ImageForms`: the coordinates of a map ``y(x)`` (images are counted);
-- :class:`Projection`: the first ``k`` coordinates, as a parameter-free system for :class:`ImageForms`;
-- :class:`LinearImage`: linear forms ``A^T x`` (a group's invariant sums), likewise;
+- :class:`LinearImage`: linear forms ``A^T x`` (the coordinates, a group's invariant sums), as a
+  parameter-free system for :class:`ImageForms`;
+- :class:`Projection`: the first ``k`` coordinates, a :class:`LinearImage`;
 - :class:`LineSystem`: the family restricted to a parameter line, with the slice, pencil or bridge
   equation in these functions.
 """
@@ -11,18 +11,6 @@
 from __future__ import annotations
 
 import numpy as np
-
-
-class _LinearForms:
-    """``m(x) = A^T x``: the coordinates (no group)."""
-
-    def __init__(self, A):
-        self.A = np.asarray(A, dtype=np.complex128)
-        self.K = self.A.shape[1]
-
-    def __call__(self, x):
-        B = x.shape[0]
-        return x @ self.A, np.broadcast_to(self.A.T[None], (B, self.K, self.A.shape[0]))
 
 
 class ImageForms:
@@ -42,27 +30,6 @@ class ImageForms:
     def __call__(self, x):
         Y, J, _ = self.ysys.jacobian(x)
         return Y, J
-
-
-class Projection:
-    """``y(x) = x[:k]``, duck-typed as a parameter-free :class:`System` (for :class:`ImageForms`).
-
-    For Lagrange systems ``(x, multipliers)``: the multipliers are rational in ``x`` on the
-    critical curve, so ``x`` alone separates its points, and tracing ``x`` only keeps their
-    poles (``x`` tending to the variety's singular locus) out of ``phi``: fewer and better
-    conditioned extra witnesses.
-    """
-
-    def __init__(self, n: int, k: int):
-        self.n_variables, self.n_equations, self.n_parameters = n, k, 0
-        self._J = np.eye(k, n, dtype=np.complex128)
-
-    def evaluate(self, x, p=None):
-        return np.atleast_2d(x)[:, : self.n_equations]
-
-    def jacobian(self, x, p=None):
-        x = np.atleast_2d(x)
-        return x[:, : self.n_equations], np.broadcast_to(self._J, (x.shape[0],) + self._J.shape), None
 
 
 class LinearImage:
@@ -89,6 +56,19 @@ class LinearImage:
     def jacobian(self, x, p=None):
         x = np.atleast_2d(x)
         return x @ self.A, np.broadcast_to(self._J, (x.shape[0],) + self._J.shape), None
+
+
+class Projection(LinearImage):
+    """``y(x) = x[:k]``: the first ``k`` of ``n`` coordinates.
+
+    For Lagrange systems ``(x, multipliers)``: the multipliers are rational in ``x`` on the
+    critical curve, so ``x`` alone separates its points, and tracing ``x`` only keeps their
+    poles (``x`` tending to the variety's singular locus) out of ``phi``: fewer and better
+    conditioned extra witnesses.
+    """
+
+    def __init__(self, n: int, k: int):
+        super().__init__(np.eye(n, k))
 
 
 class LineSystem:
