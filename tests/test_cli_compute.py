@@ -125,3 +125,35 @@ def test_cli_reads_the_blas_threads_as_the_numerical_budget_does(monkeypatch, va
     else:
         monkeypatch.setenv("NEUROVAR_BLAS_THREADS", value)
     assert _cell_blas_threads() == blas_threads()
+
+
+@pytest.mark.parametrize("widths,code", [("2,1,2", 0), ("2,0,2", 2)])
+def test_one_cell_process_ends_with_its_exit_handlers_and_output(tmp_path, widths, code):
+    # a one-cell call that is the process skips the interpreter's teardown: what a normal exit
+    # does that anyone can see (atexit handlers, all of stdout and stderr, the exit status) stays
+    import subprocess
+    import sys
+
+    marker = tmp_path / "atexit"
+    script = ("import atexit, sys\n"
+              f"atexit.register(lambda: open({str(marker)!r}, 'w').write('ran'))\n"
+              "from neurovar.flows.cli import main\n"
+              f"sys.argv = ['neurovar', 'compute', 'dimension', '--model', 'linear', '--widths', {widths!r}, '--json']\n"
+              "main()\n")
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert p.returncode == code, p.stderr
+    assert marker.read_text() == "ran"
+    if code == 0:  # rank <= 1 maps of R^2 -> R^2: a 3-dimensional variety of 2x2 matrices
+        assert json.loads(p.stdout)["dimension"] == 3 and p.stderr == ""
+    else:
+        assert p.stdout == "" and "--widths" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_main_called_from_python_raises_systemexit(capsys):
+    # only the process's own command line ends the process; a caller of main(argv) gets SystemExit
+    from neurovar.flows.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["compute", "dimension", "--model", "linear", "--widths", "2,1,2", "--json"])
+    assert e.value.code == 0
+    assert json.loads(capsys.readouterr().out)["dimension"] == 3
