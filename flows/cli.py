@@ -369,7 +369,7 @@ def _hard_exit(code) -> None:
 def main(argv: Optional[list[str]] = None) -> None:
     cli = build_cli(argv)
     try:
-        _main(cli, argv)
+        _run_cli(cli, argv)
     except SystemExit as e:
         # a one-cell call that is the process (the console script or ``python -m neurovar``, reading
         # sys.argv) ends without the teardown; a caller of main() gets its SystemExit as always
@@ -378,7 +378,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         raise
 
 
-def _main(cli: click.Group, argv: Optional[list[str]]) -> None:
+def _run_cli(cli: click.Group, argv: Optional[list[str]]) -> None:
     try:
         cli.main(args=argv, prog_name="neurovar", standalone_mode=True)
     except click.exceptions.Exit as e:  # --help inside a generated command group
