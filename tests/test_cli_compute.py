@@ -135,8 +135,8 @@ def test_one_cell_process_ends_with_its_exit_handlers_and_output(tmp_path, width
     import sys
 
     marker = tmp_path / "atexit"
-    script = ("import atexit, sys\n"
-              f"atexit.register(lambda: open({str(marker)!r}, 'w').write('ran'))\n"
+    script = ("import atexit, pathlib, sys\n"
+              f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'ran')\n"
               "from neurovar.flows.cli import main\n"
               f"sys.argv = ['neurovar', 'compute', 'dimension', '--model', 'linear', '--widths', {widths!r}, '--json']\n"
               "main()\n")
