@@ -11,14 +11,24 @@ and prints the phases of one run measured in-process: importing Prefect,
 starting the temporary server, a first empty flow run, starting a
 ``LocalCluster``, the workers' first batch (their cell runner's imports).
 
-    python bench/bench_startup.py [--workers 2]
+``--only one-cell``: the start-up of a one-cell call (``neurovar compute ...``,
+what scripts run), as CPU time (user + sys, so a busy machine distorts it
+little): a tiny cell against, in the same process, an interpreter that only
+imports the libraries such a call needs (numpy with one BLAS thread,
+python-flint, pydantic with one model built, click). Their ratio is what
+neurovar's own code and imports add (1.0 would be nothing).
+
+    python bench/bench_startup.py [--workers 2] [--only run|one-cell]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,18 +74,55 @@ def timed(args: list[str], env: dict) -> tuple[float, subprocess.CompletedProces
     return time.monotonic() - t0, p
 
 
+#: the libraries a one-cell call cannot do without, loaded as it loads them (one BLAS thread, a model built)
+LIBRARIES = ("import numpy, numpy.random, flint, click\n"
+             "from pydantic import BaseModel\n"
+             "class Spec(BaseModel):\n    x: int = 0\n")
+ONE_CELL = ["compute", "dimension", "--model", "linear", "--widths", "2,1,2", "--json"]
+
+
+def cpu_seconds(cmd: list[str], env: dict) -> float:
+    """User + sys CPU seconds of one process (and of the processes it waited for)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert p.returncode == 0, p.stderr
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def one_cell(env: dict, repeats: int = 7) -> dict:
+    """CPU seconds of ``neurovar compute`` on a tiny cell against its libraries' imports (medians)."""
+    for folder in ("neurovar", "pipeline", "flows", "catalog"):  # as `pip install` leaves them
+        compileall.compile_dir(str(ROOT / folder), quiet=1)
+    libs, call = [], []
+    for _ in range(repeats):  # interleaved, so that a change of load hits both alike
+        libs.append(cpu_seconds([sys.executable, "-c", LIBRARIES], {**env, "OPENBLAS_NUM_THREADS": "1"}))
+        call.append(cpu_seconds(neurovar_cmd() + ONE_CELL, env))
+    out = {"libraries": statistics.median(libs), "one_cell": statistics.median(call)}
+    print(f"one-cell call start-up, CPU seconds (medians of {repeats}):")
+    print(f"  {'libraries it needs (numpy, python-flint, pydantic, click)':64s} {out['libraries']:6.3f} s")
+    print(f"  {'neurovar ' + ' '.join(ONE_CELL):64s} {out['one_cell']:6.3f} s")
+    print(f"  ratio call / libraries: {out['one_cell'] / out['libraries']:.2f}")
+    return out
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--only", choices=["run", "one-cell"], default=None)
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="neurovar-startup-"))
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
            "PREFECT_HOME": str(tmp / "prefect-home"), "PREFECT_LOGGING_LEVEL": "WARNING",
            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}  # as `neurovar run` sets them
     env.pop("PREFECT_API_URL", None)
+    out = {}
+    if args.only in (None, "one-cell"):
+        out.update(one_cell(env))
+    if args.only == "one-cell":
+        return out
     grid = str(ROOT / "grids" / "quickstart.yaml")
     res = str(tmp / "results")
-    out = {}
     out["first"], p = timed(["run", grid, "--results", res, "--workers", str(args.workers)], env)
     assert p.returncode == 0, p.stderr
     out["noop"], p = timed(["run", grid, "--results", res, "--workers", str(args.workers)], env)

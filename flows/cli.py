@@ -4,35 +4,63 @@
 runs a grid through the Prefect flow; ``neurovar catalog`` inspects results.
 Every bad input exits with status 2 and a one-line message naming the flag or
 the YAML field, before anything is written.
+
+Start-up: ``neurovar compute NAME ...`` (one cell, the call scripts make) builds
+only that computation's command on a plain click group; typer (the other
+commands), rich (tables, coloured errors) and the other computations are
+imported only by the calls that use them. ``app``, ``console`` and
+``err_console`` are made on first use (the command modules import them from
+here as before).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import typing
+from contextlib import contextmanager
 from typing import Any, Optional
 
 import click
-import typer
-from rich.console import Console
-from rich.table import Table
 
 from neurovar.pipeline.errors import SpecError
 
-console = Console()
-err_console = Console(stderr=True)
+_HELP = "neurovar: batch experiments on neurovarieties (dimension, fibers, independence, ED degrees)."
 
-app = typer.Typer(
-    help="neurovar: batch experiments on neurovarieties (dimension, fibers, independence, ED degrees).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+
+def _make_app():
+    import typer
+
+    app = typer.Typer(help=_HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    app.callback()(_root)
+    return app
+
+
+def _make_console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+#: module attributes made on first use: ``from neurovar.flows.cli import app, console, err_console``
+_ON_FIRST_USE = {"app": _make_app, "console": _make_console, "err_console": lambda: _make_console(stderr=True)}
+
+
+def __getattr__(name: str):
+    if name in _ON_FIRST_USE:
+        value = globals()[name] = _ON_FIRST_USE[name]()
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _made(name: str):
+    """``app``, ``console`` or ``err_console`` of this module, made on first use."""
+    return globals()[name] if name in globals() else __getattr__(name)
 
 
 def fail(message: str, code: int = 2) -> typing.NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    _made("err_console").print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise SystemExit(code)
 
 
@@ -102,12 +130,14 @@ def _print_record(rec: dict, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(_jsonable(rec), sort_keys=False) + "\n")
         return
+    from rich.table import Table
+
     table = Table(show_header=False, box=None)
     table.add_column(style="bold cyan")
     table.add_column()
     for k, v in rec.items():
         table.add_row(k, json.dumps(_jsonable(v)) if isinstance(v, (list, dict, tuple)) else str(v))
-    console.print(table)
+    _made("console").print(table)
 
 
 def _jsonable(v):
@@ -198,7 +228,7 @@ def _make_compute_command(comp) -> click.Command:
             rec.pop(k, None)
         _print_record(rec, as_json)
         if rec["status"] != "ok":
-            err_console.print(f"[bold red]{rec['status']}:[/] {(rec.get('error') or '').splitlines()[0] if rec.get('error') else ''}")
+            _made("err_console").print(f"[bold red]{rec['status']}:[/] {(rec.get('error') or '').splitlines()[0] if rec.get('error') else ''}")
             raise SystemExit(1)
 
     return click.Command(comp.name, params=params, callback=callback, help=comp.description)
@@ -236,25 +266,119 @@ def _one_computation(argv: Optional[list[str]]) -> str | None:
     try:
         from neurovar.pipeline.compute import get_computation
 
-        get_computation(args[1])
+        with _blas_pool_of_a_cell():
+            get_computation(args[1])
     except Exception:  # an unknown name: the full CLI says so, with the list of computations
         return None
     return args[1]
 
 
+def _cell_blas_threads() -> int:
+    """:func:`neurovar.pipeline.numeric.budget.blas_threads`, read without importing that package (numpy)."""
+    try:
+        return max(1, int(os.environ.get("NEUROVAR_BLAS_THREADS", "1")))
+    except ValueError:
+        return 1
+
+
+@contextmanager
+def _blas_pool_of_a_cell():
+    """Import numpy (with a computation's modules) with the BLAS threads its cell will use.
+
+    OpenBLAS starts a thread per core when numpy is imported, and idle threads spin for a while:
+    ~0.06 s of CPU on two cores in every one-cell call, whose cell then runs with
+    :func:`_cell_blas_threads` BLAS threads anyway (``run_cell`` limits them). So the pool is
+    started with that many (``OPENBLAS_NUM_THREADS``), unless the user set it; the environment is
+    restored afterwards, so processes started later (solvers, a cell's child) see the user's.
+    """
+    key = "OPENBLAS_NUM_THREADS"
+    if key in os.environ or "numpy" in sys.modules:
+        yield
+        return
+    os.environ[key] = str(_cell_blas_threads())
+    try:
+        yield
+    finally:
+        os.environ.pop(key, None)
+
+
+class _OneCellRoot(click.Group):
+    """The root group of ``neurovar compute NAME ...``: plain click (typer is not imported for one
+    command). Its ``main`` ends as typer's does: exit 0 after the command, 130 on Ctrl-C, 1 on a
+    closed stdout; click's usage errors and ``Exit`` (``--help``) go up to :func:`main`, as they do
+    from typer's group, which leaves click's own exceptions alone."""
+
+    def main(self, args=None, prog_name=None, **_: Any) -> typing.NoReturn:
+        import errno
+
+        args = list(sys.argv[1:] if args is None else args)
+        try:
+            with self.make_context(prog_name or "neurovar", args) as ctx:
+                self.invoke(ctx)
+        except KeyboardInterrupt:
+            raise SystemExit(130) from None
+        except OSError as e:
+            if e.errno != errno.EPIPE:
+                raise
+            sys.stdout = click.utils.PacifyFlushWrapper(sys.stdout)
+            sys.stderr = click.utils.PacifyFlushWrapper(sys.stderr)
+            raise SystemExit(1) from None
+        raise SystemExit(0)
+
+
 def build_cli(argv: Optional[list[str]] = None) -> click.Group:
-    """The command tree; ``compute NAME`` (one cell, the main use from scripts) builds only its own command,
-    without importing the other command modules and computations (about 0.3 s of every such call)."""
+    """The command tree; ``compute NAME`` (one cell, the main use from scripts) builds only its own command
+    on a plain click root, without typer, the other command modules and computations."""
     only = _one_computation(argv)
     if only is None:
+        import typer
+
         _register_commands()
-    group = typer.main.get_group(app)
+        group = typer.main.get_group(_made("app"))
+    else:
+        group = _OneCellRoot("neurovar", help=_HELP)
     group.add_command(compute_group(only))
     return group
 
 
+def _hard_exit(code) -> None:
+    """End the process as a normal exit would, less the interpreter's teardown.
+
+    Freeing every object of numpy, python-flint, pydantic and the finished cell one by one, with
+    the garbage collections of finalization, costs a one-cell call ~0.08 s of CPU (almost a tenth
+    of an ``edd --method numerical`` call) and changes nothing outside the process. So the atexit
+    handlers run (weakref finalizers, temporary folders), stdout and stderr are flushed, and the
+    process ends with ``os._exit``. Returns without doing anything, so that the caller exits as
+    usual, when another thread still runs, ``python -i`` asked for a prompt, or ``code`` is no exit
+    status.
+    """
+    import atexit
+    import threading
+
+    if (code is not None and not isinstance(code, int)) or threading.active_count() > 1 or sys.flags.inspect:
+        return
+    try:
+        atexit._run_exitfuncs()  # each handler once: the interpreter's own exit would find none left
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:  # e.g. a closed pipe: let the interpreter report it as it always has
+        return
+    os._exit(code or 0)
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     cli = build_cli(argv)
+    try:
+        _run_cli(cli, argv)
+    except SystemExit as e:
+        # a one-cell call that is the process (the console script or ``python -m neurovar``, reading
+        # sys.argv) ends without the teardown; a caller of main() gets its SystemExit as always
+        if isinstance(cli, _OneCellRoot) and argv is None and getattr(sys.modules.get("__main__"), "main", None) is main:
+            _hard_exit(e.code)
+        raise
+
+
+def _run_cli(cli: click.Group, argv: Optional[list[str]]) -> None:
     try:
         cli.main(args=argv, prog_name="neurovar", standalone_mode=True)
     except click.exceptions.Exit as e:  # --help inside a generated command group
@@ -270,7 +394,6 @@ def main(argv: Optional[list[str]] = None) -> None:
         fail(str(e))
 
 
-@app.callback()
 def _root() -> None:
     """neurovar: batch experiments on neurovarieties."""
 
