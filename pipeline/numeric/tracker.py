@@ -62,6 +62,8 @@ class TrackerOptions:
     max_steps: int = 4000
     infinity_threshold: float = 1e8
     singular_condition: float = 1e10
+    #: compare the equilibrated condition number (rows and columns scaled) with ``singular_condition``
+    equilibrated: bool = False
     endgame_radius: float = 0.02
     endgame_samples: int = 16
     max_winding: int = 6
@@ -298,7 +300,7 @@ def track_loops(system, X, p0, P1, G1, G2, options: TrackerOptions | None = None
     done = np.flatnonzero((code == 0) & (leg == 1))
     if len(done):
         xr, last = newton(system, x[done], p0)
-        cond = condition_numbers(system, xr, p0)
+        cond = condition_numbers(system, xr, p0, opts.equilibrated)
         good = (cond < opts.singular_condition) & (last <= 1e-8 * (1 + _norm(xr)))
         Y[done[good]] = xr[good]
         ok[done[good]] = True
@@ -411,7 +413,7 @@ def track(system, starts, p0, p1, *, gamma=1.0, options: TrackerOptions | None =
     if len(reached):
         xr, last = newton(system, out[reached], p_end[reached])
         out[reached] = xr
-        cond[reached] = condition_numbers(system, xr, p_end[reached])
+        cond[reached] = condition_numbers(system, xr, p_end[reached], opts.equilibrated)
         good = (cond[reached] < opts.singular_condition) & (last <= 1e-8 * (1 + _norm(xr)))
         status[reached[good]] = REGULAR
         winding[reached[good]] = 1
@@ -427,7 +429,7 @@ def track(system, starts, p0, p1, *, gamma=1.0, options: TrackerOptions | None =
             status[tail[big]] = AT_INFINITY
             grew = _norm(out[tail]) > 1e4 * (1 + _norm(x_eg[tail]))
             status[tail[~closed & grew]] = AT_INFINITY
-            cond[tail] = condition_numbers(system, out[tail], p_end[tail])
+            cond[tail] = condition_numbers(system, out[tail], p_end[tail], opts.equilibrated)
         else:
             status[tail] = SINGULAR
     return TrackResult(out, status.astype(str), cond, winding, steps)
