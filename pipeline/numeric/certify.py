@@ -168,10 +168,17 @@ def _krawczyk(prog, xt, pz, real: bool, r: float):
         return None
     Y = flint.acb_mat([[flint.acb(v.real, v.imag) for v in row] for row in Yn])
     YF = Y * flint.acb_mat([[v] for v in Fx])
+    # the box's radius in each coordinate in proportion to that unknown's scale (the reciprocal of the
+    # largest entry of its Jacobian column): Krawczyk's test is invariant under rescaling the unknowns
+    # only when the box is rescaled with them, and a cube fails on badly scaled roots (a neuron near
+    # the gauge chart's line at infinity: output weight ~1e-8 beside incoming weights ~10)
+    col = np.abs(Jm).max(axis=0)
+    s = np.where(col > 0, col.max() / np.where(col > 0, col, 1.0), 1.0)
+    s = np.minimum(s / s.max(), 1.0) if np.all(np.isfinite(s)) else np.ones(n)
     if r is None:
-        r = max(8 * max(float(abs(YF[i, 0]).mid()) for i in range(n)), 1e-13 * (1 + max(abs(v) for v in xt)))
-    rad = flint.arb(0, r)
-    X = [flint.acb(pt[i].real + rad, (pt[i].imag + rad) if not real else rad) for i in range(n)]
+        r = max(8 * max(float(abs(YF[i, 0]).mid()) / s[i] for i in range(n)), 1e-13 * (1 + max(abs(v) for v in xt)))
+    rads = [flint.arb(0, max(r * float(s[i]), 1e-15 * (1 + abs(xt[i])))) for i in range(n)]  # not below rounding
+    X = [flint.acb(pt[i].real + rads[i], (pt[i].imag + rads[i]) if not real else rads[i]) for i in range(n)]
     JX = prog.jacobian(X + pz)
     D = flint.acb_mat([[X[i] - pt[i]] for i in range(n)])
     K = flint.acb_mat([[pt[i]] for i in range(n)]) - YF + (flint.acb_mat(n, n, [int(i == j) for i in range(n) for j in range(n)]) - Y * JX) * D
