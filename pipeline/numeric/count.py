@@ -72,7 +72,7 @@ class CertifiedCount:
 def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, seed: int = 0,
                     time_limit: float | None = None, stall_loops: int = 5, filter=None, exact: int | None = None,
                     trace_attempts: int = 3, distribute: str | None = None, image=None, direction=None,
-                    **monodromy_options) -> CertifiedCount:
+                    witnesses=None, **monodromy_options) -> CertifiedCount:
     """Solve by monodromy, certify, prove freeness, run the trace test and apply the trust rule.
 
     Parameters
@@ -105,8 +105,9 @@ def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, se
         When what is counted are the images ``y(x)`` of the solutions (a
         parametrization's critical parameters): the trace test runs on the
         image curve (:class:`~pipeline.numeric.trace.ImageForms`).
-    direction : callable, optional
-        The trace test's parameter direction (see :func:`~pipeline.numeric.trace.trace_test`).
+    direction, witnesses : callable, optional
+        The trace test's parameter direction and extra witnesses found another way
+        (see :func:`~pipeline.numeric.trace.trace_test`).
 
     Returns
     -------
@@ -117,7 +118,7 @@ def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, se
     with threadpool_limits(limits=blas_threads(), user_api="blas"):
         with deadline(time_limit):
             return _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filter, exact,
-                                    trace_attempts, distribute, monodromy_options, image, direction)
+                                    trace_attempts, distribute, monodromy_options, image, (direction, witnesses))
 
 
 def _certified_set(system, R, group):
@@ -150,21 +151,22 @@ def _moved(system, X, p0, seed: int):
     return T.solutions, p1
 
 
-def _trace(system, X, R, group, seed, attempts, loops, total, image=None, direction=None):
+def _trace(system, X, R, group, seed, attempts, loops, total, image=None, line=(None, None)):
     """The trace test, repeated with fresh random choices until it passes (or time runs short)."""
     trace = None
     for attempt in range(attempts):
         if remaining() is not None and remaining() <= 0.05 * (total or 0):
             break
         trace = trace_test(system, X, R.parameters, group=group, seed=seed * 7919 + attempt, time_limit=remaining(),
-                           stall_loops=5 + 5 * attempt, loop_tracker=loops, image=image, direction=direction)
+                           stall_loops=5 + 5 * attempt, loop_tracker=loops, image=image, direction=line[0],
+                           witnesses=line[1])
         if trace.passed:
             break
     return trace
 
 
 def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filter, exact,
-                     trace_attempts, distribute, monodromy_options, image=None, direction=None,
+                     trace_attempts, distribute, monodromy_options, image=None, line=(None, None),
                      resume_rounds: int = 3) -> CertifiedCount:
     t0 = time.perf_counter()
     loops = LoopExecutor(distribute or default_mode())
@@ -173,7 +175,7 @@ def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filte
                         time_limit=None if total is None else 0.6 * total, certify=False, loop_tracker=loops,
                         **monodromy_options)
     X, C, keep, free = _certified_set(system, R, group)
-    trace = _trace(system, X, R, group, seed, trace_attempts, loops, total, image, direction)
+    trace = _trace(system, X, R, group, seed, trace_attempts, loops, total, image, line)
     resumed = 0
     # a failed trace test says the set is incomplete: continue the monodromy from every known solution
     # (new loops, a longer stall criterion) and test again, while time is left and new points come
@@ -203,7 +205,7 @@ def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filte
             more.stop_reason = f"{more.stop_reason} (continued after a failed trace test, round {resumed})"
         R = more
         X, C, keep, free = _certified_set(system, R, group)
-        trace = _trace(system, X, R, group, seed + resumed, trace_attempts, loops, total, image, direction)
+        trace = _trace(system, X, R, group, seed + resumed, trace_attempts, loops, total, image, line)
     cut = expired() or R.stop_reason == "time_limit"
     found = len(X)
     certified = int(keep.sum())

@@ -56,6 +56,7 @@ import numpy as np
 
 from ..algebra.gauge import Gauge, choose_gauge, symmetry_orbit
 from .system import System
+from .poles import ChartCrossings
 from .tracker import TrackerOptions
 
 
@@ -283,11 +284,13 @@ def numerical_fiber(model, gauge: Gauge | None = None, seed: int = 0, *, target_
     # whose raw condition number is ~1e11; with the raw bound of 1e10 the (3, 12, 1) x^7 fibre over
     # seed 1 kept 4 of its 5 orbits after 198 loops, with this one all 5 after 65
     loop_opts = TrackerOptions(endgame=False, corrector_tol=1e-4, singular_condition=1e12, equilibrated=True)
+    image = incoming_sums(model, group, fam.free)
     C = certified_count(S, x0, fam.base_parameters, group=group, seed=seed, time_limit=time_limit, options=loop_opts,
                         stall_loops=stall_loops, filter=filt, exact=exact,
                         target_count=None if fam.squared_up else target_count, group_action=action,
-                        distribute=distribute, image=incoming_sums(model, group, fam.free),
-                        direction=fam.trace_direction)
+                        distribute=distribute, image=image,
+                        direction=fam.trace_direction,
+                        witnesses=ChartCrossings.for_fiber(model, fam, image, network_fiber_family))
     R = C.monodromy
     order = C.group_order
     return {

@@ -192,7 +192,7 @@ def _lift_group(group, width):
 def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: float | None = None,
                stall_loops: int = 8, max_loops: int = 300,
                options: TrackerOptions | None = None, loop_tracker=None, image=None,
-               extend_rounds: int = 2, direction=None) -> TraceTestResult:
+               extend_rounds: int = 2, direction=None, witnesses=None) -> TraceTestResult:
     """Test whether ``solutions`` (orbit representatives under ``group``) are all solutions over ``p0``.
 
     Parameters
@@ -225,6 +225,11 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
         sensitive to some parameters than to others passes a direction that
         moves a solution at unit speed (see
         :meth:`~pipeline.numeric.fiber.NetworkFiberFamily.trace_direction`).
+    witnesses : callable, optional
+        ``witnesses(p0, v, beta, seed, time_limit) -> points (x, lam)`` of
+        ``C ∩ {q = 0}`` found another way (for network fibers the chart
+        crossings, :class:`~pipeline.numeric.poles.ChartCrossings`); after a
+        failed test the extra witnesses' monodromy continues from them too.
     image : System, optional
         A map ``y(x)`` (no parameters) whose *images* are counted: the test is
         then that ``y(solutions)`` is every point of the image curve ``y(C)``
@@ -301,8 +306,13 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
                         loop_tracker=loop_tracker, stall_rule="loops")
     for rnd in range(extend_rounds + 1):
         if rnd:
-            found = len(M.solutions)
-            M = monodromy_solve(S, M.solutions, beta0, seed=int(rng.integers(2**31)), certify=False, options=wopts,
+            found, known = len(M.solutions), M.solutions
+            if rnd == 1 and witnesses is not None:  # the extra witnesses found another way
+                more = witnesses(p0, v, beta0, seed=int(rng.integers(2**31)),
+                                 time_limit=None if remaining() is None else 0.5 * remaining())
+                if len(more):
+                    known = np.vstack([known, more])
+            M = monodromy_solve(S, known, beta0, seed=int(rng.integers(2**31)), certify=False, options=wopts,
                                 stall_loops=stall_loops * 2 ** rnd, time_limit=remaining(), group=lift,
                                 max_loops=max_loops, loop_tracker=loop_tracker, stall_rule="loops")
             if len(M.solutions) <= found:

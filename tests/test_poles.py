@@ -1,0 +1,72 @@
+"""Extra witnesses of a network fibre's trace test from the chart crossings (pipeline.numeric.poles).
+
+The traced sums of incoming weights have a simple pole exactly where a neuron's
+point crosses the gauge chart's line at infinity, so the extra witnesses are as
+many as these crossings and the homotopy of parallel slices from infinity joins
+them. The check that does not depend on this module: the trace test's identity
+itself. The fibre over ``p0`` of a network with a unique decomposition (a general
+plane quintic as a sum of 7 fifth powers: Hilbert, Richmond, Palatini; a general
+binary form of degree 2k - 1 as a sum of k powers: Sylvester) is the one orbit of
+``theta0``, so ``W`` is known exactly, and the trace of ``W`` together with the
+crossings' witnesses must be affine-linear -- and stop being so when one witness
+is removed.
+"""
+
+import numpy as np
+import pytest
+
+from neurovar.pipeline.models import build_model
+from neurovar.pipeline.numeric import trace as T
+from neurovar.pipeline.numeric.fiber import incoming_sums, network_fiber_family
+from neurovar.pipeline.numeric.poles import ChartCrossings
+from neurovar.pipeline.numeric.symmetry import network_block_group
+from neurovar.pipeline.numeric.trace_forms import ImageForms, LineSystem
+from neurovar.pipeline.numeric.tracker import TrackerOptions
+
+
+def _setup(widths, activation, seed=0):
+    model = build_model({"model": "mlp", "widths": list(widths), "activation": activation})
+    fam = network_fiber_family(model, seed=seed)
+    group = network_block_group(model, fam.gauge, fam.free)
+    image = incoming_sums(model, group, fam.free)
+    return model, fam, image
+
+
+def _pencil(fam, image, W, extra, p0, v, beta):
+    rng = np.random.default_rng(3)
+    return T._pencil_test(fam.system, p0, v, ImageForms(image), beta, W, extra, TrackerOptions(corrector_tol=1e-8),
+                          rng, None, lambda: None, 0.0)
+
+
+@pytest.mark.parametrize("widths, activation", [((3, 7, 1), "x^5"), ((2, 4, 1), "x^7")])
+def test_chart_crossings_complete_the_trace_of_a_unique_decomposition(widths, activation):
+    model, fam, image = _setup(widths, activation)
+    cc = ChartCrossings.for_fiber(model, fam, image, network_fiber_family)
+    assert cc is not None
+    rng = np.random.default_rng(11)
+    p0 = fam.base_parameters
+    v = fam.trace_direction(rng)
+    beta = rng.normal(size=image.A.shape[1]) + 1j * rng.normal(size=image.A.shape[1])
+    E = cc(p0, v, beta, seed=2, time_limit=300)
+    # each is a point of C ∩ {beta . y = 1}, and no two have one image (y, lam)
+    S = LineSystem(fam.system, p0, v, "slice", ImageForms(image))
+    assert np.abs(S.evaluate(E, beta)).max() < 1e-8
+    key = np.c_[image.evaluate(E[:, :-1]), E[:, -1]]
+    assert len(T._distinct_images(T._WithLam(image), E)) == len(E) == len(key)
+    W = fam.theta0[fam.free][None, :]  # the fibre over p0: the one orbit of theta0
+    R = _pencil(fam, image, W, E, p0, v, beta)
+    assert R.passed is True, R.reason
+    # one witness removed, or the base orbit removed: the trace is not affine-linear
+    for drop in (0, len(E) - 1):
+        R2 = _pencil(fam, image, W, np.delete(E, drop, axis=0), p0, v, beta)
+        assert R2.passed is False and R2.residual > 1e3 * R2.tolerance
+
+
+def test_chart_crossings_apply_only_to_one_hidden_layer_in_the_incoming_gauge_with_a_monomial_activation():
+    for spec in ({"widths": [3, 2, 2, 1], "activation": "x^2"},       # two hidden layers
+                 {"widths": [2, 2, 1], "activation": "x^3 + x^2"},    # no rescaling symmetry
+                 {"widths": [2, 3, 1], "activation": "x^3", "bias": True}):
+        model = build_model({"model": "mlp", **spec})
+        fam = network_fiber_family(model, seed=0)  # finite fibres, each in a gauge of its own
+        group = network_block_group(model, fam.gauge, fam.free)
+        assert ChartCrossings.for_fiber(model, fam, incoming_sums(model, group, fam.free), network_fiber_family) is None
