@@ -119,9 +119,9 @@ def dask_scheduler(tmp: Path, timeout: float = 60):
         stop(proc)
 
 
-def start_worker(tmp: Path, addr: str, name: str, extra_env: dict | None = None) -> subprocess.Popen:
+def start_worker(tmp: Path, addr: str, name: str, extra_env: dict | None = None, nthreads: int = 1) -> subprocess.Popen:
     log = tmp / f"dask-worker-{name}.log"
-    return spawn([bin_path("dask"), "worker", addr, "--nthreads", "1", "--nworkers", "1",
+    return spawn([bin_path("dask"), "worker", addr, "--nthreads", str(nthreads), "--nworkers", "1",
                   "--name", name, "--no-dashboard", "--host", "127.0.0.1"], log, extra_env)
 
 

@@ -73,7 +73,10 @@ def test_numerical_grid_gives_the_same_rows_on_one_and_two_workers(tmp_path):
         try:
             wait_workers(addr, 1)
             one = _run(grid, addr, tmp_path / "one", tmp_path)
-            workers.append(start_worker(tmp_path, addr, "w1"))
+            # the second worker has more threads than the grid has cells, so one thread is always free for
+            # loop tasks while cells run: with one thread each, both workers were often busy with cells at
+            # the same time and every chunk was tracked by its own cell (the answer is the same either way)
+            workers.append(start_worker(tmp_path, addr, "w1", nthreads=5))
             wait_workers(addr, 2)
             two = _run(grid, addr, tmp_path / "two", tmp_path)
             used = _loop_workers(addr)
