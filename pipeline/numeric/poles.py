@@ -151,11 +151,13 @@ class ChartCrossings:
         efree = list(self.efam.free)
         pe = {q: i for i, q in enumerate(efree)}
         m = k - 1
+        p0pos = {q: i for i, q in enumerate(self.fam.free)}  # rows of the traced forms A
+        Ab = self.A @ beta  # beta . y = sum over the traced weights z of z (A beta)[z]
         iu = [pe[d0 * m]] + [pe[d0 * m + j] for j in range(2, d0)]  # u1, u3, ...
-        rest = [[pe[d0 * i + j] for i in range(m)] for j in range(1, d0)]  # y_rest's sums
-        A_m = self.A[[list(self.fam.free).index(d0 * m + j) for j in range(1, d0)]]  # rows of neuron m
-        H = _SliceFromInfinity(self.efam.full, len(efree), N, p0, v, beta, iu, rest, self.A, A_m,
-                               [[list(self.fam.free).index(d0 * i + j) for i in range(m)] for j in range(1, d0)])
+        rest = [[pe[d0 * i + j] for i in range(m)] for j in range(1, d0)]  # y_rest's weights, by coordinate
+        wr = [Ab[[p0pos[d0 * i + j] for i in range(m)]] for j in range(1, d0)]
+        wm = Ab[[p0pos[d0 * m + j] for j in range(1, d0)]]  # beta . ((1, u3, ...) A_m) = wm[0] + wm[1:] . (u3, ...)
+        H = _SliceFromInfinity(self.efam.full, len(efree), N, p0, v, iu, rest, wr, wm)
         th = np.zeros((len(C), self.model.num_params), dtype=np.complex128)
         for q, val in self.cfam.gauge.fixed.items():
             th[:, q] = val
@@ -170,8 +172,7 @@ class ChartCrossings:
             th[:, q] = val
         th[:, efree] = Z[:, :-1]
         u1 = th[:, d0 * m].copy()
-        w = th[:, d0 * m:d0 * m + d0] / u1[:, None]
-        th[:, d0 * m:d0 * m + d0] = w
+        th[:, d0 * m:d0 * m + d0] /= u1[:, None]
         th[:, d0 * k + m] *= u1 ** _monomial_degree(self.model)
         return np.c_[th[:, list(self.fam.free)], Z[:, -1]]
 
@@ -206,19 +207,18 @@ class _SliceFromInfinity:
     terms = None
     n_parameters = 1
 
-    def __init__(self, full, n, N, p0, v, beta, iu, rest, A, A_m, rest_rows):
-        self.full, self.n, self.N, self.p0, self.v, self.beta = full, n, N, p0, v, beta
-        self.iu, self.rest = iu, rest
+    def __init__(self, full, n, N, p0, v, iu, rest, wr, wm):
+        """``iu``: positions of ``u1, u3, ...``; ``rest[j]``, ``wr[j]``: positions and ``beta``-weights of the
+        other neurons' traced weights of coordinate ``j``; ``wm``: the marked neuron's ``beta``-weights."""
+        self.full, self.n, self.N, self.p0, self.v = full, n, N, p0, v
+        self.iu, self.rest, self.wr, self.wm = iu, rest, wr, wm
         self.n_variables, self.n_equations = n + 1, N + 1
         self.degrees = [8] * (N + 1)
-        # beta . y_rest = sum_j sum_i z_ij (beta . A row of (i, j)): one weight per traced incoming weight
-        self.wr = [np.array([A[r] @ beta for r in rows]) for rows in rest_rows]
-        self.wm = A_m @ beta  # beta . ((1, u3, ...) A_m) = wm[0] + wm[1:] . (u3, ...)
 
     def jacobian(self, X, P=None):
         X = np.atleast_2d(np.asarray(X, dtype=np.complex128))
         B, n, N = X.shape[0], self.n, self.N
-        eps = np.broadcast_to(np.asarray(P, dtype=np.complex128).reshape(-1), (B,)) if np.size(P) in (1, B) else None
+        eps = np.broadcast_to(np.asarray(P, dtype=np.complex128).reshape(-1), (B,))
         x, lam = X[:, :n], X[:, n]
         F, Jx, Jp = self.full.jacobian(x, self.p0[None, :] + lam[:, None] * self.v[None, :])
         Fo = np.zeros((B, N + 1), dtype=np.complex128)
