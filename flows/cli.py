@@ -224,6 +224,10 @@ def _make_compute_command(comp) -> click.Command:
         except SpecError as e:
             spec_error_exit(e, flag_names)
         rec = run_cells([cell])[0]
+        from neurovar.pipeline.cells import spec_error_of
+
+        if spec_error_of(rec) is not None:  # raised inside the computation: still bad input, exit 2
+            spec_error_exit(spec_error_of(rec), flag_names)
         for k in _PROVENANCE_HIDDEN:
             rec.pop(k, None)
         _print_record(rec, as_json)

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from typing import Callable, TextIO
 
 from neurovar.catalog import store
-from neurovar.pipeline.cells import Cell, cell_cost, package_versions
+from neurovar.pipeline.cells import Cell, cell_costs, package_versions
 
 #: Target estimated seconds of work per batch.
 BATCH_SECONDS = 2.0
@@ -44,7 +44,7 @@ def pack_batches(cells: list[Cell], workers: int, target_seconds: float = BATCH_
     """
     if not cells:
         return []
-    costs = [cell_cost(c) for c in cells] if costs is None else costs
+    costs = cell_costs(cells) if costs is None else costs
     total = sum(costs)
     target = min(target_seconds, max(total / (12 * max(workers, 1)), 0.05))
     batches, cur, acc = [], [], 0.0
@@ -59,30 +59,50 @@ def pack_batches(cells: list[Cell], workers: int, target_seconds: float = BATCH_
     return batches
 
 
-def plan_grid(spec, results, workers: int, retry_failed: bool = False, extra_cells: list[Cell] | None = None) -> dict:
+class Plan:
+    """What a run will do: ``planned`` (cells in the grid), ``skipped`` (already in the catalog),
+    ``todo`` (cells to run, each key once), ``costs`` (estimated seconds of each) and ``batches``.
+
+    Made once, before Prefect starts, and handed to the flow (:func:`neurovar.flows.flow.run_grid`).
+    Read as attributes or as ``plan["todo"]``. Prefect cannot encode it, so a flow run's stored
+    parameters show ``<Plan>``, not its cells.
+    """
+
+    __slots__ = ("planned", "skipped", "todo", "costs", "batches")
+
+    def __init__(self, planned: int, skipped: int, todo: list[Cell], costs: list[float], batches: list[list[Cell]]):
+        self.planned, self.skipped, self.todo, self.costs, self.batches = planned, skipped, todo, costs, batches
+
+    def __getitem__(self, name: str):
+        if not isinstance(name, str) or name not in self.__slots__:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __repr__(self) -> str:
+        return f"Plan(planned={self.planned}, skipped={self.skipped}, todo={len(self.todo)}, batches={len(self.batches)})"
+
+
+def plan_grid(spec, results, workers: int, retry_failed: bool = False, extra_cells: list[Cell] | None = None,
+              cells: list[Cell] | None = None) -> Plan:
     """Expand the grid, drop the cells already in the catalog, pack the rest into batches.
 
-    ``extra_cells`` are planned with the grid's own (e.g. the cells of stale rows to recompute).
-
-    Returns ``planned`` (cells in the grid), ``skipped`` (already there),
-    ``todo`` (cells to run, each key once), ``costs`` (estimated seconds of each)
-    and ``batches``.
+    ``extra_cells`` are planned with the grid's own (e.g. the cells of stale rows to recompute);
+    ``cells`` are the grid's cells when the caller has them already (``spec.cells()``).
     """
-    cells = spec.cells() + list(extra_cells or [])
+    cells = (spec.cells() if cells is None else list(cells)) + list(extra_cells or [])
     have: dict[str, set[str]] = {}
-    todo = []
+    todo: dict[str, Cell] = {}  # the same cell twice in one grid (e.g. an axis that does not apply) runs once
     for c in cells:
         if c.computation not in have:
             statuses = ("ok",) if retry_failed else None
             have[c.computation] = store.keys(c.computation, results, statuses=statuses)
-        if c.key not in have[c.computation]:
-            todo.append(c)
-    # the same cell twice in one grid (e.g. an axis that does not apply) runs once
-    todo = list({c.key: c for c in todo}.values())
-    costs = [cell_cost(c) for c in todo]
-    batches = pack_batches(todo, workers, costs=costs)
-    return {"planned": len(cells), "skipped": len(cells) - len(todo), "todo": todo, "costs": costs,
-            "batches": batches}
+        key = c.key
+        if key not in have[c.computation]:
+            todo[key] = c
+    todo_list = list(todo.values())
+    costs = cell_costs(todo_list)
+    batches = pack_batches(todo_list, workers, costs=costs)
+    return Plan(planned=len(cells), skipped=len(cells) - len(todo_list), todo=todo_list, costs=costs, batches=batches)
 
 
 def new_run_row(spec, plan: dict, workers: int, scheduler: str | None, cluster: str | None,
@@ -210,5 +230,5 @@ def dry_run_estimate(plan: dict, workers: int) -> dict:
             "workers": workers, "by_computation": dict(by_comp), "warn": wall > DRY_RUN_WARN_SECONDS}
 
 
-__all__ = ["BATCH_SECONDS", "DRY_RUN_WARN_SECONDS", "ProgressLines", "dry_run_estimate", "finish_run_row",
+__all__ = ["BATCH_SECONDS", "DRY_RUN_WARN_SECONDS", "Plan", "ProgressLines", "dry_run_estimate", "finish_run_row",
            "interrupted_line", "new_run_row", "pack_batches", "plan_grid", "record_noop_run"]

@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 from threadpoolctl import threadpool_limits
 
 from .compute import computations, get_computation
@@ -42,7 +42,12 @@ from .provenance import code_fingerprint, content_keyed, git_revision
 
 
 class Cell(BaseModel):
-    """A validated, canonical cell."""
+    """A validated, canonical cell.
+
+    Its key is computed once and travels with the cell (a pickled cell keeps it, so a
+    worker's child process records the key the plan looked up); its model is built once
+    per process (:meth:`built_model`) and is not pickled.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -52,14 +57,60 @@ class Cell(BaseModel):
     seed: int = 0
     timeout_s: float | None = None
 
+    _key: str | None = PrivateAttr(default=None)
+    _built: Any = PrivateAttr(default=None)
+
     @property
     def key(self) -> str:
-        return cell_key(self)
+        if self._key is None:
+            self._key = cell_key(self)
+        return self._key
+
+    @classmethod
+    def planned(cls, computation: str, model: dict | None, params: dict, seed: int, timeout_s: float | None,
+                key: str) -> "Cell":
+        """A cell of fields already validated (by :func:`make_cell` on a cell that differs only in its
+        seed) and its key: no validation at all, for the 10^5 cells of a grid."""
+        cell = cls.__new__(cls)
+        object.__setattr__(cell, "__dict__", {"computation": computation, "model": model, "params": params,
+                                              "seed": seed, "timeout_s": timeout_s})
+        object.__setattr__(cell, "__pydantic_fields_set__", set(_ALL_FIELDS))
+        object.__setattr__(cell, "__pydantic_extra__", None)
+        object.__setattr__(cell, "__pydantic_private__", {"_key": key, "_built": None})
+        return cell
+
+    def built_model(self):
+        """The cell's :class:`~pipeline.models.Model` (None without one), built on first use only."""
+        if self.model is None:
+            return None
+        if self._built is None:
+            self._built = build_model(self.model, seed=self.seed)
+        return self._built
+
+    def __eq__(self, other) -> bool:  # the fields only, not what is cached
+        if not isinstance(other, Cell):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        if state.get("__pydantic_private__"):
+            state["__pydantic_private__"] = {**state["__pydantic_private__"], "_built": None}
+        return state
+
+    def model_copy(self, *, update: dict | None = None, deep: bool = False) -> "Cell":
+        copy = super().model_copy(update=update, deep=deep)
+        if update:  # another cell: neither the key nor the model carry over
+            copy._key, copy._built = None, None
+        return copy
 
     def describe(self) -> str:
         m = ", ".join(f"{k}={v}" for k, v in (self.model or {}).items())
         p = ", ".join(f"{k}={v}" for k, v in self.params.items())
         return f"{self.computation}({m}{'; ' if p else ''}{p}; seed={self.seed})"
+
+
+_ALL_FIELDS = frozenset(Cell.model_fields)
 
 
 def _canonical(obj: Any) -> Any:
@@ -72,18 +123,50 @@ def _canonical(obj: Any) -> Any:
     return obj
 
 
-def cell_key(cell: Cell) -> str:
-    comp = get_computation(cell.computation)
+def _key_text(computation: str, model: dict | None, params: dict, seed: Any) -> str:
+    """The canonical text a cell's key hashes (the one definition of what enters a key)."""
     payload = {
-        "computation": cell.computation,
-        "version": comp.version,
-        "code": code_fingerprint(cell.computation),
-        "model": _canonical(content_keyed(cell.model)),
-        "params": _canonical(content_keyed(cell.params)),
-        "seed": cell.seed,
+        "computation": computation,
+        "version": get_computation(computation).version,
+        "code": code_fingerprint(computation),
+        "model": _canonical(content_keyed(model)),
+        "params": _canonical(content_keyed(params)),
+        "seed": seed,
     }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"))
+
+
+def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def cell_key(cell: Cell) -> str:
+    return _digest(_key_text(cell.computation, cell.model, cell.params, cell.seed))
+
+
+_SEED_HOLE = "\x00seed\x00"
+
+
+class KeyTemplate:
+    """The key text of one (computation, model, options) with a hole for the seed.
+
+    The cells of a grid that differ only in their seed share the canonical form, the
+    content hashes of ``file:`` inputs and the code fingerprint, so each of their keys costs
+    one hash. The keys equal :func:`cell_key`'s.
+
+    >>> cell = make_cell("dimension", {"model": "linear", "widths": [2, 1, 2]}, seed=7)
+    >>> KeyTemplate(cell.computation, cell.model, cell.params).key(7) == cell_key(cell)
+    True
+    """
+
+    def __init__(self, computation: str, model: dict | None, params: dict):
+        self.parts = _key_text(computation, model, params, _SEED_HOLE).split(json.dumps(_SEED_HOLE))
+        self.fallback = (computation, model, params)
+
+    def key(self, seed: int) -> str:
+        if len(self.parts) != 2:  # the hole's text occurs in an input too: the plain way
+            return _digest(_key_text(*self.fallback, seed))
+        return _digest(f"{self.parts[0]}{int(seed)}{self.parts[1]}")
 
 
 def make_cell(
@@ -118,7 +201,13 @@ def make_cell(
         raise SpecError(f"{pre}seed", f"must be a non-negative integer, got {seed!r}")
     if timeout_s is not None and (not isinstance(timeout_s, (int, float)) or timeout_s <= 0):
         raise SpecError(f"{pre}timeout_s", f"must be a positive number of seconds, got {timeout_s!r}")
-    return Cell(computation=computation, model=mdump, params=p.model_dump(mode="json"), seed=seed, timeout_s=timeout_s)
+    cell = Cell(computation=computation, model=mdump, params=p.model_dump(mode="json"), seed=seed, timeout_s=timeout_s)
+    if comp.check is not None:  # what the computation refuses is refused here, not recorded as an error row
+        try:
+            comp.check(cell.built_model(), p)
+        except SpecError as e:
+            raise SpecError(f"{pre}{e.field}", e.message) from None
+    return cell
 
 
 @lru_cache(maxsize=1)
@@ -140,7 +229,7 @@ def cell_inputs(cell: Cell) -> dict:
     rec: dict[str, Any] = {"computation": cell.computation}
     if cell.model is not None:
         try:
-            rec.update(build_model(cell.model, seed=cell.seed).record())
+            rec.update(cell.built_model().record())
         except Exception:  # an invalid model is reported by run_cell; keep its raw fields
             rec.update(cell.model)
     rec.update(cell.params)
@@ -177,7 +266,7 @@ def run_cell(cell: Cell) -> dict:
     cols = comp.output_columns()  # outputs named like an input go to "<name>_used"
     rec.update({c: None for c in cols.values()})
     try:
-        model = build_model(cell.model, seed=cell.seed) if cell.model is not None else None
+        model = cell.built_model()
         params = comp.params.model_validate(cell.params)
         # BLAS threads matched to the cell's share of the cores (one per cell unless configured): the
         # numerical engine's matrices are small, and several threads per call only oversubscribe the
@@ -189,6 +278,9 @@ def run_cell(cell: Cell) -> dict:
         rec["status"] = out.get("status", "ok")
         if rec["status"] != "ok":  # a computation that stops short says why (e.g. which solver limit ran out)
             rec["error"] = out.get("error") or f"{cell.computation} reported status {rec['status']!r} without a reason"
+    except SpecError as exc:  # input the computation refuses: the message says it all
+        rec["status"] = "error"
+        rec["error"] = f"{SPEC_ERROR}{exc}"
     except Exception as exc:  # a cell that raises is recorded, the grid goes on
         rec["status"] = "error"
         rec["error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"[:4000]
@@ -204,16 +296,46 @@ def failed_record(cell: Cell, status: str, error: str, seconds: float) -> dict:
     return rec
 
 
+#: How ``run_cell`` starts the error of a cell whose computation raised :class:`SpecError`.
+SPEC_ERROR = "SpecError: "
+
+
+def spec_error_of(rec: dict) -> SpecError | None:
+    """The :class:`SpecError` a record's computation raised (``run_cell`` wrote it), else None.
+
+    >>> spec_error_of({"status": "error", "error": "SpecError: weights: give 2 entries"}).field
+    'weights'
+    """
+    err = rec.get("error") or ""
+    if rec.get("status") != "error" or not err.startswith(SPEC_ERROR):
+        return None
+    field, _, message = err[len(SPEC_ERROR):].partition(": ")
+    return SpecError(field, message)
+
+
 def cell_cost(cell: Cell) -> float:
-    """A rough guess of a cell's seconds, to pack batches."""
+    """A rough guess of a cell's seconds, to pack batches (a function of the model and options, not the seed)."""
     comp = get_computation(cell.computation)
     if comp.cost is None:
         return 0.05
     try:
-        model = build_model(cell.model, seed=cell.seed) if cell.model is not None else None
-        return float(comp.cost(model, comp.params.model_validate(cell.params)))
+        return float(comp.cost(cell.built_model(), comp.params.model_validate(cell.params)))
     except Exception:
         return 0.05
 
 
-__all__ = ["Cell", "make_cell", "run_cell", "failed_record", "cell_key", "cell_cost", "computations"]
+def cell_costs(cells: list[Cell]) -> list[float]:
+    """:func:`cell_cost` of each cell, computed once per (computation, model, options): the cells of a
+    grid that differ only in their seed share their model and options (the same objects)."""
+    memo: dict[tuple, float] = {}
+    out = []
+    for c in cells:
+        sig = (c.computation, id(c.model), id(c.params))
+        if sig not in memo:
+            memo[sig] = cell_cost(c)
+        out.append(memo[sig])
+    return out
+
+
+__all__ = ["Cell", "KeyTemplate", "make_cell", "run_cell", "failed_record", "cell_key", "cell_cost", "cell_costs",
+           "computations", "spec_error_of"]

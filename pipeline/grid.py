@@ -49,10 +49,10 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from .cells import Cell, make_cell
+from .cells import Cell, KeyTemplate, make_cell
 from .compute import computations
 from .errors import SpecError, read_yaml
-from .models import MODELS, build_model, pydantic_error
+from .models import MODELS, pydantic_error
 
 GENERATORS = ("input_dim", "hidden", "depth", "output_dim")
 MAX_CELLS = 1_000_000
@@ -206,9 +206,18 @@ class GridSpec(BaseModel):
         return list(self.iter_cells())
 
     def iter_cells(self) -> Iterator[Cell]:
+        """The cells, validated, after the constraints.
+
+        The work that does not depend on the seed is done once per combination of the other
+        axes: validating the model and options (:func:`make_cell` on the first such cell, so a
+        value the computation refuses is named here), the constraints, and the key's canonical
+        text (:class:`KeyTemplate`). The cells that differ only in their seed share the same
+        model and options objects (which :func:`cell_costs` relies on).
+        """
         count = 0
         limit = self.constraints.max_cells or MAX_CELLS
         widths = self._widths()
+        model_fields = set(MODELS[self.model][0].model_fields) if self.model else set()
         for comp_name in self.computations:
             fields = self._fields_for(comp_name)
             gens = self._generator_keys()
@@ -216,24 +225,42 @@ class GridSpec(BaseModel):
             if widths is not None:
                 keys = ["widths"] + keys
             lists = [widths if k == "widths" else self._axis(k) for k in keys]
-            model_fields = set(MODELS[self.model][0].model_fields) if self.model else set()
-            for combo in itertools.product(*lists):
-                values = dict(zip(keys, combo))
-                seed = values.pop("seed", 0)
-                model = None
-                if self.model is not None:
-                    model = {"model": self.model, **{k: v for k, v in values.items() if k in model_fields}}
-                params = {k: v for k, v in values.items() if k not in model_fields}
-                try:
-                    cell = make_cell(comp_name, model, params, seed=seed, timeout_s=self.timeout_s)
-                except SpecError as e:
-                    raise self._locate(e, values) from None
-                if not self._keep(cell):
+            seed_at = keys.index("seed") if "seed" in keys else None
+            groups: dict[tuple, tuple | None] = {}  # indices of the other axes -> (model, params, KeyTemplate)
+            kept: dict[tuple, bool] = {}  # indices of the model's axes -> within the constraints
+            model_at = tuple(i for i, k in enumerate(keys) if k in model_fields or k == "widths")
+            for idx in itertools.product(*(range(len(v)) for v in lists)):
+                seed = lists[seed_at][idx[seed_at]] if seed_at is not None else 0
+                gkey = idx[:seed_at] + idx[seed_at + 1:] if seed_at is not None else idx
+                if gkey not in groups:
+                    groups[gkey] = self._group(comp_name, keys, lists, idx, seed, model_fields, kept, model_at)
+                group = groups[gkey]
+                if group is None:  # outside the constraints
                     continue
+                cell = Cell.planned(comp_name, group[0], group[1], seed, self.timeout_s, group[2].key(seed))
                 count += 1
                 if count > limit:
                     raise SpecError("grid.constraints.max_cells", f"the grid has more than {limit} cells; narrow the axes or raise max_cells")
                 yield cell
+
+    def _group(self, comp_name, keys, lists, idx, seed, model_fields, kept, model_at) -> tuple | None:
+        """(model, params, key template) of the cells with the axis values ``idx`` but the seed's,
+        validated through :func:`make_cell`; None when the constraints drop them."""
+        values = {k: lists[i][j] for i, (k, j) in enumerate(zip(keys, idx)) if k != "seed"}
+        model = None
+        if self.model is not None:
+            model = {"model": self.model, **{k: v for k, v in values.items() if k in model_fields}}
+        params = {k: v for k, v in values.items() if k not in model_fields}
+        try:
+            cell = make_cell(comp_name, model, params, seed=seed, timeout_s=self.timeout_s)
+        except SpecError as e:
+            raise self._locate(e, values) from None
+        mkey = tuple(idx[i] for i in model_at)
+        if mkey not in kept:
+            kept[mkey] = self._keep(cell)
+        if not kept[mkey]:
+            return None
+        return cell.model, cell.params, KeyTemplate(comp_name, cell.model, cell.params)
 
     def _locate(self, e: SpecError, values: dict) -> SpecError:
         """Map an error on a cell field back to the YAML path of the axis value."""
@@ -253,7 +280,7 @@ class GridSpec(BaseModel):
         c = self.constraints
         if cell.model is None or (c.max_params is None and c.max_ambient_dim is None and c.min_params is None):
             return True
-        m = build_model(cell.model, seed=cell.seed)
+        m = cell.built_model()
         if c.max_params is not None and m.num_params > c.max_params:
             return False
         if c.min_params is not None and m.num_params < c.min_params:

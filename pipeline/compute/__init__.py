@@ -84,6 +84,9 @@ class Computation:
     cost: Callable[..., float] | None = field(default=None, compare=False)
     #: The output schema (a dataclass) the column kinds were derived from.
     schema: type | None = field(default=None, compare=False)
+    #: ``check(model_or_None, params)`` raises :class:`~pipeline.errors.SpecError` for a model or
+    #: options this computation does not support; called when a cell is made (a grid is planned)
+    check: Callable[..., None] | None = field(default=None, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.outputs, dict):

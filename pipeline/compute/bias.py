@@ -329,4 +329,5 @@ COMPUTATION = Computation(
     models=("mlp",),
     outputs=BiasOutputs,
     cost=lambda model, params: params.samples * (0.02 if model.widths[1] == 1 else 0.1),
+    check=lambda model, params: _check_model(model),
 )

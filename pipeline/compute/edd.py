@@ -76,13 +76,13 @@ import json
 import time
 
 from ..algebra.edd_system import random_point
-from ..algebra.weights import kernel_basis, weight_matrix
+from ..algebra.weights import kernel_basis, parse_weights, weight_matrix
 from ..errors import SpecError
 from .edd_implicit import exact_implicit
 from .edd_numerical import NUMERICAL_OUTPUTS, numerical_critical_points
 from .edd_params import MAX_IMPLICIT_CODIM, METHODS, RANDOM_INPUT, EddParams
 from .edd_parametric import exact_parametric, parametric_critical_points
-from .edd_varieties import _Variety, variety_of
+from .edd_varieties import _Implicit, _Variety, variety_of
 
 VERSION = "4"
 
@@ -167,6 +167,22 @@ def edd(model=None, params: EddParams | None = None, seed: int = 0) -> dict:
     return out
 
 
+def _check(model, params: EddParams) -> None:
+    """What a cell must satisfy before it runs: equations or a model, equations in the given
+    variables, and weights that fit the number of coordinates (raises :class:`SpecError`)."""
+    if (model is None) == (params.equations is None):
+        raise SpecError("equations", "give exactly one of --equations (implicit) or --model")
+    names = _Implicit(params).names if model is None else None
+    kind, _ = parse_weights(params.weights)
+    if kind not in ("diag", "psd", "file", "bombieri") or (kind == "bombieri" and model is not None):
+        return
+    n = len(names if model is None else model.coordinate_names())
+    try:
+        weight_matrix(params.weights, n)
+    except ValueError as e:
+        raise SpecError("weights", str(e)) from None
+
+
 def _run(model, params, seed):
     out = edd(model, params, seed)
     out["positive_dimensional"] = json.loads(json.dumps(out["positive_dimensional"]))
@@ -212,6 +228,7 @@ COMPUTATION = Computation(
     description="ED degree: critical points of ||x - u||_Q^2 on M_reg (saturated Lagrange systems, msolve mod p)",
     outputs=EddOutputs,
     cost=lambda model, params: 5.0,
+    check=_check,
 )
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -35,6 +35,19 @@ from ..algebra.parser import PolynomialSyntaxError, univariate_coefficients
 
 _MONOMIAL = re.compile(r"^\s*x\s*(?:\^\s*(\d+))?\s*$")
 _GENERIC = re.compile(r"^\s*generic\s*:\s*(\d+)\s*$")
+
+
+@lru_cache(maxsize=4096)
+def _polynomial(text: str) -> tuple[tuple[Fraction, ...], str]:
+    """Coefficients and spelling of an activation written as a polynomial in x (parsed once per
+    spelling: a grid validates and builds the same few activations for thousands of cells)."""
+    try:
+        coeffs = univariate_coefficients(text, "x")
+    except PolynomialSyntaxError as e:
+        raise ValueError(f"{e} (activations are x^r, generic:r or a polynomial in x)") from None
+    if len(coeffs) < 2:
+        raise ValueError(f"{text!r} is constant: an activation needs degree >= 1")
+    return tuple(coeffs), text.strip()
 
 
 @dataclass(frozen=True)
@@ -62,13 +75,7 @@ class Activation:
             mags = rng.integers(1, 1001, size=r + 1)
             signs = rng.choice([-1, 1], size=r + 1)
             return cls(tuple(Fraction(int(s * v)) for s, v in zip(signs, mags)), f"generic:{r}")
-        try:
-            coeffs = univariate_coefficients(text, "x")
-        except PolynomialSyntaxError as e:
-            raise ValueError(f"{e} (activations are x^r, generic:r or a polynomial in x)") from None
-        if len(coeffs) < 2:
-            raise ValueError(f"{text!r} is constant: an activation needs degree >= 1")
-        return cls(tuple(coeffs), text.strip())
+        return cls(*_polynomial(text))
 
     @property
     def degree(self) -> int:
