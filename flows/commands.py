@@ -40,8 +40,14 @@ def run(
     recompute_stale: bool = typer.Option(False, "--recompute-stale",
                                          help="also recompute the catalog's stale rows (computed by other code) of the grid's computations"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+    worker_timeout: Optional[float] = typer.Option(None, "--worker-timeout",
+                                                   help="seconds the cluster has to start its first worker before "
+                                                        "the run fails (default 300, NEUROVAR_WORKER_TIMEOUT)"),
 ) -> None:
     """Run every cell of a grid that is not yet in the catalog.
+
+    The environment is checked before anything starts (exit 2, one line): a writable
+    --results, a scheduler that answers, a batch queue's submit command on PATH.
 
     Ctrl-C (or SIGTERM) stops the run within seconds: the finished batches stay
     in the catalog, the run's row in _runs says interrupted, and a rerun
@@ -60,16 +66,17 @@ def run(
             spec = load_grid(spec_file)
             if workers is not None and workers < 1:
                 raise SpecError("--workers", f"must be at least 1, got {workers}")
-            if cluster is not None:
-                from .hpc import load_cluster_config
+            if worker_timeout is not None and not worker_timeout > 0:
+                raise SpecError("--worker-timeout", f"must be a positive number of seconds, got {worker_timeout}")
+            if not dry_run:
+                from .environment import check_environment
 
-                load_cluster_config(cluster, cluster_config)
-            from .cluster import scheduler_address
-
-            scheduler_address(scheduler)
+                check_environment(results, scheduler, cluster, cluster_config)
             n_workers = workers or default_workers()
-            extra = stale_extra_cells(spec, spec.cells(), results) if recompute_stale else []
-            plan = plan_grid(spec, results, n_workers, retry_failed, extra)  # before Prefect: a no-op run starts no server
+            cells = spec.cells()
+            extra = stale_extra_cells(spec, cells, results) if recompute_stale else []
+            # the one plan of the run, made before Prefect (a no-op run starts no server) and handed to the flow
+            plan = plan_grid(spec, results, n_workers, retry_failed, extra, cells=cells)
         except SpecError as e:
             fail(str(e))
         if dry_run:
@@ -85,7 +92,7 @@ def run(
         remove_stale_tempdirs()  # solver folders left by SIGKILLed runs
         _prefect_ready(as_json)
         summary = _run_flow(spec, spec_file, results, workers, scheduler, retry_failed, cluster, cluster_config,
-                            as_json, extra)
+                            as_json, plan, worker_timeout)
     if as_json:
         print(json.dumps(summary))
     if summary.get("status") == "failed":
@@ -216,7 +223,7 @@ def _progress(spec_name: str, as_json: bool):
 
 
 def _run_flow(spec, spec_file, results, workers, scheduler, retry_failed, cluster, cluster_config, as_json,
-              extra_cells) -> dict:
+              plan, worker_timeout) -> dict:
     from . import flow as flow_mod
 
     progress, hook = _progress(spec.name, as_json)
@@ -225,7 +232,7 @@ def _run_flow(spec, spec_file, results, workers, scheduler, retry_failed, cluste
         return flow_mod.run_grid(spec, results=str(results), workers=workers, scheduler=scheduler,
                                  retry_failed=retry_failed, spec_path=str(spec_file), cluster=cluster,
                                  cluster_config=str(cluster_config) if cluster_config else None,
-                                 extra_cells=extra_cells or None)
+                                 plan=plan, worker_timeout=worker_timeout)
     except SpecError as e:
         progress.stop()
         fail(str(e))

@@ -4,7 +4,8 @@
 
 ``plan``
     expand the grid into cells, drop the keys already in the catalog, pack the
-    rest into batches of a few seconds of estimated work;
+    rest into batches of a few seconds of estimated work (skipped when the
+    caller hands the flow its plan, as ``neurovar run`` does);
 ``execute``
     submit one Dask task per batch (not per cell: Prefect's per-task overhead is
     tens of milliseconds) and append every finished batch to the catalog as it
@@ -50,8 +51,8 @@ from neurovar.pipeline.grid import GridSpec
 from neurovar.pipeline.runner import run_batch  # what the workers run: importing it must not import Prefect
 
 from . import signals
-from .cluster import dask_client, default_workers
-from .runs import BATCH_SECONDS, finish_run_row, interrupted_line, new_run_row, pack_batches, plan_grid
+from .cluster import dask_client, default_workers, no_worker_message
+from .runs import BATCH_SECONDS, Plan, finish_run_row, interrupted_line, new_run_row, pack_batches, plan_grid
 
 #: Called in the flow's process as ``hook(event, **info)``; the CLI draws its progress bar with it.
 #: Events: ``plan``, ``cluster``, ``batch`` (records), ``tick`` (about once a second while waiting).
@@ -63,7 +64,7 @@ SCHEDULER_LOST_SECONDS = float(os.environ.get("NEUROVAR_SCHEDULER_LOST_SECONDS",
 #: The run in progress in this process: its ``_runs`` row, counts and cells to do (for the signal handler).
 CURRENT: dict = {}
 
-__all__ = ["BATCH_SECONDS", "CURRENT", "PROGRESS_HOOK", "execute", "pack_batches", "plan", "run_grid"]
+__all__ = ["BATCH_SECONDS", "CURRENT", "PROGRESS_HOOK", "execute", "pack_batches", "plan_task", "run_grid"]
 
 
 def _emit(event: str, **info) -> None:
@@ -90,7 +91,7 @@ def _task(**kw):
 
 
 @_task(name="plan")
-def plan(spec: GridSpec, results: str, retry_failed: bool, workers: int, extra_cells: list[Cell] | None = None) -> dict:
+def plan_task(spec: GridSpec, results: str, retry_failed: bool, workers: int, extra_cells: list[Cell] | None = None) -> dict:
     return plan_grid(spec, results, workers, retry_failed, extra_cells)
 
 
@@ -109,7 +110,8 @@ def _write_batch(records: list[dict], run_id: str, flow_run_id: str | None, resu
 
 @_task(name="execute")
 def execute(batches: list[list[Cell]], results: str, run_id: str, flow_run_id: str | None,
-            scheduler: str | None, workers: int, cluster: str | None, cluster_config: str | None) -> dict:
+            scheduler: str | None, workers: int, cluster: str | None, cluster_config: str | None,
+            worker_timeout: float | None = None) -> dict:
     """Run the batches on Dask and write each as it arrives.
 
     Returns ``{"counts": Counter of statuses, "failed": None or the reason the run stopped}``.
@@ -128,6 +130,9 @@ def execute(batches: list[list[Cell]], results: str, run_id: str, flow_run_id: s
     exc_info = (None, None, None)
     try:
         addr = client.scheduler.address
+        failed = no_worker_message(client, worker_timeout)  # a queue that never starts a worker ends the run
+        if failed:
+            return {"counts": counts, "failed": failed}
         logger.info("Dask scheduler %s, %d batches", addr, len(batches))
         _emit("cluster", address=addr, batches=len(batches))
         futures = {client.submit(run_batch, b, pure=False, key=f"batch-{run_id}-{i}"): b for i, b in enumerate(batches)}
@@ -239,10 +244,15 @@ def _interrupted_message(signum: int) -> str:
 def run_grid(spec: GridSpec, results: str = store.DEFAULT_ROOT, workers: int | None = None,
              scheduler: str | None = None, retry_failed: bool = False, spec_path: str | None = None,
              cluster: str | None = None, cluster_config: str | None = None,
-             extra_cells: list[Cell] | None = None) -> dict:
+             extra_cells: list[Cell] | None = None, plan: Plan | None = None,
+             worker_timeout: float | None = None) -> dict:
     """Run every missing cell of a grid and append the results to the catalog.
 
-    ``extra_cells`` are planned with the grid's cells (e.g. the cells of stale rows to recompute).
+    ``plan`` is the run's :class:`~neurovar.flows.runs.Plan` when the caller made it (``neurovar
+    run`` plans before Prefect starts): the flow runs it as it is. Without one the flow plans
+    (the ``plan`` task), with ``extra_cells`` planned beside the grid's cells (e.g. the cells of
+    stale rows to recompute). ``worker_timeout``: seconds the cluster has to start its first
+    worker before the run fails (default :data:`~neurovar.flows.cluster.WORKER_TIMEOUT_SECONDS`).
 
     Returns a summary: cells planned, skipped (already in the catalog), the
     counts of ``ok`` / ``timeout`` / ``error`` records written by this run, the
@@ -251,7 +261,7 @@ def run_grid(spec: GridSpec, results: str = store.DEFAULT_ROOT, workers: int | N
     logger = get_run_logger()
     workers = workers or default_workers()
     fr_id = _flow_run_id()
-    p = plan(spec, results, retry_failed, workers, extra_cells)
+    p = plan if plan is not None else plan_task(spec, results, retry_failed, workers, extra_cells)
     row = new_run_row(spec, p, workers, scheduler, cluster, spec_path, flow_run_id=fr_id)
     run_id = row["run_id"]
     counts: Counter = Counter()
@@ -268,7 +278,8 @@ def run_grid(spec: GridSpec, results: str = store.DEFAULT_ROOT, workers: int | N
         store.write_run(row, results)
         with signals.handling(stop=_cancel_futures, record=_record_interrupted, message=_interrupted_message):
             try:
-                out = execute(p["batches"], results, run_id, fr_id, scheduler, workers, cluster, cluster_config)
+                out = execute(p["batches"], results, run_id, fr_id, scheduler, workers, cluster, cluster_config,
+                              worker_timeout)
             except Exception:
                 finish_run_row(row, counts, "failed", results)
                 CURRENT["recorded"] = True

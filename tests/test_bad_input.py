@@ -87,3 +87,45 @@ def test_output_named_like_a_provenance_column_is_refused(bad):
                        needs_model=False)
     with pytest.raises(ValueError, match="collide"):
         comp.check_columns()
+
+
+@pytest.mark.parametrize("args, flag, says", [
+    # the equations use y, the variables name x only
+    (["edd", "--equations", "x^2+y^2-1", "--variables", "x", "--weights", "identity"], "--equations",
+     "unknown variable 'y'"),
+    # two variables, one diagonal weight
+    (["edd", "--equations", "x^2+y^2-1", "--variables", "x,y", "--weights", "diag:4"], "--weights", "give 2 entries"),
+    # bias takes shallow networks (1, k, 1) only: refused when the cell is made, not inside the computation
+    (["bias", "--model", "mlp", "--widths", "2,2,1", "--activation", "generic:3", "--dataset-size", "3",
+      "--samples", "50"], "--widths", "(1, k, 1)"),
+    # raised inside the computation (the attention model's equations need n >= d): still exit 2
+    (["edd", "--model", "attention", "--d", "2", "--d-out", "1", "--n", "1"], "--n", "n >= d"),
+])
+def test_compute_spec_errors_exit_2_with_one_line(cli, tmp_path, args, flag, says):
+    p = cli("compute", *args, cwd=tmp_path, timeout=120)
+    _one_line_naming(p, flag)
+    assert says in p.stderr
+    assert _tree(tmp_path) == []
+
+
+def test_spec_error_inside_a_computation_is_recorded_as_such():
+    from neurovar.pipeline.cells import run_cell, spec_error_of
+
+    rec = run_cell(make_cell("edd", {"model": "attention", "d": 2, "d_out": 1, "n": 1}))
+    err = spec_error_of(rec)
+    assert rec["status"] == "error" and err is not None
+    assert err.field == "model.n" and "n=1, d=2" in err.message
+    assert "Traceback" not in rec["error"]
+
+
+@pytest.mark.parametrize("dry", [False, True])
+def test_grid_axis_value_a_computation_refuses_is_named_at_planning(cli, tmp_path, dry):
+    # bias runs on (1, k, 1) networks: the second widths value is refused before anything runs
+    grid = tmp_path / "g.yaml"
+    grid.write_text("name: g\ncomputations: [bias]\nmodel: mlp\naxes:\n"
+                    "  widths: [[1, 2, 1], [2, 2, 1]]\n  activation: [\"x^2\"]\n  samples: [5]\n  seed: [0, 1]\n")
+    results = tmp_path / "results"
+    p = cli("run", grid, "--results", results, *(["--dry-run"] if dry else []), timeout=120)
+    _one_line_naming(p, "grid.axes.widths[1]")
+    assert "[2, 2, 1]" in p.stderr and "(1, k, 1)" in p.stderr
+    assert not results.exists()
