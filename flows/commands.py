@@ -63,15 +63,15 @@ def run(
     with signals.handling(record=lambda s: _record_early_interrupt(pre), message=lambda s: "interrupted: no cell ran; rerun to start"):
         try:
             results_folder(results)
-            spec = load_grid(spec_file)
             if workers is not None and workers < 1:
                 raise SpecError("--workers", f"must be at least 1, got {workers}")
             if worker_timeout is not None and not worker_timeout > 0:
                 raise SpecError("--worker-timeout", f"must be a positive number of seconds, got {worker_timeout}")
-            if not dry_run:
+            if not dry_run:  # first: a wrong environment is said within seconds, whatever the grid
                 from .environment import check_environment
 
                 check_environment(results, scheduler, cluster, cluster_config)
+            spec = load_grid(spec_file)
             n_workers = workers or default_workers()
             cells = spec.cells()
             extra = stale_extra_cells(spec, cells, results) if recompute_stale else []
