@@ -238,10 +238,20 @@ def cell_inputs(cell: Cell) -> dict:
     return rec
 
 
+def _reads_files(obj: Any) -> bool:
+    """Whether a cell's model or options name a ``file:PATH`` input (whose content enters the key)."""
+    if isinstance(obj, str):
+        return obj.startswith("file:")
+    if isinstance(obj, dict):
+        return any(_reads_files(v) for v in obj.values())
+    return isinstance(obj, (list, tuple)) and any(_reads_files(v) for v in obj)
+
+
 def base_record(cell: Cell) -> dict:
     rec = cell_inputs(cell)
     rec.update(
-        cell_key=cell.key,
+        # the planned key, unless a file input may have changed since: then the content read now
+        cell_key=cell_key(cell) if _reads_files(cell.params) or _reads_files(cell.model) else cell.key,
         # the exact inputs, so a row can be recomputed even where an output shares a column name
         cell_spec=json.dumps({"computation": cell.computation, "model": cell.model, "params": cell.params,
                               "seed": cell.seed}, sort_keys=True),

@@ -95,3 +95,36 @@ def test_every_example_grid_loads(path):
     assert cells, f"{path.name} expands to no cells"
     for name in spec.computations:
         assert get_computation(name).name == name
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "grids").glob("*.yaml")), ids=lambda p: p.name)
+def test_planned_cells_equal_cells_made_one_by_one(path):
+    """The planner validates once per combination of the non-seed axes and hashes each key from a
+    template: every cell, and its key, equal what make_cell and cell_key give for it alone."""
+    import pickle
+
+    from neurovar.pipeline.cells import cell_key, make_cell
+
+    for c in load_grid(path).cells():
+        alone = make_cell(c.computation, c.model, c.params, seed=c.seed, timeout_s=c.timeout_s)
+        assert c == alone and c.key == cell_key(alone)
+        assert pickle.loads(pickle.dumps(c))._key == c.key  # the key travels with the cell to the worker
+
+
+def test_a_cell_builds_its_model_once_when_it_runs(monkeypatch):
+    from neurovar.pipeline import cells as cells_mod
+
+    built = []
+    real = cells_mod.build_model
+    monkeypatch.setattr(cells_mod, "build_model", lambda *a, **k: built.append(a) or real(*a, **k))
+    cell = cells_mod.make_cell("dimension", {"model": "mlp", "widths": [2, 2, 1], "activation": "x^2"})
+    rec = cells_mod.run_cell(pickle_roundtrip(cell))  # as a worker receives it: the model is not shipped
+    # (2, 2, 1) with x^2: two squares of linear forms fill the binary quadratics, dimension 3
+    assert rec["status"] == "ok" and rec["dimension"] == 3
+    assert len(built) == 1
+
+
+def pickle_roundtrip(obj):
+    import pickle
+
+    return pickle.loads(pickle.dumps(obj))

@@ -10,7 +10,7 @@ import pytest
 
 from neurovar.catalog import store
 from neurovar.pipeline import provenance
-from neurovar.pipeline.cells import make_cell, run_cell
+from neurovar.pipeline.cells import base_record, make_cell, run_cell
 from tests.conftest import neurovar_cmd
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,12 +32,15 @@ def test_fingerprint_covers_the_imports_of_a_computation_and_nothing_else():
 def test_file_inputs_are_keyed_by_content(tmp_path):
     f = tmp_path / "Q.txt"
     f.write_text("1 0\n0 1\n")
-    cell = make_cell("edd", None, {"equations": "x^2 + y^2 - 1", "weights": f"file:{f}"})
+    spec = {"equations": "x^2 + y^2 - 1", "weights": f"file:{f}"}
+    cell = make_cell("edd", None, spec)
     k1 = cell.key
     f.write_text("4 0\n0 1\n")  # same path, other matrix: another cell
-    k2 = cell.key
+    k2 = make_cell("edd", None, spec).key
+    assert cell.key == k1  # a cell's key is computed once, when it is planned
+    assert base_record(cell)["cell_key"] == k2  # its row is keyed by the content the run read
     f.write_text("1 0\n0 1\n")
-    assert k1 != k2 and cell.key == k1
+    assert k1 != k2 and make_cell("edd", None, spec).key == k1
 
 
 def test_old_catalogs_without_fingerprints_load_as_stale(tmp_path):
