@@ -98,8 +98,11 @@ def test_output_named_like_a_provenance_column_is_refused(bad):
     # bias takes shallow networks (1, k, 1) only: refused when the cell is made, not inside the computation
     (["bias", "--model", "mlp", "--widths", "2,2,1", "--activation", "generic:3", "--dataset-size", "3",
       "--samples", "50"], "--widths", "(1, k, 1)"),
-    # raised inside the computation (the attention model's equations need n >= d): still exit 2
+    # a model's own limits for edd (attention's equations need n >= d), refused when the cell is made
     (["edd", "--model", "attention", "--d", "2", "--d-out", "1", "--n", "1"], "--n", "n >= d"),
+    # raised inside the computation (no implicit equations are known for x^2 + x): still exit 2
+    (["edd", "--model", "mlp", "--widths", "2,1,1", "--activation", "x^2+x", "--method", "exact-implicit"],
+     "--method", "no implicit equations"),
 ])
 def test_compute_spec_errors_exit_2_with_one_line(cli, tmp_path, args, flag, says):
     p = cli("compute", *args, cwd=tmp_path, timeout=120)
@@ -111,10 +114,11 @@ def test_compute_spec_errors_exit_2_with_one_line(cli, tmp_path, args, flag, say
 def test_spec_error_inside_a_computation_is_recorded_as_such():
     from neurovar.pipeline.cells import run_cell, spec_error_of
 
-    rec = run_cell(make_cell("edd", {"model": "attention", "d": 2, "d_out": 1, "n": 1}))
+    cell = make_cell("edd", {"model": "mlp", "widths": [2, 1, 1], "activation": "x^2+x"}, {"method": "exact-implicit"})
+    rec = run_cell(cell)
     err = spec_error_of(rec)
     assert rec["status"] == "error" and err is not None
-    assert err.field == "model.n" and "n=1, d=2" in err.message
+    assert err.field == "method" and "no implicit equations" in err.message
     assert "Traceback" not in rec["error"]
 
 

@@ -173,6 +173,8 @@ def _check(model, params: EddParams) -> None:
     if (model is None) == (params.equations is None):
         raise SpecError("equations", "give exactly one of --equations (implicit) or --model")
     names = _Implicit(params).names if model is None else None
+    if model is not None and params.method != "exact-parametric":
+        model.implicit_equations(model.coordinate_names())  # a model's own limits for edd (e.g. attention n >= d)
     kind, _ = parse_weights(params.weights)
     if kind not in ("diag", "psd", "file", "bombieri") or (kind == "bombieri" and model is not None):
         return
