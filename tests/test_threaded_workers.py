@@ -155,7 +155,8 @@ axes:
 timeout_s: 120
 """
 
-ROW = ["widths", "activation", "seed", "status", "dimension", "n_params", "ambient_dim", "expected_dimension"]
+ROW = ["widths", "activation", "seed", "status", "dimension", "num_params", "ambient_dimension", "expected_dimension",
+       "defect", "filling", "prime"]
 
 
 def _run(grid, results, tmp_path, *args):
@@ -189,3 +190,17 @@ def test_threaded_workers_give_the_rows_of_a_single_threaded_run(tmp_path):
                 for w in workers:
                     stop(w)
             pd.testing.assert_frame_equal(rows, local, obj=name)
+
+
+def test_a_malformed_batch_result_keeps_the_good_records_and_errors_the_rest():
+    from neurovar.flows.runs import batch_records
+    from neurovar.pipeline.cells import run_cell
+
+    cells = linear_cells(3)
+    good = run_cell(cells[1])
+    # what a runner shared between threads used to hand back: a stray "ready", a record of another cell
+    recs = batch_records(cells, ["ready", good, {"cell_key": "not-a-cell", "status": "ok"}])
+    assert [r["cell_key"] for r in recs] == [c.key for c in cells]
+    assert [r["status"] for r in recs] == ["error", "ok", "error"]
+    assert recs[1]["dimension"] == rank_dimension(cells[1].model["widths"])
+    assert "returned no record of this cell" in recs[0]["error"] and "'ready'" in recs[0]["error"]
