@@ -32,7 +32,7 @@ CONFIG = {
     "walltime": "01:30:00",
     "job_extra_directives": ["--constraint=skylake"],
     "job_script_prologue": ["export NEUROVAR_MARK=1"],
-    "scheduler_options": {"dashboard_address": ":0"},
+    "scheduler_options": {"dashboard_address": "127.0.0.1:0"},
     "interface": "lo",
 }
 

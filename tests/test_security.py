@@ -331,3 +331,45 @@ def test_missing_tls_file_exits_2(cli, tmp_path):
             "--results", tmp_path / "r", timeout=120)
     assert p.returncode == 2 and "--tls-ca-file: no such file" in p.stderr, p.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_server_warns_only_off_loopback_without_an_auth_string(monkeypatch):
+    from neurovar.flows import server
+
+    monkeypatch.delenv(server.AUTH_VARIABLE, raising=False)
+    assert server.open_without_auth("0.0.0.0") and server.open_without_auth("192.0.2.7")
+    assert not server.open_without_auth("127.0.0.1") and not server.open_without_auth("localhost")
+    monkeypatch.setenv(server.AUTH_VARIABLE, "admin:pass")
+    assert not server.open_without_auth("0.0.0.0")
+
+
+@pytest.mark.slow
+def test_server_start_binds_loopback_unless_host_is_given(cli, tmp_path, monkeypatch):
+    """``neurovar server start``: on 127.0.0.1 by default; ``--host`` binds there, warns without an auth string;
+    each prints the address it serves on."""
+    from .servers import http_json
+
+    ip = non_loopback_ipv4()
+    if ip is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to probe the server on")
+    monkeypatch.delenv("PREFECT_SERVER_API_AUTH_STRING", raising=False)
+    env = {"PREFECT_HOME": str(tmp_path / "home"), "PREFECT_API_URL": "", "PREFECT_UI_ENABLED": "false"}
+    port = free_port_on("127.0.0.1")
+    p = cli("server", "start", "--port", port, env=env, timeout=300)
+    try:
+        assert p.returncode == 0, p.stderr
+        assert f"http://127.0.0.1:{port}/api" in " ".join(p.stdout.split()) and "warning" not in p.stderr
+        assert http_json(f"http://127.0.0.1:{port}/api/health") is True
+        assert not answers(ip, port)
+    finally:
+        assert cli("server", "stop", env=env).returncode == 0
+    port = free_port_on(ip)
+    p = cli("server", "start", "--host", ip, "--port", port, env=env, timeout=300)
+    try:
+        assert p.returncode == 0, p.stderr
+        warnings = [line for line in p.stderr.splitlines() if line.startswith("warning:")]
+        assert len(warnings) == 1 and f"--host {ip}" in warnings[0] and "PREFECT_SERVER_API_AUTH_STRING" in warnings[0]
+        assert f"http://{ip}:{port}/api" in " ".join(p.stdout.split())
+        assert http_json(f"http://{ip}:{port}/api/health") is True
+    finally:
+        assert cli("server", "stop", env=env).returncode == 0
