@@ -196,6 +196,26 @@ def test_insecure_cluster_is_plain_tcp(tmp_path):
         close_cluster(cluster)
 
 
+def test_cluster_uses_your_own_certificates_when_given(tmp_path):
+    from neurovar.flows.cluster import configure_security
+
+    files = write_credentials(tmp_path)
+    configure_security(tls_ca_file=files["ca"], tls_cert=files["cert"], tls_key=files["key"])
+    try:
+        cluster = make_cluster("slurm", slurm_config(tmp_path))
+    finally:
+        configure_security()
+    try:
+        assert cluster.tls_folder is None and list(tmp_path.glob("run-*")) == []  # no credentials of its own
+        assert cluster.scheduler_address.startswith("tls://")
+        assert f"--tls-ca-file {files['ca']} --tls-cert {files['cert']} --tls-key {files['key']}" in cluster.job_script()
+        assert identity(cluster.scheduler_address, **cluster.security.get_connection_args("client"))["type"] == "Scheduler"
+        with pytest.raises((OSError, asyncio.TimeoutError)):
+            identity(cluster.scheduler_address, ssl_context=unverified_context())
+    finally:
+        close_cluster(cluster)
+
+
 def test_local_dashboard_answers_on_loopback_only(capsys):
     ip = non_loopback_ipv4()
     if ip is None:
