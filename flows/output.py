@@ -18,7 +18,7 @@ alexander-hirschowitz        12  supported
 ...     print(line.rstrip())
 name                   sup  verdict
 alexander-hirschowitz   12  supported
-sup: supports
+sup = supports
 >>> for line in fit_table(["name", "verdict"], [["alexander-hirschowitz", "supported"]], 30):
 ...     print(line.rstrip())
 name: alexander-hirschowitz
@@ -43,26 +43,32 @@ def _layout(headers: Sequence[str], rows: Sequence[Sequence[str]], sep: str, ind
 
     def line(cells):
         parts = [c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)]
-        return indent + sep.join(parts)
+        return (indent + sep.join(parts)).rstrip()
 
     return [line(headers)] + [line(r) for r in rows]
 
 
 def fit_table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int = 80,
-              short: dict[str, str] | None = None, legend: Sequence[str] = (), indent: str = "") -> list[str]:
-    """Lines of a table no wider than ``width``: full headers, else ``short`` ones with a legend,
-    else one ``header: value`` block per row. ``legend``: more lines that explain abbreviated cells."""
+              short: dict[str, str] | None = None, short_cells: dict[str, dict[str, str]] | None = None,
+              indent: str = "") -> list[str]:
+    """Lines of a table no wider than ``width``: full headers, else ``short`` ones (and the cells
+    of a column named in ``short_cells`` abbreviated) with a legend line, else one
+    ``header: value`` block per row."""
     rows = [[str(c) for c in r] for r in rows]
     fits = lambda lines: all(len(x) <= width for x in lines)  # noqa: E731
     lines = _layout(headers, rows, "  ", indent)
     if fits(lines):
-        return lines + list(legend)
-    short = short or {}
+        return lines
+    short, short_cells = short or {}, short_cells or {}
     abbrev = [short.get(h, h) for h in headers]
-    explained = [f"{short[h]}: {h}" for h in headers if h in short]
+    explained = [f"{short[h]} = {h}" for h in headers if h in short]
+    cols = {i: short_cells[h] for i, h in enumerate(headers) if h in short_cells}
+    used = {i: sorted({r[i] for r in rows} & set(m)) for i, m in cols.items()}
+    explained += [", ".join(f"{cols[i][v]} = {v}" for v in vs) for i, vs in used.items() if vs]
+    small = [[cols[i].get(c, c) if i in cols else c for i, c in enumerate(r)] for r in rows]
+    notes = textwrap.wrap("; ".join(explained), width, break_on_hyphens=False) if explained else []
     for sep in ("  ", " "):
-        lines = _layout(abbrev, rows, sep, indent)
-        notes = textwrap.wrap("; ".join(explained + list(legend)), width) if explained or legend else []
+        lines = _layout(abbrev, small, sep, indent)
         if fits(lines):
             return lines + notes
     out: list[str] = []
@@ -72,7 +78,60 @@ def fit_table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int 
         for h, c in zip(headers, r):
             out += textwrap.wrap(f"{h}: {c}", width, subsequent_indent=indent + "    ",
                                  initial_indent=indent, break_on_hyphens=False, break_long_words=False) or [f"{indent}{h}:"]
-    return out + list(legend)
+    return out
+
+
+def initials(headers: Sequence[str], keep: int = 10) -> dict[str, str]:
+    """Short names for the long headers: the initials of ``snake_case`` words, made unique.
+
+    >>> initials(["widths", "expected_dimension", "only_known_symmetries", "fiber_dimension"])
+    {'expected_dimension': 'ed', 'only_known_symmetries': 'oks', 'fiber_dimension': 'fd'}
+    """
+    out: dict[str, str] = {}
+    taken = {h for h in headers if len(h) <= keep}
+    for h in headers:
+        if len(h) <= keep:
+            continue
+        words = [w for w in re.split(r"[_\s-]+", h) if w]
+        cand = "".join(w[0] for w in words) if len(words) > 1 else h[:4]
+        base, n = cand, 2
+        while cand in taken:
+            cand, n = f"{base}{n}", n + 1
+        taken.add(cand)
+        out[h] = cand
+    return out
+
+
+def print_lines(console, lines: Sequence[str], styles: dict[str, str] | None = None) -> None:
+    """Print plain lines on a rich console, a line's last word in its style (``styles[word]``)."""
+    from rich.markup import escape
+
+    for line in lines:
+        text = escape(line)
+        for word, style in (styles or {}).items():
+            if line.rstrip().endswith(word):
+                i = len(line.rstrip()) - len(word)
+                text = escape(line[:i]) + f"[{style}]{escape(word)}[/]"
+                break
+        console.print(text, highlight=False, soft_wrap=True)
+
+
+def dashboard_link(client) -> str | None:
+    """The Dask dashboard's address of a ``distributed.Client`` (None when its scheduler serves none)."""
+    try:
+        return client.dashboard_link or None
+    except Exception:  # no dashboard service (bokeh missing), or a scheduler that does not say
+        return None
+
+
+def temporary_server_line(address: str) -> str:
+    """What a run on Prefect's temporary server tells the user about keeping its UI.
+
+    >>> temporary_server_line("http://127.0.0.1:8123")  # doctest: +ELLIPSIS
+    'Prefect UI: http://127.0.0.1:8123 (temporary, it ends with this run; to keep one, run `neurovar server ...'
+    """
+    return (f"Prefect UI: {address} (temporary, it ends with this run; to keep one, run `neurovar server start` "
+            "and set PREFECT_API_URL to the URL it prints)")
 
 
 # --------------------------------------------------------------------------
@@ -245,3 +304,33 @@ def print_answer(rec: dict, outputs: Sequence[str] = ()) -> None:
 
     for line in answer_lines(rec, outputs, shutil.get_terminal_size((80, 24)).columns):
         print(line)
+
+
+#: ``neurovar check``: the verdicts' colours, and the short headers and kinds at 80 columns
+VERDICT_STYLES = {"violated": "bold red", "broken": "bold red", "counterexample": "bold yellow",
+                  "supported": "green", "outside range": "cyan", "no data": "dim"}
+CHECK_SHORT = {"supports": "sup", "violates": "vio", "outside range": "out", "broken": "brk"}
+KIND_SHORT = {"theorem": "thm", "conjecture": "conj", "derived": "der"}
+
+
+def print_check_table(console, verdicts, title: str) -> None:
+    """The verdicts of ``neurovar check``, grouped by computation, in the console's width."""
+    headers = ["name", "kind", "supports", "violates", "outside range", "n/a", "broken", "verdict"]
+    rows, groups = [], []
+    for v in verdicts:
+        n = v.counts
+        groups.append(v.conjecture.computation)
+        rows.append([v.conjecture.name, v.conjecture.kind, n["supports"], n["violates"], n["outside"],
+                     n["not_applicable"], n["broken"], v.status])
+    lines = fit_table(headers, rows, console.width - 2, short=CHECK_SHORT, short_cells={"kind": KIND_SHORT})
+    console.print(f"{title}: {len(rows)} statements", highlight=False)
+    vertical = not lines or lines[0].startswith("name:")
+    if vertical:
+        print_lines(console, lines, VERDICT_STYLES)
+        return
+    head, body, notes = lines[0], lines[1:1 + len(rows)], lines[1 + len(rows):]
+    print_lines(console, ["  " + head])
+    for comp in dict.fromkeys(groups):
+        console.print(comp, style="bold", highlight=False)
+        print_lines(console, ["  " + b for b, g in zip(body, groups) if g == comp], VERDICT_STYLES)
+    print_lines(console, notes)
