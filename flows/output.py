@@ -128,10 +128,10 @@ def temporary_server_line(address: str) -> str:
     """What a run on Prefect's temporary server tells the user about keeping its UI.
 
     >>> temporary_server_line("http://127.0.0.1:8123")  # doctest: +ELLIPSIS
-    'Prefect UI: http://127.0.0.1:8123 (temporary, it ends with this run; to keep one, run `neurovar server ...'
+    'Prefect UI: http://127.0.0.1:8123, a temporary server that ends with this run; to keep one, run ...'
     """
-    return (f"Prefect UI: {address} (temporary, it ends with this run; to keep one, run `neurovar server start` "
-            "and set PREFECT_API_URL to the URL it prints)")
+    return (f"Prefect UI: {address}, a temporary server that ends with this run; to keep one, run "
+            "`neurovar server start` and set PREFECT_API_URL to the URL it prints")
 
 
 # --------------------------------------------------------------------------
@@ -334,3 +334,28 @@ def print_check_table(console, verdicts, title: str) -> None:
         console.print(comp, style="bold", highlight=False)
         print_lines(console, ["  " + b for b, g in zip(body, groups) if g == comp], VERDICT_STYLES)
     print_lines(console, notes)
+
+
+def reproduce_lines(results, title: str, width: int = 80, verbose: bool = False) -> list[str]:
+    """``neurovar reproduce``: one line per paper, then the claims that differ or were not reached
+    (each claim, computed against published, with ``verbose``; the HTML report has them all)."""
+    papers: dict[str, list] = {}
+    for r in results:
+        papers.setdefault(r.claim.paper, []).append(r)
+    rows = []
+    for paper, rs in papers.items():
+        n = {k: sum(r.status == k for r in rs) for k in ("reproduced", "differs", "unreached")}
+        rows.append([paper, len(rs), n["reproduced"], n["differs"], n["unreached"]])
+    out = [title] + fit_table(["paper", "claims", "reproduced", "differs", "unreached"], rows, width)
+    for r in results:
+        bad = r.status != "reproduced"
+        if not (bad or verbose):
+            continue
+        tag = "" if r.claim.confirmed else " (unconfirmed)"
+        line = f"{r.status} {r.claim.id}{tag} ({r.claim.place}): computed {r.computed}, published {r.published}"
+        if r.status == "differs" and r.first_bad is not None:
+            line += f"; cell {r.first_bad.cell_key}" + (f"; rerun: {r.first_bad.rerun}" if r.first_bad.rerun else "")
+        elif r.status == "unreached":
+            line = f"unreached {r.claim.id}: {r.reason}" + (f"; would reach it: {r.reach}" if verbose else "")
+        out += textwrap.wrap(line, width, subsequent_indent="    ", break_on_hyphens=False, break_long_words=False)
+    return out

@@ -133,7 +133,6 @@ def summarize(results, wall: float, quick: bool, cells: int) -> dict:
     }
 
 
-_STYLE = {"reproduced": "green", "differs": "bold red", "unreached": "yellow"}
 
 
 @app.command("reproduce")
@@ -151,6 +150,7 @@ def reproduce_command(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="recompute cells recorded as timeout or error"),
     list_only: bool = typer.Option(False, "--list", help="list the selected claims and their cells; run nothing"),
     as_json: bool = typer.Option(False, "--json", help="print the per-claim results as JSON"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="one block per claim (the HTML report has them too)"),
 ) -> None:
     """Recompute the published values of the literature registry and compare them; exit 1 if one differs."""
     from neurovar.catalog.literature import load_registry
@@ -208,24 +208,11 @@ def reproduce_command(
     if as_json:
         print(json.dumps({"summary": s, "claims": [r.as_dict() for r in res["results"]]}, default=str))
     else:
-        table = Table(title=f"reproduce{' --quick' if quick else ''}: {s['claims']} claims from {s['papers']} papers")
-        for col in ("paper", "place", "claim", "status", "computed", "published"):
-            table.add_column(col, overflow="fold", no_wrap=col in ("status",))
-        for r in res["results"]:
-            tag = "" if r.claim.confirmed else " (unconfirmed)"
-            table.add_row(r.claim.paper, r.claim.place, r.claim.id + tag,
-                          f"[{_STYLE[r.status]}]{r.status}[/]", r.computed, r.published)
-        console.print(table)
-        for r in res["results"]:
-            if r.status == "differs":
-                bad = r.first_bad
-                console.print(f"[bold red]differs[/] {r.claim.id} ({r.claim.place}): computed {r.computed}, "
-                              f"published {r.published}; cell {bad.cell_key if bad else '-'}", highlight=False)
-                if bad and bad.rerun:
-                    console.print(f"  rerun: {bad.rerun}", highlight=False, soft_wrap=True)
-            elif r.status == "unreached":
-                console.print(f"[yellow]unreached[/] {r.claim.id}: {r.reason}; would reach it: {r.reach}",
-                              highlight=False, soft_wrap=True)
+        from .output import reproduce_lines
+
+        title = f"reproduce{' --quick' if quick else ''}: {s['claims']} claims from {s['papers']} papers"
+        for line in reproduce_lines(res["results"], title, console.width, verbose):
+            console.print(line, highlight=False, soft_wrap=True)
         console.print(f"{s['reproduced']} reproduced, {s['differs']} differ, {s['unreached']} unreached "
                       f"({s['numbered_confirmed_reproduced']} reproduced claims read or derived from a numbered place "
                       f"in {s['papers_numbered_confirmed_reproduced']} papers; claims reproduced in "
