@@ -217,6 +217,8 @@ def reproduce_command(
                       f"({s['numbered_confirmed_reproduced']} reproduced claims read or derived from a numbered place "
                       f"in {s['papers_numbered_confirmed_reproduced']} papers; claims reproduced in "
                       f"{s['papers_reproduced']} papers) in {s['wall_seconds']} s", highlight=False)
-        console.print("report: " + ", ".join(str(f) for f in files), highlight=False)
+        main = next((f for f in files if str(f).endswith(".html")), files[0])
+        console.print(f"report: {main} (beside it: " + ", ".join(Path(f).name for f in files if f != main) + ")",
+                      highlight=False)
     if s["differs"]:
         raise SystemExit(1)
