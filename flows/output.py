@@ -202,26 +202,27 @@ def _prime_text(p) -> str:
 
 
 def _fiber(rec: dict) -> list[str]:
-    out = [f"generic fiber of {model_text(rec)}: dimension {rec['fiber_dimension']} "
-           f"(the symmetry group's: {rec['symmetry_dimension']})"]
+    out = [f"generic fiber of {model_text(rec)}",
+           f"dimension {rec['fiber_dimension']} (the symmetry group's: {rec['symmetry_dimension']})"]
     if rec.get("positive_dimensional"):
         out.append("positive-dimensional after the gauge: no finite count")
     elif rec.get("fiber_points") is not None:
-        exp = rec.get("expected_fiber_points")
-        only = rec.get("only_known_symmetries")
-        n = rec["fiber_points"]
-        out.append(f"{n} point{'' if n == 1 else 's'} after the gauge (expected from the known symmetries: {exp})"
-                   + ("; only the known symmetries" if only else "; more than the known symmetries" if only is False else ""))
+        n, only = rec["fiber_points"], rec.get("only_known_symmetries")
+        out.append(f"{n} point{'' if n == 1 else 's'} after the gauge; the known symmetries give "
+                   f"{rec.get('expected_fiber_points')}"
+                   + ("; no others" if only else "; MORE than the known symmetries" if only is False else ""))
     out.append(f"method {rec.get('method')}" + (f"; {rec['completeness']}" if rec.get("completeness") else ""))
     return out
 
 
 def _edd(rec: dict) -> list[str]:
+    variety = model_text(rec) or (f"V({rec['equations']})" if rec.get("equations") else "")
+    where = f" of {variety}" if variety else ""
     if rec.get("positive_dimensional"):
-        head = "ED degree: the critical locus is positive-dimensional (no finite count)"
+        out = [f"ED degree{where}: the critical locus is positive-dimensional (no finite count)"]
     else:
-        head = f"ED degree {rec.get('edd')}: complex critical points of the squared distance"
-    out = [head + (f" on {model_text(rec)}" if model_text(rec) else "")]
+        out = [f"ED degree {rec.get('edd')}{where}",
+               "  the complex critical points of the squared distance to a generic point"]
     if rec.get("real_critical_points") is not None:
         out.append(f"real critical points at this data point: {rec['real_critical_points']}")
     out.append(f"method {rec.get('method_used', rec.get('method'))}"

@@ -65,6 +65,26 @@ def test_a_non_defective_network_says_so(cli):
     assert "Alexander" not in p.stdout and "filling (the whole ambient space)" in p.stdout
 
 
+@pytest.mark.parametrize("args,lines", [
+    # Sylvester: a generic binary quintic is a sum of 3 fifth powers in 3! = 6 ways (the permutations)
+    (["fiber", "--model", "mlp", "--widths", "2,3,1", "--activation", "x^5"],
+     ["generic fiber of mlp (2,3,1), x^5", "dimension 3 (the symmetry group's: 3)",
+      "6 points after the gauge; the known symmetries give 6; no others"]),
+    # symmetric 4 x 4 matrices of rank <= 2 with the Bombieri (Frobenius) weights: binom(4, 2) = 6
+    (["edd", "--model", "mlp", "--widths", "4,2,1", "--activation", "x^2", "--weights", "bombieri"],
+     ["ED degree 6 of mlp (4,2,1), x^2"]),
+    # the unit circle under the weighted distance diag(4, 1) is an ellipse under the Euclidean one: 4
+    # (a generic conic's ED degree; the circle's own is 2)
+    (["edd", "--equations", "x^2+y^2-1", "--variables", "x,y", "--weights", "diag:4,1"],
+     ["ED degree 4 of V(x^2+y^2-1)"]),
+])
+def test_fiber_and_edd_answers(cli, args, lines):
+    p = cli("compute", *args, env=W80)
+    assert p.returncode == 0, p.stderr
+    _fits_80(p.stdout)
+    assert p.stdout.splitlines()[:len(lines)] == lines
+
+
 def test_verbose_adds_the_record_and_json_is_the_record(cli):
     args = ("compute", "dimension", "--model", "mlp", "--widths", "3,5,1", "--activation", "x^4")
     verbose = cli(*args, "--verbose", env=W80)
