@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from neurovar.pipeline.errors import SpecError
 
@@ -174,10 +173,11 @@ def reproduce_command(
     except SpecError as e:
         fail(str(e))
     if list_only:
-        table = Table("paper", "claim", "place", "cells", "source", "quick")
-        for c in claims:
-            table.add_row(c.paper, c.id, c.place, str(len(per_claim[c.id])), c.source, "yes" if c.quick else "")
-        console.print(table)
+        from .output import fit_table
+
+        rows = [[c.paper, c.id, c.place, len(per_claim[c.id]), c.source, "yes" if c.quick else ""] for c in claims]
+        for line in fit_table(["paper", "claim", "place", "cells", "source", "quick"], rows, console.width):
+            console.print(line, highlight=False, soft_wrap=True)
         console.print(f"{len(claims)} claims, {len(cells)} distinct cells")
         return
     import os
