@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from math import comb
 
-from neurovar.pipeline.papers import AH_SPORADIC, ah_dimension, ah_exceptional, rank_variety_dimension  # noqa: F401
+from neurovar.pipeline.alexander_hirschowitz import AH_SPORADIC, ah_dimension, ah_exceptional  # noqa: F401
+from neurovar.pipeline.papers import rank_variety_dimension
 
 from .analysis import declares
 from .registry import Conjecture, Outcome, _get, _is_monomial_mlp, _widths, register

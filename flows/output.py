@@ -7,7 +7,7 @@ row, long values wrapped). A cell is never cut, so nothing ends in "…".
 :func:`answer_lines` is the short block a single ``neurovar compute`` prints: the
 numbers and what they mean; the record's provenance is printed under
 ``--verbose``. This module imports only the standard library and
-``neurovar.pipeline.papers`` (a one-cell call stays fast).
+``neurovar.pipeline.alexander_hirschowitz`` (a one-cell call stays fast).
 
 >>> for line in fit_table(["name", "supports", "verdict"], [["alexander-hirschowitz", "12", "supported"]], 80):
 ...     print(line.rstrip())
@@ -169,7 +169,7 @@ def _monomial_degree(activation) -> int | None:
 
 
 def _dimension(rec: dict) -> list[str]:
-    from neurovar.pipeline.papers import ah_exceptional
+    from neurovar.pipeline.alexander_hirschowitz import ah_exceptional
 
     d, exp, amb, defect = rec["dimension"], rec["expected_dimension"], rec["ambient_dimension"], rec["defect"]
     out = [f"dimension {d}: the neurovariety of {model_text(rec)}"]

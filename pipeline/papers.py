@@ -11,8 +11,6 @@ Example
 
 from __future__ import annotations
 
-from math import comb
-
 #: The attention neurovariety of ``d = 2, d_out = 1`` (talk 'Lightning Self-Attention'; Henry, Marchetti,
 #: Kohn, *Geometry of lightning self-attention: identifiability and dimension*, ICLR 2025): pairs of binary
 #: quadrics with a common factor, the resultant, in the virtual-weight coordinates ``y1..y6``.
@@ -82,36 +80,3 @@ def ed_degree_symmetric_rank(n: int, r: int) -> int:
 
 __all__ = ["ATTENTION_HYPERSURFACE", "ed_degree_rank_one_tensors", "ed_degree_symmetric_rank", "prop16_bound",
            "rank_variety_dimension"]
-
-
-def ah_dimension(n: int, k: int, d: int) -> int:
-    """Dimension of the ``k``-th secant of the Veronese ``v_d(P^{n-1})`` (affine cone), by Alexander--Hirschowitz.
-
-    ``min(k n, binom(n+d-1, d))`` except ``d = 2, 2 <= k <= n-1``
-    (``k n - binom(k, 2)``) and ``(n, d, k)`` in ``{(3,4,5), (4,4,9), (5,4,14), (5,3,7)}``
-    (one less).
-
-    >>> ah_dimension(3, 5, 4), ah_dimension(3, 4, 4), ah_dimension(4, 2, 2), ah_dimension(5, 7, 3)
-    (14, 12, 7, 34)
-    """
-    if d < 2:
-        raise ValueError("Alexander-Hirschowitz is about degree d >= 2")
-    generic = min(k * n, comb(n + d - 1, d))
-    if d == 2 and 2 <= k <= n - 1:
-        return k * n - comb(k, 2)
-    if (n, d, k) in AH_SPORADIC:
-        return generic - 1
-    return generic
-
-
-#: The sporadic defective cases ``(n, d, k)`` of Alexander--Hirschowitz (defect 1).
-AH_SPORADIC = frozenset({(3, 4, 5), (4, 4, 9), (5, 4, 14), (5, 3, 7)})
-
-
-def ah_exceptional(n: int, k: int, d: int) -> bool:
-    """Whether ``(n, k, 1)`` with ``x^d`` is one of the theorem's defective cases.
-
-    >>> [ah_exceptional(*c) for c in [(3, 5, 4), (4, 3, 2), (4, 4, 2), (5, 7, 3), (5, 7, 4)]]
-    [True, True, False, True, False]
-    """
-    return (d == 2 and 2 <= k <= n - 1) or (n, d, k) in AH_SPORADIC

@@ -15,7 +15,7 @@ from math import comb
 
 import pytest
 
-from neurovar.pipeline.papers import ah_dimension
+from neurovar.pipeline.alexander_hirschowitz import ah_dimension
 
 W80 = {"COLUMNS": "80"}
 GRID = """\
