@@ -243,10 +243,12 @@ def _make_compute_command(comp) -> click.Command:
             from .output import print_answer
 
             print_answer(rec, comp.outputs)
-        if as_json or verbose:
-            if not as_json:
-                print("\nthe record (outputs and provenance):")
+        if as_json:
             _print_record(rec, as_json)
+        elif verbose:
+            from .output import print_record
+
+            print_record(rec)
         if rec["status"] != "ok":
             _made("err_console").print(f"[bold red]{rec['status']}:[/] {(rec.get('error') or '').splitlines()[0] if rec.get('error') else ''}")
             raise SystemExit(1)

@@ -299,6 +299,29 @@ def answer_lines(rec: dict, outputs: Sequence[str] = (), width: int = 80) -> lis
     return out
 
 
+def record_lines(rec: dict, width: int = 80) -> list[str]:
+    """Every column of a record, ``name  value`` a line, long values wrapped under the value.
+
+    >>> record_lines({"dimension": 14, "cell_spec": {"model": {"widths": [3, 5, 1]}}}, 40)
+    ['dimension  14', 'cell_spec  {"model": {"widths": [3, 5,', '           1]}}']
+    """
+    pad = max((len(k) for k in rec), default=0) + 2
+    out: list[str] = []
+    for k, v in rec.items():
+        out += textwrap.wrap(_value(v), width, initial_indent=k.ljust(pad), subsequent_indent=" " * pad,
+                             break_on_hyphens=False, break_long_words=False) or [k]
+    return out
+
+
+def print_record(rec: dict) -> None:
+    """``--verbose``: the whole record (outputs and provenance) after the answer."""
+    import shutil
+
+    print("\nthe record (outputs and provenance):")
+    for line in record_lines(rec, shutil.get_terminal_size((80, 24)).columns):
+        print(line)
+
+
 def print_answer(rec: dict, outputs: Sequence[str] = ()) -> None:
     """Print :func:`answer_lines` at the terminal's width (``COLUMNS``; 80 when not a terminal)."""
     import shutil

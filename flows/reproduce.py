@@ -180,12 +180,9 @@ def reproduce_command(
             console.print(line, highlight=False, soft_wrap=True)
         console.print(f"{len(claims)} claims, {len(cells)} distinct cells")
         return
-    import os
+    from .commands import _prefect_ready
 
-    for k, v in (("PREFECT_LOGGING_LEVEL", "WARNING"), ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
-                 ("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore"),
-                 ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")):
-        os.environ.setdefault(k, v)  # as `neurovar run`: quiet logs, time for a first server's migrations
+    _prefect_ready(as_json)  # as `neurovar run`: a kept server if there is one, else a temporary one (and its UI)
     state = {"n": 0, "todo": 0}
 
     def progress(event, **info):
@@ -193,6 +190,8 @@ def reproduce_command(
             state["todo"] = info["todo"]
             err_console.print(f"reproduce: {info['planned']} cells, {info['skipped']} already in {results}, "
                               f"{info['todo']} to compute", soft_wrap=True, highlight=False)
+        elif event == "cluster" and info.get("dashboard") and not as_json:
+            err_console.print(f"Dask dashboard: {info['dashboard']}", highlight=False, soft_wrap=True)
         elif event == "batch":
             state["n"] += len(info["records"])
 
