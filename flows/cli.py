@@ -138,18 +138,9 @@ def _parse_value(kind: str, raw: str, flag: str):
     return raw
 
 
-def _print_record(rec: dict, as_json: bool) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(_jsonable(rec), sort_keys=False) + "\n")
-        return
-    from rich.table import Table
-
-    table = Table(show_header=False, box=None)
-    table.add_column(style="bold cyan")
-    table.add_column()
-    for k, v in rec.items():
-        table.add_row(k, json.dumps(_jsonable(v)) if isinstance(v, (list, dict, tuple)) else str(v))
-    _made("console").print(table)
+def _print_record(rec: dict) -> None:
+    """``--json``: the record as one JSON object."""
+    sys.stdout.write(json.dumps(_jsonable(rec), sort_keys=False) + "\n")
 
 
 def _jsonable(v):
@@ -239,16 +230,14 @@ def _make_compute_command(comp) -> click.Command:
         rec = run_cells([cell])[0]
         for k in _PROVENANCE_HIDDEN:
             rec.pop(k, None)
-        if not as_json:
-            from .output import print_answer
+        if as_json:
+            _print_record(rec)
+        else:  # the answer first; the whole record (provenance) only when asked for
+            from .output import print_answer, print_record
 
             print_answer(rec, comp.outputs)
-        if as_json:
-            _print_record(rec, as_json)
-        elif verbose:
-            from .output import print_record
-
-            print_record(rec)
+            if verbose:
+                print_record(rec)
         if rec["status"] != "ok":
             _made("err_console").print(f"[bold red]{rec['status']}:[/] {(rec.get('error') or '').splitlines()[0] if rec.get('error') else ''}")
             raise SystemExit(1)

@@ -149,7 +149,7 @@ def reproduce_command(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="recompute cells recorded as timeout or error"),
     list_only: bool = typer.Option(False, "--list", help="list the selected claims and their cells; run nothing"),
     as_json: bool = typer.Option(False, "--json", help="print the per-claim results as JSON"),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="one block per claim (the HTML report has them too)"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="also one line per reproduced claim (the HTML report has every claim)"),
 ) -> None:
     """Recompute the published values of the literature registry and compare them; exit 1 if one differs."""
     from neurovar.catalog.literature import load_registry
