@@ -178,8 +178,9 @@ def _prefect_ready(as_json: bool) -> None:
     srv = SubprocessASGIServer()
     srv.start()
     if not as_json:
-        err_console.print(f"Prefect: temporary server on {srv.address} (`neurovar server start` keeps one running "
-                          "for later runs)", highlight=False, soft_wrap=True)
+        from .output import temporary_server_line
+
+        err_console.print(temporary_server_line(srv.address), highlight=False, soft_wrap=True)
 
 
 def _progress(spec_name: str, as_json: bool):
@@ -206,6 +207,8 @@ def _progress(spec_name: str, as_json: bool):
                     progress.start()
                 else:
                     state["lines"] = ProgressLines(spec_name, info["todo"], sys.stderr if as_json else sys.stdout)
+        elif event == "cluster" and info.get("dashboard") and not as_json:
+            err_console.print(f"Dask dashboard: {info['dashboard']}", highlight=False, soft_wrap=True)
         elif event == "batch":
             recs = info["records"]
             if state["task"] is not None:
@@ -252,13 +255,15 @@ def _cell_text(v) -> str:
     return str(v)
 
 
-def _show_df(df, limit: int, title: str | None = None) -> None:
-    table = Table(title=title, show_lines=False)
-    for col in df.columns:
-        table.add_column(str(col), overflow="fold")
-    for _, row in df.head(limit).iterrows():
-        table.add_row(*[_cell_text(v) for v in row.tolist()])
-    console.print(table)
+def _show_df(df, limit: int, title: str | None = None, short: dict[str, str] | None = None) -> None:
+    """The first ``limit`` rows in the terminal's width: short headers with a legend, or one block per row."""
+    from .output import fit_table, initials, print_lines
+
+    headers = [str(c) for c in df.columns]
+    rows = [[_cell_text(v) for v in row.tolist()] for _, row in df.head(limit).iterrows()]
+    if title:
+        console.print(title, highlight=False)
+    print_lines(console, fit_table(headers, rows, console.width, short=short or initials(headers)))
     if len(df) > limit:
         console.print(f"... {len(df) - limit} more rows (use --limit)")
 
@@ -395,7 +400,11 @@ def catalog_runs(results: Path = typer.Option(Path("results"), "--results")) -> 
     from neurovar.catalog import store
 
     df = store.load_runs(results)
-    _show_df(_runs_view(df), 100, title="runs")
+    _show_df(_runs_view(df), 100, title="runs", short=RUNS_SHORT)
+
+
+#: the headers of ``catalog runs`` at 80 columns (explained in a legend line)
+RUNS_SHORT = {"planned": "plan", "skipped": "skip", "timeout": "t/o", "error": "err"}
 
 
 def _runs_view(df):
