@@ -33,7 +33,19 @@ def _make_app():
     import typer
 
     app = typer.Typer(help=_HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-    app.callback()(_root)
+
+    def version(value: bool) -> None:
+        if value:
+            from neurovar import __version__
+
+            typer.echo(f"neurovar {__version__}")
+            raise typer.Exit()
+
+    def root(_version: bool = typer.Option(False, "--version", callback=version, is_eager=True, is_flag=True,
+                                           help="print the version and exit")) -> None:
+        """neurovar: batch experiments on neurovarieties."""
+
+    app.callback()(root)
     return app
 
 
@@ -126,18 +138,9 @@ def _parse_value(kind: str, raw: str, flag: str):
     return raw
 
 
-def _print_record(rec: dict, as_json: bool) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(_jsonable(rec), sort_keys=False) + "\n")
-        return
-    from rich.table import Table
-
-    table = Table(show_header=False, box=None)
-    table.add_column(style="bold cyan")
-    table.add_column()
-    for k, v in rec.items():
-        table.add_row(k, json.dumps(_jsonable(v)) if isinstance(v, (list, dict, tuple)) else str(v))
-    _made("console").print(table)
+def _print_record(rec: dict) -> None:
+    """``--json``: the record as one JSON object."""
+    sys.stdout.write(json.dumps(_jsonable(rec), sort_keys=False) + "\n")
 
 
 def _jsonable(v):
@@ -182,13 +185,14 @@ def _make_compute_command(comp) -> click.Command:
         click.Option(["--seed"], type=int, default=0, show_default=True, help="random seed of the parameter point and data"),
         click.Option(["--timeout"], type=float, default=None, help="seconds before the cell is stopped"),
         click.Option(["--json", "as_json"], is_flag=True, help="print one JSON object"),
+        click.Option(["--verbose", "-v"], is_flag=True, help="also print the whole record: every output and its provenance"),
     ]
 
     def callback(**kw):
         from neurovar.pipeline.cells import make_cell
         from neurovar.pipeline.runner import run_cells
 
-        as_json = kw.pop("as_json")
+        as_json, verbose = kw.pop("as_json"), kw.pop("verbose")
         seed = kw.pop("seed")
         timeout = kw.pop("timeout")
         model = None
@@ -230,12 +234,21 @@ def _make_compute_command(comp) -> click.Command:
             spec_error_exit(spec_error_of(rec), flag_names)
         for k in _PROVENANCE_HIDDEN:
             rec.pop(k, None)
-        _print_record(rec, as_json)
+        if as_json:
+            _print_record(rec)
+        else:  # the answer first; the whole record (provenance) only when asked for
+            from .output import print_answer, print_record
+
+            print_answer(rec, comp.outputs)
+            if verbose:
+                print_record(rec)
         if rec["status"] != "ok":
             _made("err_console").print(f"[bold red]{rec['status']}:[/] {(rec.get('error') or '').splitlines()[0] if rec.get('error') else ''}")
             raise SystemExit(1)
 
-    return click.Command(comp.name, params=params, callback=callback, help=comp.description)
+    # the whole first line in `neurovar compute --help` (click would cut it at 45 characters)
+    return click.Command(comp.name, params=params, callback=callback, help=comp.description,
+                         short_help=comp.description.strip().splitlines()[0] if comp.description else None)
 
 
 def compute_group(only: str | None = None) -> click.Group:
@@ -396,10 +409,6 @@ def _run_cli(cli: click.Group, argv: Optional[list[str]]) -> None:
         fail(f"{e.format_message().rstrip('.')}{choices} (see '{path} --help')")
     except SpecError as e:  # pragma: no cover - commands convert their own
         fail(str(e))
-
-
-def _root() -> None:
-    """neurovar: batch experiments on neurovarieties."""
 
 
 if __name__ == "__main__":  # pragma: no cover

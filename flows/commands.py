@@ -32,7 +32,7 @@ def run(
     spec_file: Path = typer.Argument(..., help="a grid file, e.g. grids/quickstart.yaml"),
     results: Path = typer.Option(Path("results"), "--results", help="catalog root"),
     workers: Optional[int] = typer.Option(None, "--workers", help="local Dask workers (default: one per core)"),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="an existing Dask scheduler, tcp://HOST:8786 (or DASK_SCHEDULER_ADDRESS)"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="an existing Dask scheduler, tls://HOST:8786 or tcp://... (or DASK_SCHEDULER_ADDRESS)"),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="start workers through a batch queue: slurm or pbs (dask-jobqueue)"),
     cluster_config: Optional[Path] = typer.Option(None, "--cluster-config", help="YAML with the job queue settings"),
     dry_run: bool = typer.Option(False, "--dry-run", help="count the cells, estimate their CPU and wall time; run nothing"),
@@ -43,6 +43,10 @@ def run(
     worker_timeout: Optional[float] = typer.Option(None, "--worker-timeout",
                                                    help="seconds the cluster has to start its first worker before "
                                                         "the run fails (default 300, NEUROVAR_WORKER_TIMEOUT)"),
+    insecure: bool = typer.Option(False, "--insecure", help="no TLS for the scheduler of --cluster (warns on each run)"),
+    tls_ca_file: Optional[Path] = typer.Option(None, "--tls-ca-file", help="TLS: the certificate authority (PEM)"),
+    tls_cert: Optional[Path] = typer.Option(None, "--tls-cert", help="TLS: this side's certificate (PEM)"),
+    tls_key: Optional[Path] = typer.Option(None, "--tls-key", help="TLS: the certificate's private key (PEM)"),
 ) -> None:
     """Run every cell of a grid that is not yet in the catalog.
 
@@ -63,6 +67,9 @@ def run(
     with signals.handling(record=lambda s: _record_early_interrupt(pre), message=lambda s: "interrupted: no cell ran; rerun to start"):
         try:
             results_folder(results)
+            from .cluster import configure_security
+
+            configure_security(insecure, tls_ca_file, tls_cert, tls_key)  # before --scheduler is checked
             if workers is not None and workers < 1:
                 raise SpecError("--workers", f"must be at least 1, got {workers}")
             if worker_timeout is not None and not worker_timeout > 0:
@@ -178,8 +185,9 @@ def _prefect_ready(as_json: bool) -> None:
     srv = SubprocessASGIServer()
     srv.start()
     if not as_json:
-        err_console.print(f"Prefect: temporary server on {srv.address} (`neurovar server start` keeps one running "
-                          "for later runs)", highlight=False, soft_wrap=True)
+        from .output import temporary_server_line
+
+        err_console.print(temporary_server_line(srv.address), highlight=False, soft_wrap=True)
 
 
 def _progress(spec_name: str, as_json: bool):
@@ -206,6 +214,8 @@ def _progress(spec_name: str, as_json: bool):
                     progress.start()
                 else:
                     state["lines"] = ProgressLines(spec_name, info["todo"], sys.stderr if as_json else sys.stdout)
+        elif event == "cluster" and info.get("dashboard") and not as_json:
+            err_console.print(f"Dask dashboard: {info['dashboard']}", highlight=False, soft_wrap=True)
         elif event == "batch":
             recs = info["records"]
             if state["task"] is not None:
@@ -252,13 +262,15 @@ def _cell_text(v) -> str:
     return str(v)
 
 
-def _show_df(df, limit: int, title: str | None = None) -> None:
-    table = Table(title=title, show_lines=False)
-    for col in df.columns:
-        table.add_column(str(col), overflow="fold")
-    for _, row in df.head(limit).iterrows():
-        table.add_row(*[_cell_text(v) for v in row.tolist()])
-    console.print(table)
+def _show_df(df, limit: int, title: str | None = None, short: dict[str, str] | None = None) -> None:
+    """The first ``limit`` rows in the terminal's width: short headers with a legend, or one block per row."""
+    from .output import fit_table, initials, print_lines
+
+    headers = [str(c) for c in df.columns]
+    rows = [[_cell_text(v) for v in row.tolist()] for _, row in df.head(limit).iterrows()]
+    if title:
+        console.print(title, highlight=False)
+    print_lines(console, fit_table(headers, rows, console.width, short=short or initials(headers)))
     if len(df) > limit:
         console.print(f"... {len(df) - limit} more rows (use --limit)")
 
@@ -395,7 +407,11 @@ def catalog_runs(results: Path = typer.Option(Path("results"), "--results")) -> 
     from neurovar.catalog import store
 
     df = store.load_runs(results)
-    _show_df(_runs_view(df), 100, title="runs")
+    _show_df(_runs_view(df), 100, title="runs", short=RUNS_SHORT)
+
+
+#: the headers of ``catalog runs`` at 80 columns (explained in a legend line)
+RUNS_SHORT = {"planned": "plan", "skipped": "skip", "timeout": "t/o", "error": "err"}
 
 
 def _runs_view(df):

@@ -55,7 +55,7 @@ def check_environment(results: Path, scheduler: str | None, cluster: str | None,
     """What a run needs from its surroundings, checked before Prefect or Dask starts (raises SpecError):
     one of --scheduler and --cluster, the queue's config and submit command, a writable --results,
     and a scheduler that answers."""
-    from .cluster import check_cluster_choice, check_scheduler, check_submit_command, scheduler_address
+    from .cluster import check_cluster_choice, check_scheduler, check_submit_command, scheduler_address, security
 
     check_cluster_choice(scheduler, cluster)
     if cluster is not None:
@@ -65,7 +65,8 @@ def check_environment(results: Path, scheduler: str | None, cluster: str | None,
         check_submit_command(cluster)
     addr = scheduler_address(scheduler)
     check_writable(results)
-    check_scheduler(addr)
+    tls = addr is not None and addr.startswith("tls://")
+    check_scheduler(addr, connection_args=security().get_connection_args("client") if tls else None)
 
 
 __all__ = ["check_environment", "check_writable"]

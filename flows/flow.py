@@ -46,13 +46,14 @@ except ImportError:  # pragma: no cover
     NO_CACHE = None
 
 from neurovar.catalog import store
-from neurovar.pipeline.cells import Cell, failed_record
+from neurovar.pipeline.cells import Cell
 from neurovar.pipeline.grid import GridSpec
 from neurovar.pipeline.runner import run_batch  # what the workers run: importing it must not import Prefect
 
 from . import signals
 from .cluster import dask_client, default_workers, no_worker_message
-from .runs import BATCH_SECONDS, Plan, finish_run_row, interrupted_line, new_run_row, pack_batches, plan_grid
+from .runs import (BATCH_SECONDS, Plan, batch_records, finish_run_row, interrupted_line, new_run_row, pack_batches,
+                   plan_grid)
 
 #: Called in the flow's process as ``hook(event, **info)``; the CLI draws its progress bar with it.
 #: Events: ``plan``, ``cluster``, ``batch`` (records), ``tick`` (about once a second while waiting).
@@ -134,7 +135,9 @@ def execute(batches: list[list[Cell]], results: str, run_id: str, flow_run_id: s
         if failed:
             return {"counts": counts, "failed": failed}
         logger.info("Dask scheduler %s, %d batches", addr, len(batches))
-        _emit("cluster", address=addr, batches=len(batches))
+        from .output import dashboard_link
+
+        _emit("cluster", address=addr, batches=len(batches), dashboard=dashboard_link(client))
         futures = {client.submit(run_batch, b, pure=False, key=f"batch-{run_id}-{i}"): b for i, b in enumerate(batches)}
         CURRENT["futures"], CURRENT["client"] = futures, client
         ac = as_completed(futures)
@@ -159,13 +162,13 @@ def execute(batches: list[list[Cell]], results: str, run_id: str, flow_run_id: s
             for fut in done:
                 batch = futures.pop(fut)
                 try:
-                    records = fut.result()
+                    result = fut.result()
                 except CancelledError:  # the scheduler forgot it: connection lost; nothing computed, nothing written
                     failed = f"lost the Dask scheduler at {addr}"
                     continue
-                except Exception as exc:  # KilledWorker after repeated worker deaths
-                    msg = f"batch failed on the cluster: {type(exc).__name__}: {exc}"
-                    records = [failed_record(c, "error", msg, 0.0) for c in batch]
+                except Exception as exc:  # KilledWorker after repeated worker deaths, or the batch raised
+                    result = exc
+                records = batch_records(batch, result)  # whatever came back: one well-formed record per cell
                 _write_batch(records, run_id, flow_run_id, results, counts)
                 _emit("batch", records=records)
                 fut.release()

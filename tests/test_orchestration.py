@@ -300,10 +300,9 @@ def test_catalog_show_picks_the_inputs_that_vary_and_the_main_outputs(tmp_path, 
     assert proc.returncode == 0, proc.stderr
     header = next(ln for ln in proc.stdout.splitlines() if "widths" in ln)
     # one row: nothing varies, so the model says what it was
-    assert [h.strip() for h in header.strip("┃ ").split("┃")] == ["model", "widths", "dimension", "expected_dimension",
-                                                                  "defect", "filling", "status"]
+    assert header.split() == ["model", "widths", "dimension", "expected_dimension", "defect", "filling", "status"]
     row = next(ln for ln in proc.stdout.splitlines() if "[2,2,1]" in ln)
-    assert [v.strip() for v in row.strip("│ ").split("│")][:3] == ["mlp", "[2,2,1]", "3"]
+    assert row.split()[:3] == ["mlp", "[2,2,1]", "3"]
     wide = cli("catalog", "show", "dimension", "--results", tmp_path, "--columns", "all", env={"COLUMNS": "1000"})
     assert all(c in wide.stdout for c in ("cell_key", "versions", "float_rank", "written_at"))
     bad = cli("catalog", "show", "dimension", "--results", tmp_path, "--columns", "widths,nope")
