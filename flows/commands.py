@@ -207,8 +207,6 @@ def _progress(spec_name: str, as_json: bool):
                     progress.start()
                 else:
                     state["lines"] = ProgressLines(spec_name, info["todo"], sys.stderr if as_json else sys.stdout)
-        elif event == "cluster" and info.get("dashboard") and not as_json:
-            err_console.print(f"Dask dashboard: {info['dashboard']}", highlight=False, soft_wrap=True)
         elif event == "batch":
             recs = info["records"]
             if state["task"] is not None:
