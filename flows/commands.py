@@ -72,6 +72,7 @@ def run(
             plan = plan_grid(spec, results, n_workers, retry_failed, extra)  # before Prefect: a no-op run starts no server
         except SpecError as e:
             fail(str(e))
+        _say_lost(plan, results, as_json)
         if dry_run:
             _print_dry_run(spec, plan, results, n_workers)
             return
@@ -102,6 +103,14 @@ def run(
         f"in {summary['seconds']:.1f} s; {summary['skipped']} were already in {results}"
     )
     console.print(f"catalog: {results}/  (flow run {summary['flow_run_id']})", highlight=False)
+
+
+def _say_lost(plan, results, as_json) -> None:
+    from .catalog_damage import lost_line
+
+    line = lost_line(plan, results)
+    if line:
+        (err_console if as_json else console).print(line, highlight=False, soft_wrap=True)
 
 
 def _record_early_interrupt(pre: dict) -> None:
@@ -234,23 +243,14 @@ def _run_flow(spec, spec_file, results, workers, scheduler, retry_failed, cluste
         flow_mod.PROGRESS_HOOK = None
 
 
-def _cell_text(v) -> str:
-    """Compact text of a catalog value: ``[2,2,1]``, ``3`` for ``3.0``, blank for a missing value."""
-    if isinstance(v, (list, dict, tuple)):
-        return json.dumps(v, separators=(",", ":"))
-    if v is None or (isinstance(v, float) and v != v):
-        return ""
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
-        return str(int(v))
-    return str(v)
-
-
 def _show_df(df, limit: int, title: str | None = None) -> None:
+    from neurovar.catalog.columns import cell_text
+
     table = Table(title=title, show_lines=False)
     for col in df.columns:
         table.add_column(str(col), overflow="fold")
     for _, row in df.head(limit).iterrows():
-        table.add_row(*[_cell_text(v) for v in row.tolist()])
+        table.add_row(*[cell_text(v) for v in row.tolist()])
     console.print(table)
     if len(df) > limit:
         console.print(f"... {len(df) - limit} more rows (use --limit)")
