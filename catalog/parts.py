@@ -182,13 +182,19 @@ def lost_keys(computation: str, root: str | Path) -> set[str]:
 
 # ------------------------------------------------------------- what a damaged file still holds
 def salvage_keys(path: str | Path) -> set[str]:
-    """The values of the first column (``cell_key``) of the first row group that can still be read.
+    """The cell keys that can still be read from a damaged part file (maybe none).
 
-    A Parquet file starts with ``PAR1`` and its first column chunk: pages, each a Thrift
-    compact ``PageHeader`` and its (zstd or uncompressed) data. The footer, which a
-    truncation removes first, is not needed for that. Dictionary pages and PLAIN data
-    pages are decoded; anything else ends the salvage. Returns what was read (maybe nothing).
+    With its footer intact (a column that does not cast, a damaged head), pyarrow reads the
+    ``cell_key`` column. Otherwise: a Parquet file starts with ``PAR1`` and its first column
+    chunk (``cell_key``, the first column of every part file), pages each made of a Thrift
+    compact ``PageHeader`` and its data; the footer, which a truncation removes first, is not
+    needed to read them. The chunk's dictionary page and PLAIN data pages are decoded; anything
+    else ends the salvage.
     """
+    try:
+        return set(pq.read_table(path, columns=["cell_key"]).column("cell_key").drop_null().to_pylist())
+    except (*READ_ERRORS, KeyError):
+        pass
     try:
         data = Path(path).read_bytes()
     except OSError:
@@ -218,9 +224,13 @@ def salvage_keys(path: str | Path) -> set[str]:
 
 
 def _decompress(buf: bytes, size: int) -> bytes:
-    if not buf.startswith(b"\x28\xb5\x2f\xfd"):  # not a zstd frame: stored uncompressed
+    """A page's data; the codec is named only in the footer, so it is recognised (zstd, what the
+    catalog writes, by its frame's magic number) or tried (snappy, pyarrow's default)."""
+    if buf.startswith(b"\x28\xb5\x2f\xfd"):
+        return pa.decompress(buf, decompressed_size=size, codec="zstd").to_pybytes()
+    if len(buf) == size:
         return buf
-    return pa.decompress(buf, decompressed_size=size, codec="zstd").to_pybytes()
+    return pa.decompress(buf, decompressed_size=size, codec="snappy").to_pybytes()
 
 
 def _plain_strings(body: bytes, pos: int, count: int) -> set[str]:
