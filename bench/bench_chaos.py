@@ -212,6 +212,9 @@ def run_with_damage(grid: Path, results: Path, addr: str, tmp: Path, seed: int =
     time.sleep(rng.uniform(0.5, 4.0))  # its start-up, its reads, its write or its removals
     compaction.send_signal(signal.SIGKILL)
     compaction.wait()
+    left = [p.name for p in (results / "dimension").iterdir()]
+    state = {"parts": sum(n.startswith("part-") for n in left), "compacted": sum(n.startswith("compact-") for n in left),
+             "tmp": sum(n.endswith(".tmp") for n in left)}
     victim = rng.choice(store.part_files("dimension", results))
     victim_keys = set(pq.read_table(victim, columns=["cell_key"]).column("cell_key").to_pylist())
     victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
@@ -228,7 +231,7 @@ def run_with_damage(grid: Path, results: Path, addr: str, tmp: Path, seed: int =
     subprocess.run(neurovar_cmd() + ["catalog", "compact", "--results", str(results)], capture_output=True, env=_env(tmp))
     keys = raw_keys(results)
     planned = summary.get("planned", 0)
-    return {"first_run": first, "compaction_killed": compaction.returncode == -signal.SIGKILL,
+    return {"first_run": first, "compaction_killed": compaction.returncode == -signal.SIGKILL, "after_kill": state,
             "victim_rows": len(victim_keys), "lived_only_there": len(victim_keys - others),
             "quarantined": "quarantined 1 file(s)" in doctor.stdout, "returncode": proc.returncode,
             "stderr": err[-2000:], "rerun_said": int(said.group(1)) if said else 0,
@@ -281,7 +284,7 @@ def main(argv=None) -> dict:
           f"cells in the catalog, {r['rows'] - r['unique']} duplicated")
     d = report["damage"]
     print(f"damage: a part file of {d['victim_rows']} rows cut mid-run ({d['lived_only_there']} cells lived only there), "
-          f"a compaction SIGKILLed ({d['compaction_killed']}); doctor --repair quarantined it ({d['quarantined']}); "
+          f"a compaction SIGKILLed ({d['compaction_killed']}, leaving {d['after_kill']}); doctor --repair quarantined it ({d['quarantined']}); "
           f"the rerun said {d['rerun_said']} and computed {d['rerun_computed']}; {d['rows'] - d['duplicated']} "
           f"of {d['cells']} cells in the catalog: lost {d['lost']}, duplicated {d['duplicated']}")
     return report

@@ -107,7 +107,9 @@ class Damage:
 
 
 def _data_folders(root: Path) -> list[Path]:
-    return sorted(p for p in root.iterdir() if p.is_dir() and p.name != QUARANTINE) if root.is_dir() else []
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and p.name != QUARANTINE and not p.name.startswith("."))
 
 
 def damaged(root: str | Path, schemas: dict[str, pa.Schema] | None = None) -> list[Damage]:

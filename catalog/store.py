@@ -17,6 +17,10 @@ that schema passed explicitly, so older files with fewer columns still load.
 ``load`` resolves duplicate ``cell_key`` rows (newest ``written_at`` wins), so a
 batch written twice never shows twice.
 
+Part files are read one at a time: one that cannot be read (empty, truncated, not
+Parquet, a column that does not cast) is skipped with one warning line on stderr,
+and ``neurovar catalog doctor --repair`` quarantines it (:mod:`neurovar.catalog.parts`).
+
 Rows are *stale* when their ``code_fingerprint`` is not the current one of their
 computation (the code they were computed by has changed since, see
 :mod:`pipeline.provenance`; rows written before fingerprints existed have none

@@ -407,9 +407,10 @@ def _runs_view(df):
 
 @catalog_app.command("compact")
 def catalog_compact(results: Path = typer.Option(Path("results"), "--results")) -> None:
-    """Merge each computation's part files into one."""
+    """Merge each computation's part files into one (an unreadable file is left where it is)."""
     from neurovar.catalog import store
 
     for comp in store.present_computations(results):
         before, rows = store.compact(comp, results)
-        console.print(f"{comp}: {before} files -> 1 file, {rows} rows")
+        after = len(store.part_files(comp, results))
+        console.print(f"{comp}: {before} files -> {after} file{'s' if after != 1 else ''}, {rows} rows", highlight=False)
