@@ -318,3 +318,22 @@ def test_a_truncated_part_file_warns_once_everywhere_is_quarantined_and_recomput
     for grid, n in (("fiber_small.yaml", 2), ("edd_small.yaml", 4)):
         r = cli("run", grid, cwd=tmp_path)
         assert r.returncode == 0 and f"all {n} cells already in results" in r.stdout and "damaged" not in r.stdout
+
+
+@pytest.mark.slow
+def test_the_chaos_bench_damage_fault_loses_nothing(tmp_path):
+    """``bench/bench_chaos.py`` part 3 at a small size: a part file cut mid-run, a compaction SIGKILLed."""
+    from contextlib import ExitStack
+
+    from bench import bench_chaos as chaos
+
+    grid = tmp_path / "chaos.yaml"
+    grid.write_text(chaos.chaos_grid(16))
+    with ExitStack() as stack:
+        addr, _, _ = chaos.start_cluster(stack, tmp_path, 2)
+        d = chaos.run_with_damage(grid, tmp_path / "damage", addr, tmp_path, seed=1)
+    print(d)
+    assert d["first_run"]["returncode"] == 0 and d["returncode"] == 0, d
+    assert d["compaction_killed"] and d["quarantined"]
+    assert d["victim_rows"] > 0 and d["rerun_said"] == d["rerun_computed"] == d["lived_only_there"]
+    assert d["cells"] == 2112 and d["lost"] == 0 and d["duplicated"] == 0
