@@ -78,21 +78,36 @@ def read_one(path: Path, schema: pa.Schema) -> pa.Table:
     return ds.dataset(str(path), schema=schema, format="parquet").to_table()
 
 
-def read_parts(files: list[Path], schema: pa.Schema, columns: list[str] | None = None) -> pa.Table:
-    """The rows of every readable file, each file read whole (so a file is good or bad for every reader)."""
+def vanished(path: Path, e: BaseException) -> bool:
+    """Whether a read failed because the file is gone (a compaction removed it meanwhile), not damaged."""
+    return isinstance(e, FileNotFoundError) or not Path(path).exists()
+
+
+def read_parts(list_files, schema: pa.Schema, columns: list[str] | None = None) -> pa.Table:
+    """The rows of every readable file of ``list_files()``, each file read whole (so a file is good or
+    bad for every reader). A file that a compaction removed meanwhile is no damage: its rows are in
+    the compaction's file, so the files are listed and read again (a read that sees the old files
+    and the new one too sees each row twice, which the store's readers resolve by ``cell_key``)."""
 
     def one(path):
         try:
             return read_one(path, schema)
         except READ_ERRORS as e:
+            if vanished(path, e):
+                return path
             warn_once(path, reason(e))
             return None
 
-    if len(files) > 1:
-        with ThreadPoolExecutor(max_workers=min(8, len(files))) as pool:
-            tables = [t for t in pool.map(one, files) if t is not None]
-    else:
-        tables = [t for t in map(one, files) if t is not None]
+    for _ in range(5):
+        files = list_files()
+        if len(files) > 1:
+            with ThreadPoolExecutor(max_workers=min(8, len(files))) as pool:
+                got = list(pool.map(one, files))
+        else:
+            got = [one(f) for f in files]
+        if not any(isinstance(t, Path) for t in got):
+            break
+    tables = [t for t in got if isinstance(t, pa.Table)]
     table = pa.concat_tables(tables) if tables else schema.empty_table()
     return table if columns is None else table.select(columns)
 
@@ -129,9 +144,12 @@ def damaged(root: str | Path, schemas: dict[str, pa.Schema] | None = None) -> li
     for folder in _data_folders(root):
         for f in sorted(folder.iterdir()):
             if f.name.startswith(".") and f.name.endswith(".tmp"):
-                age = now - f.stat().st_mtime
-                if age >= STRAY_TMP_SECONDS:
-                    out.append(Damage(f, f"unfinished write ({f.stat().st_size} bytes, untouched {age:.0f} s)"))
+                try:
+                    st = f.stat()
+                except FileNotFoundError:  # renamed into place meanwhile
+                    continue
+                if now - st.st_mtime >= STRAY_TMP_SECONDS:
+                    out.append(Damage(f, f"unfinished write ({st.st_size} bytes, untouched {now - st.st_mtime:.0f} s)"))
                 continue
             if f.suffix != ".parquet" or f.name.startswith((".", "_")):
                 continue
@@ -141,7 +159,8 @@ def damaged(root: str | Path, schemas: dict[str, pa.Schema] | None = None) -> li
                 else:
                     pq.read_metadata(f)
             except READ_ERRORS as e:
-                out.append(Damage(f, reason(e), len(salvage_keys(f))))
+                if not vanished(f, e):
+                    out.append(Damage(f, reason(e), len(salvage_keys(f))))
     return out
 
 
@@ -150,6 +169,8 @@ def quarantine(root: str | Path, files: list[Path]) -> list[Path]:
     root = Path(root)
     moved = []
     for f in files:
+        if not Path(f).exists():
+            continue
         dest = root / QUARANTINE / Path(f).resolve().relative_to(root.resolve())
         dest.parent.mkdir(parents=True, exist_ok=True)
         n = 1
@@ -305,4 +326,4 @@ def _struct(data: bytes, pos: int) -> tuple[dict, int]:
 
 
 __all__ = ["Damage", "QUARANTINE", "damaged", "lost_keys", "quarantine", "quarantined", "read_parts",
-           "reason", "salvage_keys", "warn_once"]
+           "reason", "salvage_keys", "vanished", "warn_once"]

@@ -55,7 +55,7 @@ from neurovar.pipeline.compute import computations, get_computation
 from neurovar.pipeline.models import MODELS
 from neurovar.pipeline.record import PROVENANCE_COLUMNS, column_kind, plain
 
-from .parts import READ_ERRORS, read_one, read_parts, reason, warn_once
+from .parts import READ_ERRORS, read_one, read_parts, reason, vanished, warn_once
 
 DEFAULT_ROOT = "results"
 RUNS = "_runs"
@@ -159,7 +159,7 @@ def part_files(computation: str, root: str | Path = DEFAULT_ROOT) -> list[Path]:
 
 def _read_table(computation: str, root, columns=None) -> pa.Table:
     """The rows of the readable part files (a damaged one is skipped with a warning line, see :mod:`.parts`)."""
-    return read_parts(part_files(computation, root), schema(computation), columns)
+    return read_parts(lambda: part_files(computation, root), schema(computation), columns)
 
 
 def _dedupe(df: pd.DataFrame) -> pd.DataFrame:
@@ -322,7 +322,8 @@ def compact(computation: str, root: str | Path = DEFAULT_ROOT) -> tuple[int, int
             tables.append(read_one(f, sch))
             good.append(f)
         except READ_ERRORS as e:
-            warn_once(f, reason(e))
+            if not vanished(f, e):  # gone: another compaction has its rows
+                warn_once(f, reason(e))
     if len(good) <= 1:
         return len(files), sum(t.num_rows for t in tables)
     df = _dedupe(pa.concat_tables(tables).to_pandas())
@@ -363,7 +364,7 @@ def write_run(row: dict, root: str | Path = DEFAULT_ROOT) -> Path:
 
 def load_runs(root: str | Path = DEFAULT_ROOT) -> pd.DataFrame:
     """One row per flow run (its latest state); a damaged run file is skipped with a warning line."""
-    df = read_parts(part_files(RUNS, root), RUNS_SCHEMA).to_pandas()
+    df = read_parts(lambda: part_files(RUNS, root), RUNS_SCHEMA).to_pandas()
     if df.empty:
         return df
     # a run writes its row when it starts and again when it ends: keep the latest

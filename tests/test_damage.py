@@ -337,3 +337,12 @@ def test_the_chaos_bench_damage_fault_loses_nothing(tmp_path):
     assert d["compaction_killed"] and d["quarantined"]
     assert d["victim_rows"] > 0 and d["rerun_said"] == d["rerun_computed"] == d["lived_only_there"]
     assert d["cells"] == 2112 and d["lost"] == 0 and d["duplicated"] == 0
+
+
+def test_a_file_removed_by_a_compaction_during_a_read_is_no_damage(tmp_path, capfd):
+    """The reader listed the old parts, a compaction removed them: it lists again, warns of nothing."""
+    merged = store.write_records(linear_records(3), "dimension", tmp_path)
+    listings = iter([[tmp_path / "dimension" / "part-removed-meanwhile.parquet", merged], [merged]])
+    table = parts.read_parts(lambda: next(listings), store.schema("dimension"))
+    assert sorted(table.column("dimension").to_pylist()) == [3, 4, 5] and capfd.readouterr().err == ""
+    assert parts.damaged(tmp_path) == []
