@@ -60,7 +60,7 @@ from .parts import READ_ERRORS, read_one, read_parts, reason, vanished, warn_onc
 DEFAULT_ROOT = "results"
 RUNS = "_runs"
 
-#: The Arrow type of each column kind (kinds: :func:`neurovar.pipeline.compute.column_kind`).
+#: The Arrow type of each column kind (kinds: :func:`neurovar.pipeline.record.column_kind`).
 ARROW_TYPES: dict[str, pa.DataType] = {
     "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "str": pa.string(),
     "list<int>": pa.list_(pa.int64()), "json": pa.string(), "timestamp": pa.timestamp("us", tz="UTC"),
@@ -91,14 +91,15 @@ def schema(computation: str) -> pa.Schema:
     return pa.schema([pa.field(name, ARROW_TYPES[kind]) for name, kind in column_kinds(computation).items()])
 
 
-def _cell_value(v: Any, kind: str):
-    """A record's value as its column's kind stores it (:func:`~neurovar.catalog.columns.plain` first)."""
+def _stored(v: Any, kind: str):
+    """A record's value normalised (:func:`neurovar.pipeline.record.plain`), then cast to its column's kind."""
     v = plain(v)
     if v is None or kind not in _CASTS:
         return v
     return _CASTS[kind](v)
 
 
+#: the Python type each column kind stores (``json``: text)
 _CASTS = {"json": lambda v: v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str),
           "list<int>": lambda v: [int(x) for x in v], "int": int, "float": float, "bool": bool, "str": str}
 
@@ -138,7 +139,7 @@ def records_table(records: Iterable[dict], computation: str) -> pa.Table:
             if name == "written_at":
                 cols[name].append(now)
             else:
-                cols[name].append(_cell_value(rec.get(name), kind))
+                cols[name].append(_stored(rec.get(name), kind))
     return pa.Table.from_pydict(cols, schema=sch)
 
 
