@@ -15,8 +15,8 @@ some batches are saved: the run must exit non-zero within 30 s with a clear
 message, the catalog must load with every saved cell once, and ``_runs`` must
 say ``failed``. A rerun on a new scheduler completes exactly the missing cells.
 
-Part 3 damages the catalog during a run: once some batches are saved, a ``neurovar
-catalog compact`` gets SIGKILL at a random moment, and a random part file is cut to
+Part 3 damages the catalog during a run: once some batches are saved, three
+compactions get SIGKILL at random moments, and a random part file is cut to
 half its size. When the run ends, ``neurovar catalog doctor --repair`` quarantines
 the file, and a rerun must name and compute exactly the cells that lived only in it;
 after a last compaction every cell is in the catalog once (lost 0, duplicated 0).
@@ -195,7 +195,12 @@ def run_with_scheduler_kill(grid: Path, results: Path, addr: str, sched: subproc
             "catalog_loads": len(store.load("dimension", results, parse_json=False)) == len(set(keys))}
 
 
-def run_with_damage(grid: Path, results: Path, addr: str, tmp: Path, seed: int = 0, after_parts: int = 3) -> dict:
+#: a compaction of the chaos catalog, saying when it starts (after its imports)
+COMPACT = "import sys; from neurovar.catalog import store; print('start', flush=True); store.compact('dimension', sys.argv[1])"
+
+
+def run_with_damage(grid: Path, results: Path, addr: str, tmp: Path, seed: int = 0, after_parts: int = 3,
+                    compaction_kills: int = 3) -> dict:
     """Cut a random part file mid-run and SIGKILL a compaction; repair, rerun, compact; the figures."""
     import re
 
@@ -207,14 +212,19 @@ def run_with_damage(grid: Path, results: Path, addr: str, tmp: Path, seed: int =
     proc = run_cmd(grid, results, addr, tmp)
     while len(store.part_files("dimension", results)) < after_parts and proc.poll() is None:
         time.sleep(0.1)
-    compaction = subprocess.Popen(neurovar_cmd() + ["catalog", "compact", "--results", str(results)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(tmp))
-    time.sleep(rng.uniform(0.5, 4.0))  # its start-up, its reads, its write or its removals
-    compaction.send_signal(signal.SIGKILL)
-    compaction.wait()
-    left = [p.name for p in (results / "dimension").iterdir()]
-    state = {"parts": sum(n.startswith("part-") for n in left), "compacted": sum(n.startswith("compact-") for n in left),
-             "tmp": sum(n.endswith(".tmp") for n in left)}
+    states, killed = [], []
+    for _ in range(compaction_kills):  # SIGKILL a compaction at a random moment of its reads, write or removals
+        compaction = subprocess.Popen([sys.executable, "-c", COMPACT, str(results)], stdout=subprocess.PIPE, text=True,
+                                      env=_env(tmp))
+        compaction.stdout.readline()  # imported; compacting now
+        time.sleep(rng.uniform(0.0, 0.4))
+        compaction.send_signal(signal.SIGKILL)
+        compaction.wait()
+        killed.append(compaction.returncode == -signal.SIGKILL)
+        left = [p.name for p in (results / "dimension").iterdir()]
+        states.append({"parts": sum(n.startswith("part-") for n in left),
+                       "compacted": sum(n.startswith("compact-") for n in left),
+                       "tmp": sum(n.endswith(".tmp") for n in left)})
     victim = rng.choice(store.part_files("dimension", results))
     victim_keys = set(pq.read_table(victim, columns=["cell_key"]).column("cell_key").to_pylist())
     victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
@@ -231,7 +241,7 @@ def run_with_damage(grid: Path, results: Path, addr: str, tmp: Path, seed: int =
     subprocess.run(neurovar_cmd() + ["catalog", "compact", "--results", str(results)], capture_output=True, env=_env(tmp))
     keys = raw_keys(results)
     planned = summary.get("planned", 0)
-    return {"first_run": first, "compaction_killed": compaction.returncode == -signal.SIGKILL, "after_kill": state,
+    return {"first_run": first, "compaction_killed": all(killed), "after_kill": states,
             "victim_rows": len(victim_keys), "lived_only_there": len(victim_keys - others),
             "quarantined": "quarantined 1 file(s)" in doctor.stdout, "returncode": proc.returncode,
             "stderr": err[-2000:], "rerun_said": int(said.group(1)) if said else 0,
@@ -284,7 +294,7 @@ def main(argv=None) -> dict:
           f"cells in the catalog, {r['rows'] - r['unique']} duplicated")
     d = report["damage"]
     print(f"damage: a part file of {d['victim_rows']} rows cut mid-run ({d['lived_only_there']} cells lived only there), "
-          f"a compaction SIGKILLed ({d['compaction_killed']}, leaving {d['after_kill']}); doctor --repair quarantined it ({d['quarantined']}); "
+          f"{len(d['after_kill'])} compactions SIGKILLed ({d['compaction_killed']}; leaving {d['after_kill']}); doctor --repair quarantined it ({d['quarantined']}); "
           f"the rerun said {d['rerun_said']} and computed {d['rerun_computed']}; {d['rows'] - d['duplicated']} "
           f"of {d['cells']} cells in the catalog: lost {d['lost']}, duplicated {d['duplicated']}")
     return report
