@@ -5,7 +5,10 @@ for a kill every 10 s to land at least five times while batches run) with
 ``neurovar run --scheduler`` on a cluster of real processes: one ``dask
 scheduler`` and three ``dask worker`` processes (each with its nanny) on
 127.0.0.1. Every ``--kill-every`` seconds a random worker process gets SIGKILL
-(its nanny starts a new one); at least ``--min-kills`` kills happen. Then every
+(its nanny starts a new one); at least ``--min-kills`` kills happen. The first
+worker has 4 threads (``--threads``), as a plain ``dask worker`` on a 4-core
+node: its batches run at once, each with a cell runner of its own, and a kill
+takes all of them. Then every
 part file of the catalog is read raw: each cell must appear exactly once
 (lost 0, duplicated 0). The same grid runs undisturbed on the same cluster
 for the baseline wall time.
@@ -103,11 +106,14 @@ def worker_processes(workers: list[subprocess.Popen]) -> list:
     return out
 
 
-def start_cluster(stack: ExitStack, tmp: Path, n_workers: int) -> tuple[str, subprocess.Popen, list]:
+def start_cluster(stack: ExitStack, tmp: Path, n_workers: int,
+                  threads: tuple[int, ...] = (1,)) -> tuple[str, subprocess.Popen, list]:
+    """A scheduler and ``n_workers`` workers; worker ``i`` has ``threads[i]`` threads (the last entry repeats)."""
     os.environ.update(SCHEDULER_ENV)
     addr, sched = stack.enter_context(dask_scheduler(tmp))
     env = {**_env(tmp), **SCHEDULER_ENV}
-    workers = [start_worker(tmp, addr, f"w{i}", env) for i in range(n_workers)]
+    workers = [start_worker(tmp, addr, f"w{i}", env, nthreads=threads[min(i, len(threads) - 1)])
+               for i in range(n_workers)]
     for w in workers:
         stack.callback(stop, w)
     wait_workers(addr, n_workers, timeout=120)
@@ -253,22 +259,26 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=200, help="grid size: 132 cells per seed (200 -> 26400 cells)")
     ap.add_argument("--workers", type=int, default=3)
+    ap.add_argument("--threads", default="4,1",
+                    help="threads of each worker, comma-separated, the last repeating (default: one worker of 4 "
+                         "threads, as a plain 'dask worker' on a 4-core node, and single-threaded ones)")
     ap.add_argument("--kill-every", type=float, default=10.0)
     ap.add_argument("--min-kills", type=int, default=5)
     ap.add_argument("--no-baseline", action="store_true")
     args = ap.parse_args(argv)
+    threads = tuple(int(t) for t in str(args.threads).split(","))
     tmp = Path(tempfile.mkdtemp(prefix="neurovar-chaos-"))
     grid = tmp / "chaos.yaml"
     grid.write_text(chaos_grid(args.seeds))
     report: dict = {}
     with ExitStack() as stack:
-        addr, sched, workers = start_cluster(stack, tmp, args.workers)
+        addr, sched, workers = start_cluster(stack, tmp, args.workers, threads)
         report["chaos"] = run_with_worker_kills(grid, tmp / "chaos", addr, workers, tmp, args.kill_every, args.min_kills)
         if not args.no_baseline:
             report["undisturbed"] = run_undisturbed(grid, tmp / "calm", addr, tmp)
         report["scheduler_kill"] = run_with_scheduler_kill(grid, tmp / "sk", addr, sched, tmp)
     with ExitStack() as stack:  # a new scheduler; the rerun completes what the killed one left
-        addr, sched, workers = start_cluster(stack, tmp, args.workers)
+        addr, sched, workers = start_cluster(stack, tmp, args.workers, threads)
         before = len(set(raw_keys(tmp / "sk")))
         proc = run_cmd(grid, tmp / "sk", addr, tmp)
         out, err = proc.communicate(timeout=3600)
@@ -281,7 +291,7 @@ def main(argv=None) -> dict:
         addr, sched, workers = start_cluster(stack, tmp, args.workers)
         report["damage"] = run_with_damage(grid, tmp / "damage", addr, tmp)
     c = report["chaos"]
-    print(f"chaos: {c['cells']} cells on {args.workers} workers, {c['kills']} worker SIGKILLs (every {args.kill_every:g} s): "
+    print(f"chaos: {c['cells']} cells on {args.workers} workers (threads {args.threads}), {c['kills']} worker SIGKILLs (every {args.kill_every:g} s): "
           f"lost {c['lost']}, duplicated {c['duplicated']}, error rows {c['errors']}, wall {c['wall_seconds']:.1f} s")
     if "undisturbed" in report:
         u = report["undisturbed"]

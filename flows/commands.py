@@ -32,7 +32,7 @@ def run(
     spec_file: Path = typer.Argument(..., help="a grid file, e.g. grids/quickstart.yaml"),
     results: Path = typer.Option(Path("results"), "--results", help="catalog root"),
     workers: Optional[int] = typer.Option(None, "--workers", help="local Dask workers (default: one per core)"),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="an existing Dask scheduler, tcp://HOST:8786 (or DASK_SCHEDULER_ADDRESS)"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="an existing Dask scheduler, tls://HOST:8786 or tcp://... (or DASK_SCHEDULER_ADDRESS)"),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="start workers through a batch queue: slurm or pbs (dask-jobqueue)"),
     cluster_config: Optional[Path] = typer.Option(None, "--cluster-config", help="YAML with the job queue settings"),
     dry_run: bool = typer.Option(False, "--dry-run", help="count the cells, estimate their CPU and wall time; run nothing"),
@@ -40,6 +40,10 @@ def run(
     recompute_stale: bool = typer.Option(False, "--recompute-stale",
                                          help="also recompute the catalog's stale rows (computed by other code) of the grid's computations"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+    insecure: bool = typer.Option(False, "--insecure", help="no TLS for the scheduler of --cluster (warns on each run)"),
+    tls_ca_file: Optional[Path] = typer.Option(None, "--tls-ca-file", help="TLS: the certificate authority (PEM)"),
+    tls_cert: Optional[Path] = typer.Option(None, "--tls-cert", help="TLS: this side's certificate (PEM)"),
+    tls_key: Optional[Path] = typer.Option(None, "--tls-key", help="TLS: the certificate's private key (PEM)"),
 ) -> None:
     """Run every cell of a grid that is not yet in the catalog.
 
@@ -57,6 +61,9 @@ def run(
     with signals.handling(record=lambda s: _record_early_interrupt(pre), message=lambda s: "interrupted: no cell ran; rerun to start"):
         try:
             results_folder(results)
+            from .cluster import configure_security
+
+            configure_security(insecure, tls_ca_file, tls_cert, tls_key)  # before --scheduler is checked
             spec = load_grid(spec_file)
             if workers is not None and workers < 1:
                 raise SpecError("--workers", f"must be at least 1, got {workers}")

@@ -45,13 +45,13 @@ except ImportError:  # pragma: no cover
     NO_CACHE = None
 
 from neurovar.catalog import store
-from neurovar.pipeline.cells import Cell, failed_record
+from neurovar.pipeline.cells import Cell
 from neurovar.pipeline.grid import GridSpec
 from neurovar.pipeline.runner import run_batch  # what the workers run: importing it must not import Prefect
 
 from . import signals
 from .cluster import dask_client, default_workers
-from .runs import BATCH_SECONDS, finish_run_row, interrupted_line, new_run_row, pack_batches, plan_grid
+from .runs import BATCH_SECONDS, batch_records, finish_run_row, interrupted_line, new_run_row, pack_batches, plan_grid
 
 #: Called in the flow's process as ``hook(event, **info)``; the CLI draws its progress bar with it.
 #: Events: ``plan``, ``cluster``, ``batch`` (records), ``tick`` (about once a second while waiting).
@@ -154,13 +154,13 @@ def execute(batches: list[list[Cell]], results: str, run_id: str, flow_run_id: s
             for fut in done:
                 batch = futures.pop(fut)
                 try:
-                    records = fut.result()
+                    result = fut.result()
                 except CancelledError:  # the scheduler forgot it: connection lost; nothing computed, nothing written
                     failed = f"lost the Dask scheduler at {addr}"
                     continue
-                except Exception as exc:  # KilledWorker after repeated worker deaths
-                    msg = f"batch failed on the cluster: {type(exc).__name__}: {exc}"
-                    records = [failed_record(c, "error", msg, 0.0) for c in batch]
+                except Exception as exc:  # KilledWorker after repeated worker deaths, or the batch raised
+                    result = exc
+                records = batch_records(batch, result)  # whatever came back: one well-formed record per cell
                 _write_batch(records, run_id, flow_run_id, results, counts)
                 _emit("batch", records=records)
                 fut.release()

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from typing import Callable, TextIO
 
 from neurovar.catalog import store
-from neurovar.pipeline.cells import Cell, cell_cost, package_versions
+from neurovar.pipeline.cells import Cell, cell_cost, failed_record, package_versions
 
 #: Target estimated seconds of work per batch.
 BATCH_SECONDS = 2.0
@@ -83,6 +83,37 @@ def plan_grid(spec, results, workers: int, retry_failed: bool = False, extra_cel
     batches = pack_batches(todo, workers, costs=costs)
     return {"planned": len(cells), "skipped": len(cells) - len(todo), "todo": todo, "costs": costs,
             "batches": batches}
+
+
+def batch_records(batch: list[Cell], result) -> list[dict]:
+    """One record per cell of ``batch`` from what its Dask task returned (or raised).
+
+    A task's result is trusted only cell by cell: a record is kept when it is a
+    mapping with the cell's key and a status; every other cell of the batch
+    gets an ``error`` record that says what came back instead (an exception,
+    a malformed list, a missing cell). A batch never stops the run.
+
+    >>> from neurovar.pipeline.cells import make_cell
+    >>> cells = [make_cell("dimension", {"model": "linear", "widths": [2, 1, 2]}),
+    ...          make_cell("dimension", {"model": "linear", "widths": [3, 1, 3]})]
+    >>> [r["status"] for r in batch_records(cells, ["ready", 7])]
+    ['error', 'error']
+    >>> batch_records(cells, RuntimeError("worker lost"))[0]["error"]
+    'batch failed on the cluster: RuntimeError: worker lost'
+    """
+    if isinstance(result, BaseException):
+        msg = f"batch failed on the cluster: {type(result).__name__}: {result}"
+        return [failed_record(c, "error", msg, 0.0) for c in batch]
+    got: dict[str, dict] = {}
+    if isinstance(result, (list, tuple)):
+        for rec in result:
+            if isinstance(rec, dict) and isinstance(rec.get("cell_key"), str) and rec.get("status") in (
+                    "ok", "timeout", "error"):
+                got.setdefault(rec["cell_key"], rec)
+    shown = repr(result)
+    shown = shown[:80] + "..." if len(shown) > 80 else shown
+    return [got.get(c.key) or failed_record(c, "error", f"the batch returned no record of this cell (it returned "
+                                            f"{type(result).__name__} {shown})", 0.0) for c in batch]
 
 
 def new_run_row(spec, plan: dict, workers: int, scheduler: str | None, cluster: str | None,
@@ -210,5 +241,5 @@ def dry_run_estimate(plan: dict, workers: int) -> dict:
             "workers": workers, "by_computation": dict(by_comp), "warn": wall > DRY_RUN_WARN_SECONDS}
 
 
-__all__ = ["BATCH_SECONDS", "DRY_RUN_WARN_SECONDS", "ProgressLines", "dry_run_estimate", "finish_run_row",
+__all__ = ["BATCH_SECONDS", "DRY_RUN_WARN_SECONDS", "ProgressLines", "batch_records", "dry_run_estimate", "finish_run_row",
            "interrupted_line", "new_run_row", "pack_batches", "plan_grid", "record_noop_run"]

@@ -35,7 +35,8 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable, Iterable
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator
 
 from .cells import Cell, failed_record, run_cell
 from .processes import kill_group, remove_stale_tempdirs
@@ -68,13 +69,19 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes | None:
 
 
 class CellRunner:
-    """A killable child interpreter that runs cells one at a time."""
+    """A killable child interpreter that runs cells one at a time.
 
-    def __init__(self):
+    ``env`` holds extra environment variables of the child (for example the
+    scheduler address of the worker's cluster); they are fixed when the child
+    starts. A runner is used by one thread at a time (see :class:`RunnerPool`).
+    """
+
+    def __init__(self, env: dict[str, str] | None = None):
         self.proc: subprocess.Popen | None = None
+        self.env: dict[str, str] = dict(env or {})
 
     def _start(self) -> None:
-        env = dict(os.environ)
+        env = {**os.environ, **self.env}
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.proc = subprocess.Popen(
@@ -113,6 +120,8 @@ class CellRunner:
     close = kill
 
     def run(self, cell: Cell) -> dict:
+        """The record of ``cell``, computed in the child; a ``timeout`` or ``error`` record if the
+        child ran out of the cell's time limit, died, or answered with something that is not a record."""
         if self.proc is None or self.proc.poll() is not None:
             self._start()
         t0 = time.monotonic()
@@ -134,7 +143,15 @@ class CellRunner:
             if timed_out:
                 return failed_record(cell, "timeout", timeout_message(cell, elapsed), elapsed)
             return failed_record(cell, "error", f"cell process died (exit code {code})", elapsed)
-        return pickle.loads(body)
+        try:
+            rec = pickle.loads(body)
+        except Exception as exc:
+            rec = exc
+        if not (isinstance(rec, dict) and rec.get("cell_key") == cell.key):
+            self.kill()  # out of step with its parent: never reuse it
+            return failed_record(cell, "error", f"the cell process answered {_describe(rec)} instead of the "
+                                 "cell's record", time.monotonic() - t0)
+        return rec
 
     def __enter__(self):
         return self
@@ -153,15 +170,37 @@ def timeout_message(cell: Cell, elapsed: float) -> str:
     return f"the cell ran out of its time limit timeout_s={cell.timeout_s} s (killed after {elapsed:.1f} s)"
 
 
+def _describe(obj) -> str:
+    """A short description of an unexpected answer, for an error record.
+
+    >>> _describe("ready"), _describe(ValueError("bad"))
+    ("a str ('ready')", 'an exception (ValueError: bad)')
+    """
+    if isinstance(obj, BaseException):
+        return f"an exception ({type(obj).__name__}: {obj})"
+    text = repr(obj)
+    return f"a {type(obj).__name__} ({text[:60] + '...' if len(text) > 60 else text})"
+
+
 def run_cells(cells: Iterable[Cell], on_record: Callable[[dict], None] | None = None,
               runner: CellRunner | None = None) -> list[dict]:
-    """Run cells in order; cells with ``timeout_s`` go through a killable child process."""
+    """Run cells in order; cells with ``timeout_s`` go through a killable child process.
+
+    Whatever goes wrong with one cell (its child fails to start, an exception
+    outside the computation) becomes that cell's ``error`` record; the other
+    cells of the batch still run.
+    """
     out = []
     own = runner is None
     runner = runner or CellRunner()
     try:
         for cell in cells:
-            rec = runner.run(cell) if cell.timeout_s else run_cell(cell)
+            t0 = time.monotonic()
+            try:
+                rec = runner.run(cell) if cell.timeout_s else run_cell(cell)
+            except Exception as exc:
+                runner.kill()
+                rec = failed_record(cell, "error", f"{type(exc).__name__}: {exc}", time.monotonic() - t0)
             out.append(rec)
             if on_record is not None:
                 on_record(rec)
@@ -171,38 +210,119 @@ def run_cells(cells: Iterable[Cell], on_record: Callable[[dict], None] | None = 
     return out
 
 
-_WORKER_RUNNER: CellRunner | None = None
+class RunnerPool:
+    """The cell runners of one process: one child per batch that is running, never shared.
+
+    A Dask worker runs one batch per thread (``--nthreads``), so several batches
+    of one worker process run at once. Each takes a runner of its own from the
+    pool for the whole batch and gives it back after, so a child never serves
+    two threads (one pipe, one cell at a time) and the number of children never
+    exceeds the number of batches running at once, which is at most the
+    worker's threads. A runner per batch rather than one lock for the worker:
+    with a lock, a worker of N threads would compute one cell at a time. A
+    runner per thread (thread-local) would leak children whenever the worker
+    replaces a thread of its pool.
+
+    A runner's environment is fixed when its child starts; a runner taken for
+    another environment (a new scheduler address) is restarted by the thread
+    that took it, so no runner in use is ever touched.
+
+    >>> pool = RunnerPool()
+    >>> with pool.runner() as a:
+    ...     with pool.runner() as b:
+    ...         (a is b, pool.size())
+    (False, 2)
+    >>> with pool.runner() as c:
+    ...     c in (a, b)
+    True
+    >>> pool.close(); pool.size()
+    0
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._idle: list[CellRunner] = []
+        self._busy: set[CellRunner] = set()
+
+    def size(self) -> int:
+        """Runners of this pool, idle or in use."""
+        with self._lock:
+            return len(self._idle) + len(self._busy)
+
+    def children(self) -> int:
+        """Runners whose child process is alive."""
+        with self._lock:
+            runners = [*self._idle, *self._busy]
+        return sum(1 for r in runners if r.proc is not None and r.proc.poll() is None)
+
+    @contextmanager
+    def runner(self, env: dict[str, str] | None = None) -> Iterator[CellRunner]:
+        """A runner for this thread alone, with ``env`` in its child's environment."""
+        env = dict(env or {})
+        with self._lock:
+            same = [r for r in self._idle if r.env == env]
+            r = (same or self._idle or [None])[-1]
+            if r is None:
+                r = CellRunner(env)
+            else:
+                self._idle.remove(r)
+            self._busy.add(r)
+        try:
+            if r.env != env:  # idle until this thread took it: nobody else uses it
+                r.kill()
+                r.env = env
+            yield r
+        finally:
+            with self._lock:
+                self._busy.discard(r)
+                self._idle.append(r)
+
+    def close(self) -> None:
+        """Kill every child of the pool (at the worker's exit)."""
+        with self._lock:
+            runners = [*self._idle, *self._busy]
+            self._idle.clear()
+            self._busy.clear()
+        for r in runners:
+            r.kill()
+
+
+_POOL: RunnerPool | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def worker_pool() -> RunnerPool:
+    """This process's :class:`RunnerPool`, created once (with its exit handler)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            import atexit
+
+            remove_stale_tempdirs()  # folders of solvers whose runner was SIGKILLed in an earlier run
+            _POOL = RunnerPool()
+            atexit.register(_POOL.close)
+        return _POOL
 
 
 def run_batch(cells: list[Cell]) -> list[dict]:
-    """Run a batch of cells on a worker (a Dask task); cells with a time limit use the
-    worker's own killable child process, started once and reused."""
-    global _WORKER_RUNNER
-    _advertise_scheduler()
-    if _WORKER_RUNNER is None:
-        import atexit
-
-        remove_stale_tempdirs()  # folders of solvers whose runner was SIGKILLed in an earlier run
-        _WORKER_RUNNER = CellRunner()
-        atexit.register(_WORKER_RUNNER.kill)
-    return run_cells(cells, runner=_WORKER_RUNNER)
+    """Run a batch of cells on a worker (a Dask task): cells with a time limit use a killable child
+    process of this batch's own, taken from the worker's :class:`RunnerPool` and reused by later batches."""
+    with worker_pool().runner(_cluster_env()) as runner:
+        return run_cells(cells, runner=runner)
 
 
-def _advertise_scheduler() -> None:
-    """Tell child processes the scheduler of this worker's cluster, where a cell's large numerical
-    solve sends its loop tasks (:mod:`neurovar.pipeline.numeric.distribute`)."""
+def _cluster_env() -> dict[str, str]:
+    """The child's view of this worker's cluster: the scheduler address where a cell's large numerical
+    solve sends its loop tasks (:mod:`neurovar.pipeline.numeric.distribute`); empty outside a worker."""
     try:
         from distributed import get_worker
 
         addr = get_worker().scheduler.address
     except (ImportError, ValueError, AttributeError):
-        return
+        return {}
     from .numeric.distribute import SCHEDULER_ENV
 
-    if addr and os.environ.get(SCHEDULER_ENV) != addr:
-        os.environ[SCHEDULER_ENV] = addr
-        if _WORKER_RUNNER is not None:
-            _WORKER_RUNNER.kill()  # the next cell starts a child that knows the new address
+    return {SCHEDULER_ENV: addr} if addr else {}
 
 
 def _watch_parent(interval: float = 0.5) -> None:  # pragma: no cover - runs in the child

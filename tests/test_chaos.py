@@ -20,7 +20,8 @@ def test_worker_kills_lose_nothing_and_a_scheduler_kill_fails_cleanly(tmp_path):
     grid = tmp_path / "chaos.yaml"
     grid.write_text(chaos.chaos_grid(16))  # 2112 cells: several seconds of batches even on a fast machine
     with ExitStack() as stack:
-        addr, sched, workers = chaos.start_cluster(stack, tmp_path, 3)
+        # one worker of 4 threads (several batches and cell runners at once in one process), two of 1
+        addr, sched, workers = chaos.start_cluster(stack, tmp_path, 3, threads=(4, 1))
         c = chaos.run_with_worker_kills(grid, tmp_path / "chaos", addr, workers, tmp_path, kill_every=1.0, min_kills=3)
         print(c)
         assert c["returncode"] == 0, c["stderr"]
