@@ -287,8 +287,8 @@ def main(argv=None) -> dict:
         report["rerun"] = {"returncode": proc.returncode, "skipped": summary.get("skipped"), "saved_before": before,
                            "computed": summary.get("computed"), "rows": len(keys), "unique": len(set(keys)),
                            "cells": summary.get("planned")}
-    with ExitStack() as stack:  # part 3: a damaged part file and a SIGKILLed compaction
-        addr, sched, workers = start_cluster(stack, tmp, args.workers)
+    with ExitStack() as stack:  # part 3: a damaged part file and SIGKILLed compactions
+        addr, sched, workers = start_cluster(stack, tmp, args.workers, threads)
         report["damage"] = run_with_damage(grid, tmp / "damage", addr, tmp)
     c = report["chaos"]
     print(f"chaos: {c['cells']} cells on {args.workers} workers (threads {args.threads}), {c['kills']} worker SIGKILLs (every {args.kill_every:g} s): "
