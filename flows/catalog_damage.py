@@ -57,7 +57,7 @@ def lost_count(todo: list, results: Path) -> int:
     lost: set[str] = set()
     for comp in sorted({c.computation for c in todo}):
         lost |= parts.lost_keys(comp, results)
-    return sum(1 for c in todo if c.key in lost)
+    return sum(1 for c in todo if c.key in lost) if lost else 0  # no damage: no key computed
 
 
 def lost_line(plan: dict, results: Path) -> str | None:
