@@ -93,28 +93,6 @@ def spec_error_exit(e: SpecError, flag_names: dict[str, str] | None = None) -> t
 # computation's Params, so a new model or computation needs no CLI change.
 # --------------------------------------------------------------------------
 
-def _unwrap(annotation):
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _unwrap(args[0]) if len(args) == 1 else annotation
-    return annotation
-
-
-def _kind(annotation) -> str:
-    ann = _unwrap(annotation)
-    origin = typing.get_origin(ann)
-    if ann is bool:
-        return "bool"
-    if ann is int:
-        return "int"
-    if ann is float:
-        return "float"
-    if origin in (tuple, list):
-        return "intlist"
-    return "str"
-
-
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -130,7 +108,7 @@ def _fields_of(classes) -> dict[str, Any]:
 
 
 def _parse_value(kind: str, raw: str, flag: str):
-    if kind == "intlist":
+    if kind == "list<int>":
         try:
             return [int(x) for x in raw.replace(" ", "").split(",") if x != ""]
         except ValueError:
@@ -140,19 +118,9 @@ def _parse_value(kind: str, raw: str, flag: str):
 
 def _print_record(rec: dict) -> None:
     """``--json``: the record as one JSON object."""
-    sys.stdout.write(json.dumps(_jsonable(rec), sort_keys=False) + "\n")
+    from neurovar.pipeline.record import plain
 
-
-def _jsonable(v):
-    if isinstance(v, tuple):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, list):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
-    if hasattr(v, "item"):
-        return v.item()
-    return v
+    sys.stdout.write(json.dumps(plain(rec), sort_keys=False) + "\n")
 
 
 _PROVENANCE_HIDDEN = ("versions", "host", "timestamp", "computation_version", "timeout_s")
@@ -160,6 +128,7 @@ _PROVENANCE_HIDDEN = ("versions", "host", "timestamp", "computation_version", "t
 
 def _make_compute_command(comp) -> click.Command:
     from neurovar.pipeline.models import MODELS
+    from neurovar.pipeline.record import column_kind
 
     model_fields = _fields_of(spec for spec, _ in MODELS.values()) if comp.needs_model is not False else {}
     param_fields = dict(comp.params.model_fields)
@@ -171,7 +140,7 @@ def _make_compute_command(comp) -> click.Command:
         choices = list(MODELS) if comp.models is None else list(comp.models)
         params.append(click.Option(["--model"], required=bool(comp.needs_model), help=f"one of: {', '.join(choices)}"))
     for name, f in {**model_fields, **param_fields}.items():
-        kind = _kind(f.annotation)
+        kind = column_kind(f.annotation)
         desc = f.description or ""
         if kind == "bool":
             params.append(click.Option([f"{_flag(name)}/--no-{name.replace('_', '-')}"], default=None, help=desc))
@@ -180,7 +149,7 @@ def _make_compute_command(comp) -> click.Command:
         elif kind == "float":
             params.append(click.Option([_flag(name)], type=float, default=None, help=desc))
         else:
-            params.append(click.Option([_flag(name)], type=str, default=None, help=desc or ("comma-separated integers" if kind == "intlist" else "")))
+            params.append(click.Option([_flag(name)], type=str, default=None, help=desc or ("comma-separated integers" if kind == "list<int>" else "")))
     params += [
         click.Option(["--seed"], type=int, default=0, show_default=True, help="random seed of the parameter point and data"),
         click.Option(["--timeout"], type=float, default=None, help="seconds before the cell is stopped"),
@@ -217,12 +186,12 @@ def _make_compute_command(comp) -> click.Command:
                         kw[name] = v
                         continue
                     fail(f"{_flag(name)}: does not apply to --model {mname}")
-                model[name] = _parse_value(_kind(model_fields[name].annotation), v, _flag(name))
+                model[name] = _parse_value(column_kind(model_fields[name].annotation), v, _flag(name))
         opts = {}
         for name in param_fields:
             v = kw.pop(name, None)
             if v is not None:
-                opts[name] = _parse_value(_kind(param_fields[name].annotation), v, _flag(name))
+                opts[name] = _parse_value(column_kind(param_fields[name].annotation), v, _flag(name))
         try:
             cell = make_cell(comp.name, model, opts, seed=seed, timeout_s=timeout)
         except SpecError as e:
@@ -267,7 +236,7 @@ def _register_commands() -> None:
 
     for mod in ("neurovar.flows.commands", "neurovar.flows.analysis_commands", "neurovar.flows.deploy_commands",
                 "neurovar.flows.reproduce", "neurovar.flows.verify", "neurovar.flows.server_commands",
-                "neurovar.flows.voronoi_commands"):
+                "neurovar.flows.voronoi_commands", "neurovar.flows.catalog_damage"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:

@@ -86,6 +86,7 @@ def run(
             plan = plan_grid(spec, results, n_workers, retry_failed, extra, cells=cells)
         except SpecError as e:
             fail(str(e))
+        _say_lost(plan, results, as_json)
         if dry_run:
             _print_dry_run(spec, plan, results, n_workers)
             return
@@ -116,6 +117,14 @@ def run(
         f"in {summary['seconds']:.1f} s; {summary['skipped']} were already in {results}"
     )
     console.print(f"catalog: {results}/  (flow run {summary['flow_run_id']})", highlight=False)
+
+
+def _say_lost(plan, results, as_json) -> None:
+    from .catalog_damage import lost_line
+
+    line = lost_line(plan, results)
+    if line:
+        (err_console if as_json else console).print(line, highlight=False, soft_wrap=True)
 
 
 def _record_early_interrupt(pre: dict) -> None:
@@ -214,8 +223,6 @@ def _progress(spec_name: str, as_json: bool):
                     progress.start()
                 else:
                     state["lines"] = ProgressLines(spec_name, info["todo"], sys.stderr if as_json else sys.stdout)
-        elif event == "cluster" and info.get("dashboard") and not as_json:
-            err_console.print(f"Dask dashboard: {info['dashboard']}", highlight=False, soft_wrap=True)
         elif event == "batch":
             recs = info["records"]
             if state["task"] is not None:
@@ -251,23 +258,14 @@ def _run_flow(spec, spec_file, results, workers, scheduler, retry_failed, cluste
         flow_mod.PROGRESS_HOOK = None
 
 
-def _cell_text(v) -> str:
-    """Compact text of a catalog value: ``[2,2,1]``, ``3`` for ``3.0``, blank for a missing value."""
-    if isinstance(v, (list, dict, tuple)):
-        return json.dumps(v, separators=(",", ":"))
-    if v is None or (isinstance(v, float) and v != v):
-        return ""
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
-        return str(int(v))
-    return str(v)
-
-
 def _show_df(df, limit: int, title: str | None = None, short: dict[str, str] | None = None) -> None:
     """The first ``limit`` rows in the terminal's width: short headers with a legend, or one block per row."""
+    from neurovar.catalog.columns import cell_text
+
     from .output import fit_table, initials, print_lines
 
     headers = [str(c) for c in df.columns]
-    rows = [[_cell_text(v) for v in row.tolist()] for _, row in df.head(limit).iterrows()]
+    rows = [[cell_text(v) for v in row.tolist()] for _, row in df.head(limit).iterrows()]
     if title:
         console.print(title, highlight=False)
     print_lines(console, fit_table(headers, rows, console.width, short=short or initials(headers)))
@@ -430,9 +428,10 @@ def _runs_view(df):
 
 @catalog_app.command("compact")
 def catalog_compact(results: Path = typer.Option(Path("results"), "--results")) -> None:
-    """Merge each computation's part files into one."""
+    """Merge each computation's part files into one (an unreadable file is left where it is)."""
     from neurovar.catalog import store
 
     for comp in store.present_computations(results):
         before, rows = store.compact(comp, results)
-        console.print(f"{comp}: {before} files -> 1 file, {rows} rows")
+        after = len(store.part_files(comp, results))
+        console.print(f"{comp}: {before} files -> {after} file{'s' if after != 1 else ''}, {rows} rows", highlight=False)

@@ -135,9 +135,7 @@ def execute(batches: list[list[Cell]], results: str, run_id: str, flow_run_id: s
         if failed:
             return {"counts": counts, "failed": failed}
         logger.info("Dask scheduler %s, %d batches", addr, len(batches))
-        from .output import dashboard_link
-
-        _emit("cluster", address=addr, batches=len(batches), dashboard=dashboard_link(client))
+        _emit("cluster", address=addr, batches=len(batches))
         futures = {client.submit(run_batch, b, pure=False, key=f"batch-{run_id}-{i}"): b for i, b in enumerate(batches)}
         CURRENT["futures"], CURRENT["client"] = futures, client
         ac = as_completed(futures)

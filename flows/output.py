@@ -116,14 +116,6 @@ def print_lines(console, lines: Sequence[str], styles: dict[str, str] | None = N
         console.print(text, highlight=False, soft_wrap=True)
 
 
-def dashboard_link(client) -> str | None:
-    """The Dask dashboard's address of a ``distributed.Client`` (None when its scheduler serves none)."""
-    try:
-        return client.dashboard_link or None
-    except Exception:  # no dashboard service (bokeh missing), or a scheduler that does not say
-        return None
-
-
 def temporary_server_line(address: str) -> str:
     """What a run on Prefect's temporary server tells the user about keeping its UI.
 

@@ -190,8 +190,6 @@ def reproduce_command(
             state["todo"] = info["todo"]
             err_console.print(f"reproduce: {info['planned']} cells, {info['skipped']} already in {results}, "
                               f"{info['todo']} to compute", soft_wrap=True, highlight=False)
-        elif event == "cluster" and info.get("dashboard") and not as_json:
-            err_console.print(f"Dask dashboard: {info['dashboard']}", highlight=False, soft_wrap=True)
         elif event == "batch":
             state["n"] += len(info["records"])
 

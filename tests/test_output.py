@@ -149,8 +149,8 @@ def tiny_run(tmp_path_factory):
 def test_a_run_prints_the_dashboard_and_how_to_keep_prefects_ui(tiny_run):
     _, p = tiny_run
     assert p.returncode == 0, p.stdout + p.stderr
-    dash = [ln for ln in p.stderr.splitlines() if ln.startswith("Dask dashboard:")]
-    assert len(dash) == 1 and re.fullmatch(r"Dask dashboard: http://[\w.\-]+:\d+/status", dash[0]), p.stderr
+    dash = [ln for ln in p.stderr.splitlines() if ln.startswith("dashboard:")]
+    assert len(dash) == 1 and re.fullmatch(r"dashboard: http://127\.0\.0\.1:\d+/status", dash[0]), p.stderr
     ui = [ln for ln in p.stderr.splitlines() if ln.startswith("Prefect UI:")]
     assert len(ui) == 1, p.stderr
     assert re.match(r"Prefect UI: http://127\.0\.0\.1:\d+, a temporary server", ui[0])
