@@ -17,8 +17,8 @@ that schema passed explicitly, so older files with fewer columns still load.
 ``load`` resolves duplicate ``cell_key`` rows (newest ``written_at`` wins), so a
 batch written twice never shows twice.
 
-Rows are *stale* when their ``code_fingerprint`` is not the current one of their
-computation (the code they were computed by has changed since, see
+Rows are *stale* when their ``code_fingerprint`` is not the one the current code gives their
+computation, model and solvers (the code they were computed by has changed since, see
 :mod:`pipeline.provenance`; rows written before fingerprints existed have none
 and are stale too). ``load`` leaves stale rows out unless ``all_versions=True``
 and says how many it left out in ``df.attrs["ignored"]``; :func:`stale` lists them.
@@ -221,17 +221,26 @@ def _dedupe(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop_duplicates("cell_key", keep="last").reset_index(drop=True)
 
 
-def current_fingerprint(computation: str) -> str:
-    """The code fingerprint rows of ``computation`` must carry to be current."""
+def current_fingerprint(computation: str, model: str | None = None) -> str:
+    """The code part of the fingerprint that rows of ``computation`` on ``model`` must carry to be current."""
     from neurovar.pipeline.provenance import code_fingerprint
 
-    return code_fingerprint(computation)
+    return code_fingerprint(computation, model)
 
 
 def _is_stale(df: pd.DataFrame, computation: str) -> pd.Series:
+    """Rows whose fingerprint is not the one today's code and solvers give for their model and solvers
+    (:func:`neurovar.pipeline.provenance.current_row_fingerprint`, evaluated once per distinct pair)."""
     if df.empty or "code_fingerprint" not in df:
         return pd.Series(False, index=df.index) if "code_fingerprint" in df else pd.Series(True, index=df.index)
-    return df["code_fingerprint"] != current_fingerprint(computation)
+    from neurovar.pipeline.provenance import current_row_fingerprint
+
+    def text(col):
+        return [v if isinstance(v, str) else None for v in df[col]] if col in df else [None] * len(df)
+
+    pairs = list(zip(text("model"), text("versions")))
+    want = {p: current_row_fingerprint(computation, *p) for p in set(pairs)}
+    return pd.Series([fp != want[p] for fp, p in zip(text("code_fingerprint"), pairs)], index=df.index)
 
 
 def stale_reason(fingerprint) -> str:
@@ -344,12 +353,17 @@ def stale_cells(computation: str, root: str | Path = DEFAULT_ROOT) -> list:
 
 
 def keys(computation: str, root: str | Path = DEFAULT_ROOT, statuses: tuple[str, ...] | None = None) -> set[str]:
-    """The cell keys present in the catalog (optionally only with the given statuses)."""
-    cols = ["cell_key", "status", "written_at"]
+    """The cell keys of current rows in the catalog (optionally only with the given statuses).
+
+    A stale row whose key is a current cell's (its solver was upgraded since) does not count.
+    """
+    cols = ["cell_key", "status", "written_at", "code_fingerprint", "versions"]
+    cols += ["model"] if "model" in schema(computation).names else []
     t = _read_table(computation, root, columns=cols)
     if t.num_rows == 0:
         return set()
     df = _dedupe(t.to_pandas())
+    df = df[~_is_stale(df, computation)]
     if statuses is not None:
         df = df[df["status"].isin(statuses)]
     return set(df["cell_key"])

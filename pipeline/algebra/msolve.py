@@ -134,8 +134,10 @@ def msolve_executable() -> str:
 def _run(args: list[str], input_text: str, timeout: float | None) -> tuple[str, float]:
     """Run msolve on ``input_text``; it dies with its cell (see :mod:`neurovar.pipeline.processes`)."""
     from ..processes import SolverTimeout, run_solver, solver_tempdir
+    from ..provenance import note_solver
 
     exe = msolve_executable()
+    note_solver("msolve")  # its version enters the cell's fingerprint
     with solver_tempdir("msolve") as tmp:
         fin, fout = os.path.join(tmp, "in.ms"), os.path.join(tmp, "out.ms")
         with open(fin, "w") as fh:

@@ -227,11 +227,13 @@ def count_solutions(systems: Sequence[tuple], timeout: float | None = None, seed
     [('finite', 2, None), ('positive_dimensional', None, None)]
     """
     from ..processes import SolverTimeout, run_solver
+    from ..provenance import note_solver
 
     exe = singular_executable()
     if exe is None:
         raise SingularError(f"Singular is not installed: `apt-get install {SINGULAR_PACKAGE}` "
                             f"or set {SINGULAR_ENV} to a Singular binary")
+    note_solver("Singular")  # its version enters the cell's fingerprint
     systems = list(systems)
     text, _ = _script(systems, random.Random(seed))
     t0 = time.perf_counter()
