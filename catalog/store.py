@@ -406,6 +406,7 @@ RUNS_SCHEMA = pa.schema([
     ("scheduler", pa.string()),
     ("versions", pa.string()),
     ("status", pa.string()),
+    ("stale_changes", pa.string()),  # JSON: what --recompute-stale changed (catalog.rerun.upgrade_changes)
 ])
 
 

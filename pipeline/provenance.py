@@ -329,7 +329,8 @@ def _solver_version_at(name: str, exe: str | None, mtime_ns: int) -> str | None:
         return None
     args = [exe, "-V"] if name == "msolve" else [exe, "--version"]
     try:
-        out = subprocess.run(args, capture_output=True, text=True, timeout=30)
+        # stdin closed: a cell's child process talks to its parent over its own stdin
+        out = subprocess.run(args, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):
         return None
     m = re.search(r"\d+\.\d+(?:\.\d+)*", out.stdout + out.stderr)
