@@ -212,7 +212,7 @@ def _closure(root: Path) -> tuple[frozenset[Path], bool]:
     """The pipeline files ``root`` reaches by imports (itself included), and whether one imports ``flint``."""
     seen: set[Path] = set()
     flint = False
-    todo = [root]
+    todo = [root, *_resolve(list(root.relative_to(PIPELINE_DIR).parts[:-1]))]  # importing it runs its packages
     while todo:
         p = todo.pop()
         if p in seen:
