@@ -111,6 +111,8 @@ def _value(v, kind: str):
 
     if isinstance(v, (list, tuple, np.ndarray)):
         return _plain(v)
+    if isinstance(v, np.generic):  # numpy's bool, int and float scalars: plain Python (JSON-ready)
+        v = v.item()
     if _missing(v):
         return None
     if kind == "json" and isinstance(v, str):
