@@ -11,12 +11,14 @@ A row's ``code_fingerprint`` is a hash of exactly these, and of nothing else:
 2. **The closure of the cell's own model module** (``models/mlp.py`` for an MLP, and
    what it imports). Never the other models: a package that discovers its modules at
    run time (the models registry's ``pkgutil.iter_modules``) adds no module by that
-   discovery, and the record builder ``cells.py`` does not enter (it copies values
-   into the record, it computes none). A cell without a model has no such part.
+   discovery. The record builder ``cells.py`` and this module (:data:`RECORD_ONLY`) do
+   not enter: they copy values into the record and compute none. A cell without a
+   model has no such part.
 3. **The versions of the external solvers the cell used**: python-flint when a module
    of (1) or (2) imports ``flint``; msolve and Singular when the cell really ran them
    (the msolve bridge and the Singular runners note each call in the cell's context,
-   :func:`note_solver`; the row's ``versions`` column names them under ``"solvers"``).
+   :mod:`neurovar.pipeline.solver_use`; the row's ``versions`` column names them under
+   ``"solvers"``).
 
 Each source enters as its syntax tree with the docstrings removed (``ast.parse``, every
 statement that is a bare string dropped, then ``ast.dump`` without positions), with its
@@ -50,21 +52,23 @@ Example
 from __future__ import annotations
 
 import ast
-import contextvars
 import hashlib
 import json
 import os
 import re
 import subprocess
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+
+from .solver_use import note_solver, recording_solvers  # noqa: F401 - part of this module's interface
 
 #: The folder whose modules enter fingerprints.
 PIPELINE_DIR = Path(__file__).resolve().parent
 _INSTALLED_DIR = PIPELINE_DIR
 #: The external solvers a fingerprint can name.
 SOLVERS = ("msolve", "Singular", "python-flint")
+#: Modules that record how a value was obtained and compute none: they never enter a closure.
+RECORD_ONLY = ("provenance.py", "solver_use.py")
 
 
 # ------------------------------------------------------------------ one source: imports and syntax hash
@@ -218,10 +222,12 @@ def _closure(root: Path) -> tuple[frozenset[Path], bool]:
         if p in seen:
             continue
         seen.add(p)
+        if p.relative_to(PIPELINE_DIR).as_posix() in RECORD_ONLY:
+            continue
         found, uses_flint = _imports(p)
         flint |= uses_flint
         todo.extend(found - seen)
-    return frozenset(seen), flint
+    return frozenset(p for p in seen if p.relative_to(PIPELINE_DIR).as_posix() not in RECORD_ONLY), flint
 
 
 def _rebased(module_file: str) -> Path:
@@ -291,46 +297,15 @@ def clear_caches() -> None:
     _parts.cache_clear()
     _code_fingerprint.cache_clear()
     current_row_fingerprint.cache_clear()
-    _solver_version_at.cache_clear()
+    _version_at.cache_clear()
 
 
 # ------------------------------------------------------------------ solvers a cell used
-_USED: contextvars.ContextVar[set | None] = contextvars.ContextVar("neurovar_solvers_used", default=None)
-
-
-def note_solver(name: str) -> None:
-    """Record that the running cell called the external solver ``name`` (``msolve`` or ``Singular``)."""
-    used = _USED.get()
-    if used is not None:
-        used.add(name)
-
-
-@contextmanager
-def recording_solvers():
-    """Collect the solvers noted while the block runs (one cell): ``with recording_solvers() as used:``."""
-    used: set[str] = set()
-    token = _USED.set(used)
-    try:
-        yield used
-    finally:
-        _USED.reset(token)
-
-
 @lru_cache(maxsize=None)
-def _solver_version_at(name: str, exe: str | None, mtime_ns: int) -> str | None:
-    if name == "python-flint":
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            return version("python-flint")
-        except PackageNotFoundError:
-            return None
-    if exe is None:
-        return None
-    args = [exe, "-V"] if name == "msolve" else [exe, "--version"]
+def _version_at(exe: str, flag: str, mtime_ns: int) -> str | None:
     try:
         # stdin closed: a cell's child process talks to its parent over its own stdin
-        out = subprocess.run(args, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+        out = subprocess.run([exe, flag], capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):
         return None
     m = re.search(r"\d+\.\d+(?:\.\d+)*", out.stdout + out.stderr)
@@ -338,24 +313,25 @@ def _solver_version_at(name: str, exe: str | None, mtime_ns: int) -> str | None:
 
 
 def solver_version(name: str) -> str | None:
-    """The version of an external solver as installed now (None when it is not)."""
-    exe = None
+    """The version of an external solver as installed now (None when it is not); cached per executable and mtime."""
     try:
+        if name == "python-flint":
+            from importlib.metadata import version
+
+            return version("python-flint")
         if name == "msolve":
             from .algebra.msolve import msolve_executable
 
-            exe = msolve_executable()
+            exe, flag = msolve_executable(), "-V"
         elif name == "Singular":
             from .algebra.singular import singular_executable
 
-            exe = singular_executable()
+            exe, flag = singular_executable(), "--version"
+        else:
+            return None
+        return _version_at(exe, flag, os.stat(exe).st_mtime_ns) if exe else None
     except Exception:  # noqa: BLE001 - a solver that cannot be found has no version
         return None
-    try:
-        mtime = os.stat(exe).st_mtime_ns if exe else 0
-    except OSError:
-        return None
-    return _solver_version_at(name, exe, mtime)
 
 
 def row_fingerprint(code: str | None, solvers: dict[str, str | None]) -> str | None:

@@ -52,6 +52,7 @@ from typing import Sequence
 
 import flint
 
+from ..solver_use import note_solver
 from .field import MSOLVE_PRIMES
 from .hilbert import DimensionDegree, _minimalize, dimension_degree_of_monomial_ideal, hilbert_numerator
 from .msolve_format import (MsolveError, MsolveNotFound, MsolveTimeout, _as_fraction, _expanded, _terms, format_input,
@@ -134,7 +135,6 @@ def msolve_executable() -> str:
 def _run(args: list[str], input_text: str, timeout: float | None) -> tuple[str, float]:
     """Run msolve on ``input_text``; it dies with its cell (see :mod:`neurovar.pipeline.processes`)."""
     from ..processes import SolverTimeout, run_solver, solver_tempdir
-    from ..provenance import note_solver
 
     exe = msolve_executable()
     note_solver("msolve")  # its version enters the cell's fingerprint

@@ -57,6 +57,7 @@ import time
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..solver_use import note_solver
 from .msolve_format import _expanded, _terms
 
 #: Environment variable naming a Singular executable (``off`` disables it).
@@ -227,7 +228,6 @@ def count_solutions(systems: Sequence[tuple], timeout: float | None = None, seed
     [('finite', 2, None), ('positive_dimensional', None, None)]
     """
     from ..processes import SolverTimeout, run_solver
-    from ..provenance import note_solver
 
     exe = singular_executable()
     if exe is None:

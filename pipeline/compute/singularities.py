@@ -247,7 +247,7 @@ def converse(model: Model, seed: int = 0, timeout: float = 120.0) -> dict | None
     import shutil
 
     from ..processes import run_solver
-    from ..provenance import note_solver
+    from ..solver_use import note_solver
 
     exe = shutil.which("Singular")
     if exe is None:
