@@ -334,7 +334,7 @@ def catalog_stale(results: Path = typer.Option(Path("results"), "--results"),
         console.print(f"{comp}: {len(df)} stale row(s)", highlight=False)
         if len(df):
             df = df.assign(reason=df["code_fingerprint"].map(store.stale_reason))
-            cols = [c for c in ("cell_key", "widths", "activation", "status", "git_revision", "reason") if c in df]
+            cols = [c for c in ("cell_key", "model", "widths", "activation", "status", "git_revision", "reason") if c in df]
             _show_df(df[cols], limit)
     if total:
         console.print(f"{total} stale row(s): neurovar run GRID --recompute-stale recomputes them", highlight=False)

@@ -6,7 +6,7 @@ columns, the computation's outputs, and provenance (``cell_key``, ``status``,
 ``error``, ``seconds``, versions, host, timestamp).
 
 ``cell_key`` is a hash of the canonical cell (computation, its hand-kept
-version, the code fingerprint of its modules, model spec, options with
+version, the code fingerprint of its computation and its model, model spec, options with
 ``file:PATH`` inputs replaced by the hash of their content, seed); the time
 limit is not part of it, so a rerun with a larger limit finds the same cell,
 while an edit of the code the computation runs makes a new key (see
