@@ -30,7 +30,7 @@ Parts (1), (2) and python-flint are known before a cell runs: they are the ``cod
 rerun computes it. msolve and Singular are known only after it ran: they are folded into
 the row's fingerprint (:func:`row_fingerprint`). A row is *current* when its fingerprint
 equals the one that today's code and solvers give for its computation, its model and the
-solvers it used (:func:`current_row_fingerprint`); otherwise it is *stale*.
+solvers it used (:func:`current_fingerprints`); otherwise it is *stale*.
 
 Cost: a source's hash and import statements are cached in memory per (path, mtime,
 size) and on disk by the SHA-256 of its bytes (``$NEUROVAR_CACHE_DIR``, default
@@ -296,7 +296,7 @@ def clear_caches() -> None:
     _MEMO.clear()
     _parts.cache_clear()
     _code_fingerprint.cache_clear()
-    current_row_fingerprint.cache_clear()
+    current_fingerprints.cache_clear()
     _version_at.cache_clear()
 
 
@@ -348,25 +348,21 @@ def row_fingerprint(code: str | None, solvers: dict[str, str | None]) -> str | N
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def solvers_used(versions) -> list[str]:
-    """The solvers a row's ``versions`` column says its cell ran."""
-    try:
-        data = json.loads(versions) if isinstance(versions, str) else None
-    except ValueError:
-        return []
-    got = data.get("solvers") if isinstance(data, dict) else None
-    return sorted(got) if isinstance(got, dict) else []
+@lru_cache(maxsize=None)
+def current_fingerprints(computation: str, model: str | None) -> frozenset[str]:
+    """Every fingerprint a current row of ``computation`` on ``model`` can carry: its code with the
+    versions installed now of each set of solvers it may have run (empty: no row can be current, e.g.
+    its model or computation no longer exists). A row's solvers need not be read to test it."""
+    from itertools import combinations
 
-
-@lru_cache(maxsize=4096)
-def current_row_fingerprint(computation: str, model: str | None, versions: str | None) -> str | None:
-    """The fingerprint a row of ``computation`` on ``model`` must carry to be current (None: it cannot be,
-    e.g. its model or computation no longer exists)."""
     try:
         code = code_fingerprint(computation, model)
     except (KeyError, ValueError, LookupError):
-        return None
-    return row_fingerprint(code, {n: solver_version(n) for n in solvers_used(versions)})
+        return frozenset()
+    run = [s for s in SOLVERS if s != "python-flint"]  # noted per cell; python-flint is in the code part
+    versions = {s: solver_version(s) for s in run}
+    return frozenset(row_fingerprint(code, {s: versions[s] for s in used})
+                     for k in range(len(run) + 1) for used in combinations(run, k))
 
 
 # ------------------------------------------------------------------ other provenance
@@ -420,6 +416,6 @@ def content_keyed(obj):
     return obj
 
 
-__all__ = ["SOLVERS", "clear_caches", "code_fingerprint", "content_keyed", "current_row_fingerprint", "file_digest",
+__all__ = ["SOLVERS", "clear_caches", "code_fingerprint", "content_keyed", "current_fingerprints", "file_digest",
            "git_revision", "note_solver", "recording_solvers", "row_fingerprint", "solver_version",
-           "solvers_used", "source_files", "syntax_hash"]
+           "source_files", "syntax_hash"]
