@@ -75,6 +75,7 @@ RECORD_ONLY = ("provenance.py", "solver_use.py")
 #: On-disk cache of each source's import statements and syntax hash, keyed by the SHA-256 of its bytes.
 IMPORT_CACHE = "sources-v2.json"
 _MEMO: dict[tuple, tuple] = {}  # (path, mtime_ns, size) -> (statements, syntax hash)
+_IMPORTS: dict[Path, tuple] = {}  # path -> (pipeline files it imports, imports flint), for this process
 
 
 def _cache_path() -> Path:
@@ -188,6 +189,8 @@ def _imports(path: Path) -> tuple[set[Path], bool]:
 
     Only import statements count: a package's run-time discovery of its modules adds nothing.
     """
+    if path in _IMPORTS:
+        return _IMPORTS[path]
     package = list(path.relative_to(PIPELINE_DIR).parts[:-1])
     statements, _ = _source(path)
     found: set[Path] = set()
@@ -209,6 +212,7 @@ def _imports(path: Path) -> tuple[set[Path], bool]:
             targets = [mod] + [mod + [a] for a in names if a != "*"]
         for t in targets:
             found.update(_resolve(t))
+    _IMPORTS[path] = (found, flint)
     return found, flint
 
 
@@ -294,6 +298,7 @@ def code_fingerprint(computation: str, model: str | dict | None = None) -> str:
 def clear_caches() -> None:
     """Forget every cached hash and closure (for a process that edits sources, e.g. a test)."""
     _MEMO.clear()
+    _IMPORTS.clear()
     _parts.cache_clear()
     _code_fingerprint.cache_clear()
     current_fingerprints.cache_clear()
