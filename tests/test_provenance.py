@@ -411,6 +411,10 @@ def test_the_catalog_written_by_0_1_loads_with_its_rows_stale_never_an_error(tmp
     for args in (("catalog", "ls"), ("catalog", "stale"), ("check",), ("catalog", "runs")):
         p = cli(*args, "--results", results)
         assert p.returncode == 0 and "Traceback" not in p.stdout + p.stderr, (args, p.stdout + p.stderr)
+    # a plain run plans the 4 cells again (today's keys differ), stale rows are not "done"
+    p = cli("run", FIXTURE / "grids" / "dimension.yaml", "--results", results, "--dry-run")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "4 cells, 0 already in" in " ".join(p.stdout.split()) and "4 to run" in " ".join(p.stdout.split())
     p = cli("catalog", "stale", "--results", results, "--json")
     assert {c: len(k) for c, k in json.loads(p.stdout).items()} == {
         "bias": 1, "dimension": 4, "edd": 2, "fiber": 2, "independence": 2, "independence-threshold": 2,
