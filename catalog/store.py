@@ -221,13 +221,6 @@ def _dedupe(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop_duplicates("cell_key", keep="last").reset_index(drop=True)
 
 
-def current_fingerprint(computation: str, model: str | None = None) -> str:
-    """The code part of the fingerprint that rows of ``computation`` on ``model`` must carry to be current."""
-    from neurovar.pipeline.provenance import code_fingerprint
-
-    return code_fingerprint(computation, model)
-
-
 def _is_stale(df: pd.DataFrame, computation: str) -> pd.Series:
     """Rows whose fingerprint is none of those today's code and solvers give their model
     (:func:`neurovar.pipeline.provenance.current_fingerprints`, evaluated once per distinct model)."""
