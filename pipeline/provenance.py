@@ -21,9 +21,9 @@ A row's ``code_fingerprint`` is a hash of exactly these, and of nothing else:
    ``"solvers"``).
 
 Each source enters as its syntax tree with the docstrings removed (``ast.parse``, every
-statement that is a bare string dropped, then ``ast.dump`` without positions), with its
-path relative to ``pipeline/``. Comments, docstrings, blank lines and moved lines change
-nothing; a changed formula changes the hash.
+statement that is a bare string dropped, then dumped without positions or empty fields: the
+same text on every Python version), with its path relative to ``pipeline/``. Comments,
+docstrings, blank lines and moved lines change nothing; a changed formula changes the hash.
 
 Parts (1), (2) and python-flint are known before a cell runs: they are the ``code`` in its
 ``cell_key`` (:func:`code_fingerprint`), so a cell whose code changed has a new key and a
@@ -73,7 +73,7 @@ RECORD_ONLY = ("provenance.py", "solver_use.py")
 
 # ------------------------------------------------------------------ one source: imports and syntax hash
 #: On-disk cache of each source's import statements and syntax hash, keyed by the SHA-256 of its bytes.
-IMPORT_CACHE = "sources-v2.json"
+IMPORT_CACHE = "sources-v3.json"
 _MEMO: dict[tuple, tuple] = {}  # (path, mtime_ns, size) -> (statements, syntax hash)
 _IMPORTS: dict[Path, tuple] = {}  # path -> (pipeline files it imports, imports flint), for this process
 
@@ -134,8 +134,20 @@ def syntax_hash(text: str) -> str:
     return _tree_hash(ast.parse(text))
 
 
+def _dump(node) -> str:
+    """``ast.dump`` without positions and without empty fields, so that every Python version that
+    parses a source gives the same text (3.12 adds ``type_params=[]``; 3.13 omits empty fields)."""
+    if isinstance(node, ast.AST):
+        fields = ((f, getattr(node, f, None)) for f in node._fields)
+        return type(node).__name__ + "(" + ",".join(f"{f}={_dump(v)}" for f, v in fields
+                                                    if v is not None and v != [] and f != "kind") + ")"
+    if isinstance(node, list):
+        return "[" + ",".join(_dump(x) for x in node) + "]"
+    return repr(node)
+
+
 def _tree_hash(tree: ast.AST) -> str:
-    return hashlib.sha256(ast.dump(_strip_docstrings(tree)).encode()).hexdigest()
+    return hashlib.sha256(_dump(_strip_docstrings(tree)).encode()).hexdigest()
 
 
 def _statements(tree: ast.AST) -> list:

@@ -5,6 +5,7 @@ One test per clause of the rule in :mod:`neurovar.pipeline.provenance`, then the
 ``--recompute-stale`` says an upgrade changed. Old catalogs: ``test_old_catalogs.py``.
 """
 
+import ast
 import json
 import os
 import re
@@ -85,6 +86,21 @@ def test_docstrings_and_comments_do_not_change_the_hash_a_formula_does():
     assert provenance.syntax_hash(src) != provenance.syntax_hash(src.replace("X = 1", "X = 2"))
     # a function whose body is only a docstring keeps a body (pass): still hashed, still distinct
     assert provenance.syntax_hash('def g():\n    """Doc."""\n') == provenance.syntax_hash("def g():\n    pass\n")
+
+
+def test_the_hash_is_the_same_on_python_versions_that_add_empty_fields():
+    """3.12 gives every function ``type_params=[]`` and ``ast.dump`` shows it; 3.13 omits empty fields.
+    The hash reads neither: a node with an extra empty field hashes as before."""
+    src = "def f(x):\n    return x * x\n"
+    tree = ast.parse(src)
+    fn = tree.body[0]
+
+    class FunctionDef(ast.FunctionDef):  # the 3.12 node: one more field, empty
+        _fields = (*ast.FunctionDef._fields, "type_params")
+
+    newer = FunctionDef(**{f: getattr(fn, f) for f in ast.FunctionDef._fields}, type_params=[])
+    assert ast.dump(ast.Module(body=[newer], type_ignores=[])) != ast.dump(tree)  # what ast.dump would do
+    assert provenance._tree_hash(ast.Module(body=[newer], type_ignores=[])) == provenance.syntax_hash(src)
 
 
 # ------------------------------------------------------------------ clause (3): solvers the cell used
