@@ -38,6 +38,7 @@ import pandas as pd
 from . import plots, store
 from .analysis import thresholds
 from .conjectures import REGISTRY, Verdict, evaluate
+from .rerun import upgrade_section
 
 MAX_VIOLATIONS = 5
 MAX_TABLE_ROWS = 40
@@ -216,6 +217,7 @@ def write_report(root: str | Path = store.DEFAULT_ROOT, out: str | Path | None =
         lines += [""]
     else:
         lines += ["Every row of the catalog was computed by the current code (no stale rows left out).", ""]
+    lines += upgrade_section(root)
     summary = [{"name": n, "kind": v.conjecture.kind, "computation": v.conjecture.computation, **v.counts,
                 "verdict": v.status} for n, v in verdicts.items()]
     lines += ["## Verdicts", "",

@@ -1,4 +1,5 @@
-"""The command that recomputes a catalog row (``neurovar compute ...`` with the row's inputs)."""
+"""Recomputing rows: the command that recomputes one (``neurovar compute ...`` with the row's inputs),
+and what recomputing a catalog's stale rows changed (``neurovar run --recompute-stale``)."""
 
 from __future__ import annotations
 
@@ -91,3 +92,139 @@ def _flag_value(name: str, v) -> list[str]:
         v = int(v)
     return [flag, str(plain(v))]
 
+
+
+# ------------------------------------------------------------------ what recomputing stale rows changed
+#: Output columns that measure time: they differ between any two runs, and are not compared.
+TIME_SUFFIX = "seconds"
+
+
+def stale_rows(computations, root) -> dict[str, pd.DataFrame]:
+    """The stale rows of ``computations`` (taken before ``neurovar run --recompute-stale`` recomputes them)."""
+    from . import store
+
+    return {c: store.stale(c, root) for c in computations}
+
+
+def _value(v, kind: str):
+    """A stored value as plain Python, for comparison and for the table (JSON text parsed, NaN as None)."""
+    import json
+
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return _plain(v)
+    if isinstance(v, np.generic):  # numpy's bool, int and float scalars: plain Python (JSON-ready)
+        v = v.item()
+    if _missing(v):
+        return None
+    if kind == "json" and isinstance(v, str):
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    return _plain(v)
+
+
+def _short(cell_spec: str) -> str:
+    """A cell in a line: its model's fields, the options that differ from their defaults, its seed."""
+    import json
+
+    from neurovar.pipeline.compute import get_computation
+
+    spec = json.loads(cell_spec)
+    try:
+        defaults = get_computation(spec["computation"]).params().model_dump(mode="json")
+    except Exception:  # noqa: BLE001 - options without defaults: show them all
+        defaults = {}
+    items = [f"{k}={json.dumps(v, separators=(',', ':')) if isinstance(v, list) else v}"
+             for k, v in {**(spec.get("model") or {}), **{k: v for k, v in (spec.get("params") or {}).items()
+                                                         if defaults.get(k, object()) != v}}.items()]
+    return f"{spec['computation']}({', '.join(items)}; seed={spec.get('seed', 0)})"
+
+
+def upgrade_changes(before: dict[str, pd.DataFrame], root) -> dict:
+    """Compare each stale row of ``before`` with the current row of the same cell (its ``cell_spec``).
+
+    Returns ``{"recomputed": n, "identical": i, "changed": c, "changes": [...]}``, one change per
+    (cell, column) whose value differs: ``computation``, ``cell``, ``cell_key`` (the new row's),
+    ``column``, ``old``, ``new``. The outputs and ``status`` are compared; ``*seconds`` columns are not.
+    """
+    from neurovar.pipeline.compute import get_computation
+
+    from . import store
+
+    out = {"recomputed": 0, "identical": 0, "changed": 0, "changes": []}
+    for comp, old in before.items():
+        if old.empty:
+            continue
+        kinds = store.column_kinds(comp)
+        cols = ["status"] + [c for c in get_computation(comp).output_columns().values() if not c.endswith(TIME_SUFFIX)]
+        cur = store.load(comp, root, parse_json=False)
+        cur = cur.drop_duplicates("cell_spec", keep="last").set_index("cell_spec")
+        for _, row in old.iterrows():
+            spec = row.get("cell_spec")
+            if not isinstance(spec, str) or spec not in cur.index:
+                continue  # not recomputed (yet)
+            new = cur.loc[spec]
+            out["recomputed"] += 1
+            diffs = [(c, _value(row.get(c), kinds.get(c, "")), _value(new.get(c), kinds.get(c, ""))) for c in cols]
+            diffs = [d for d in diffs if d[1] != d[2]]
+            out["changed" if diffs else "identical"] += 1
+            out["changes"] += [{"computation": comp, "cell": _short(spec), "cell_key": new["cell_key"], "column": c,
+                                "old": a, "new": b} for c, a, b in diffs]
+    return out
+
+
+def changes_lines(changes: dict) -> list[str]:
+    """``N stale rows recomputed: i identical, c changed``, then one line per changed value."""
+    import json
+
+    def text(v):
+        return json.dumps(v, separators=(",", ":"), default=str) if not isinstance(v, str) else v
+
+    lines = [f"{changes['recomputed']} stale rows recomputed: {changes['identical']} identical, "
+             f"{changes['changed']} changed"]
+    lines += [f"  {c['cell']} [{c['cell_key']}]: {c['column']} {text(c['old'])} -> {text(c['new'])}"
+              for c in changes["changes"]]
+    return lines
+
+
+def upgrade_section(root) -> list[str]:
+    """The report's section on what the latest ``--recompute-stale`` run changed (``[]`` if none ran)."""
+    import json
+
+    from . import store
+
+    runs = store.load_runs(root)
+    if "stale_changes" not in runs:
+        return []
+    runs = runs[runs["stale_changes"].map(lambda s: isinstance(s, str) and bool(s))]
+    if runs.empty:
+        return []
+    last = runs.sort_values("started").iloc[-1]
+    changes = json.loads(last["stale_changes"])
+    lines = ["## What the last upgrade changed", "",
+             f"Run `{last['run_id']}` (`neurovar run --recompute-stale`, {last['started']:%Y-%m-%d %H:%M} UTC): "
+             + changes_lines(changes)[0] + ".", ""]
+    if changes["changes"]:
+        table = pd.DataFrame([{"cell": c["cell"], "cell_key": c["cell_key"], "column": c["column"],
+                               "old": c["old"], "new": c["new"]} for c in changes["changes"]])
+        from .report import md_table
+
+        lines += [md_table(table), ""]
+    return lines
+
+
+def record_upgrade_changes(before: dict[str, pd.DataFrame], root, run_id: str) -> dict:
+    """:func:`upgrade_changes` after a run, saved in the run's ``_runs`` row (column ``stale_changes``)."""
+    import json
+
+    from . import store
+
+    changes = upgrade_changes(before, root)
+    runs = store.load_runs(root)
+    mine = runs[runs["run_id"] == run_id]
+    if len(mine):
+        row = {k: (None if _missing_any(v) else v) for k, v in mine.iloc[-1].to_dict().items()}
+        row["stale_changes"] = json.dumps(changes, default=str)
+        store.write_run(row, root)
+    return changes

@@ -21,8 +21,8 @@ Part files are read one at a time: one that cannot be read (empty, truncated, no
 Parquet, a column that does not cast) is skipped with one warning line on stderr,
 and ``neurovar catalog doctor --repair`` quarantines it (:mod:`neurovar.catalog.parts`).
 
-Rows are *stale* when their ``code_fingerprint`` is not the current one of their
-computation (the code they were computed by has changed since, see
+Rows are *stale* when their ``code_fingerprint`` is not the one the current code gives their
+computation, model and solvers (the code they were computed by has changed since, see
 :mod:`pipeline.provenance`; rows written before fingerprints existed have none
 and are stale too). ``load`` leaves stale rows out unless ``all_versions=True``
 and says how many it left out in ``df.attrs["ignored"]``; :func:`stale` lists them.
@@ -171,17 +171,23 @@ def _dedupe(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop_duplicates("cell_key", keep="last").reset_index(drop=True)
 
 
-def current_fingerprint(computation: str) -> str:
-    """The code fingerprint rows of ``computation`` must carry to be current."""
-    from neurovar.pipeline.provenance import code_fingerprint
-
-    return code_fingerprint(computation)
-
-
 def _is_stale(df: pd.DataFrame, computation: str) -> pd.Series:
+    """Rows whose fingerprint is none of those today's code and solvers give their model
+    (:func:`neurovar.pipeline.provenance.current_fingerprints`, evaluated once per distinct model)."""
     if df.empty or "code_fingerprint" not in df:
         return pd.Series(False, index=df.index) if "code_fingerprint" in df else pd.Series(True, index=df.index)
-    return df["code_fingerprint"] != current_fingerprint(computation)
+    import numpy as np
+
+    from neurovar.pipeline.provenance import current_fingerprints
+
+    fc, fu = pd.factorize(df["code_fingerprint"])  # vectorised: 10^5 rows hold a handful of distinct values
+    mc, mu = pd.factorize(df["model"]) if "model" in df else (np.full(len(df), -1), [])
+    index = {f: i for i, f in enumerate(fu)}
+    current = np.zeros(len(df), dtype=bool)
+    for i, m in [(-1, None), *enumerate(mu)]:
+        good = [index[f] for f in current_fingerprints(computation, m if isinstance(m, str) else None) if f in index]
+        current |= (mc == i) & np.isin(fc, good)
+    return pd.Series(~current, index=df.index)
 
 
 def stale_reason(fingerprint) -> str:
@@ -294,12 +300,17 @@ def stale_cells(computation: str, root: str | Path = DEFAULT_ROOT) -> list:
 
 
 def keys(computation: str, root: str | Path = DEFAULT_ROOT, statuses: tuple[str, ...] | None = None) -> set[str]:
-    """The cell keys present in the catalog (optionally only with the given statuses)."""
-    cols = ["cell_key", "status", "written_at"]
+    """The cell keys of current rows in the catalog (optionally only with the given statuses).
+
+    A stale row whose key is a current cell's (its solver was upgraded since) does not count.
+    """
+    cols = ["cell_key", "status", "written_at", "code_fingerprint"]
+    cols += ["model"] if "model" in schema(computation).names else []
     t = _read_table(computation, root, columns=cols)
     if t.num_rows == 0:
         return set()
     df = _dedupe(t.to_pandas())
+    df = df[~_is_stale(df, computation)]
     if statuses is not None:
         df = df[df["status"].isin(statuses)]
     return set(df["cell_key"])
@@ -353,6 +364,7 @@ RUNS_SCHEMA = pa.schema([
     ("scheduler", pa.string()),
     ("versions", pa.string()),
     ("status", pa.string()),
+    ("stale_changes", pa.string()),  # JSON: what --recompute-stale changed (catalog.rerun.upgrade_changes)
 ])
 
 

@@ -57,6 +57,7 @@ def run(
     in the catalog, the run's row in _runs says interrupted, and a rerun
     computes only what is missing (exit status 130, or 143 for SIGTERM).
     """
+    from neurovar.catalog.rerun import changes_lines, record_upgrade_changes, stale_rows
     from neurovar.pipeline.grid import load_grid
 
     from . import signals
@@ -80,6 +81,7 @@ def run(
                 check_environment(results, scheduler, cluster, cluster_config)
             spec = load_grid(spec_file)
             n_workers = workers or default_workers()
+            before = stale_rows(spec.computations, results) if recompute_stale else None
             cells = spec.cells()
             extra = stale_extra_cells(spec, cells, results) if recompute_stale else []
             # the one plan of the run, made before Prefect (a no-op run starts no server) and handed to the flow
@@ -101,6 +103,8 @@ def run(
         _prefect_ready(as_json)
         summary = _run_flow(spec, spec_file, results, workers, scheduler, retry_failed, cluster, cluster_config,
                             as_json, plan, worker_timeout)
+    if before is not None:  # what the upgrade changed: counts and each changed value, also in _runs and the report
+        summary["stale_changes"] = record_upgrade_changes(before, results, summary["run_id"])
     if as_json:
         print(json.dumps(summary))
     if summary.get("status") == "failed":
@@ -117,6 +121,8 @@ def run(
         f"in {summary['seconds']:.1f} s; {summary['skipped']} were already in {results}"
     )
     console.print(f"catalog: {results}/  (flow run {summary['flow_run_id']})", highlight=False)
+    if before is not None:
+        console.print("\n".join(changes_lines(summary["stale_changes"])), highlight=False, markup=False, soft_wrap=True)
 
 
 def _say_lost(plan, results, as_json) -> None:
@@ -342,11 +348,10 @@ def catalog_stale(results: Path = typer.Option(Path("results"), "--results"),
     total = 0
     for comp, df in out.items():
         total += len(df)
-        console.print(f"{comp}: {len(df)} stale row(s) (current code fingerprint {store.current_fingerprint(comp)})",
-                      highlight=False)
+        console.print(f"{comp}: {len(df)} stale row(s)", highlight=False)
         if len(df):
             df = df.assign(reason=df["code_fingerprint"].map(store.stale_reason))
-            cols = [c for c in ("cell_key", "widths", "activation", "status", "git_revision", "reason") if c in df]
+            cols = [c for c in ("cell_key", "model", "widths", "activation", "status", "git_revision", "reason") if c in df]
             _show_df(df[cols], limit)
     if total:
         console.print(f"{total} stale row(s): neurovar run GRID --recompute-stale recomputes them", highlight=False)

@@ -6,7 +6,7 @@ columns, the computation's outputs, and provenance (``cell_key``, ``status``,
 ``error``, ``seconds``, versions, host, timestamp).
 
 ``cell_key`` is a hash of the canonical cell (computation, its hand-kept
-version, the code fingerprint of its modules, model spec, options with
+version, the code fingerprint of its computation and its model, model spec, options with
 ``file:PATH`` inputs replaced by the hash of their content, seed); the time
 limit is not part of it, so a rerun with a larger limit finds the same cell,
 while an edit of the code the computation runs makes a new key (see
@@ -38,7 +38,7 @@ from .compute import computations, get_computation
 from .errors import SpecError
 from .models import MODELS, build_model, model_spec, pydantic_error
 from .numeric.budget import blas_threads
-from .provenance import code_fingerprint, content_keyed, git_revision
+from .provenance import code_fingerprint, content_keyed, git_revision, recording_solvers, row_fingerprint, solver_version
 
 
 class Cell(BaseModel):
@@ -128,7 +128,7 @@ def _key_text(computation: str, model: dict | None, params: dict, seed: Any) -> 
     payload = {
         "computation": computation,
         "version": get_computation(computation).version,
-        "code": code_fingerprint(computation),
+        "code": code_fingerprint(computation, model),
         "model": _canonical(content_keyed(model)),
         "params": _canonical(content_keyed(params)),
         "seed": seed,
@@ -256,7 +256,7 @@ def base_record(cell: Cell) -> dict:
         cell_spec=json.dumps({"computation": cell.computation, "model": cell.model, "params": cell.params,
                               "seed": cell.seed}, sort_keys=True),
         computation_version=get_computation(cell.computation).version,
-        code_fingerprint=code_fingerprint(cell.computation),
+        code_fingerprint=code_fingerprint(cell.computation, cell.model),
         git_revision=git_revision(),
         status="ok",
         error=None,
@@ -275,13 +275,14 @@ def run_cell(cell: Cell) -> dict:
     rec = base_record(cell)
     cols = comp.output_columns()  # outputs named like an input go to "<name>_used"
     rec.update({c: None for c in cols.values()})
+    used: set[str] = set()
     try:
         model = cell.built_model()
         params = comp.params.model_validate(cell.params)
         # BLAS threads matched to the cell's share of the cores (one per cell unless configured): the
         # numerical engine's matrices are small, and several threads per call only oversubscribe the
         # cores (a CLI call beside a busy process: 1.39 s with numpy's default threads, 1.10 s with one)
-        with threadpool_limits(limits=blas_threads(), user_api="blas"):
+        with threadpool_limits(limits=blas_threads(), user_api="blas"), recording_solvers() as used:
             out = comp.run(model, params, cell.seed)
         for k, c in cols.items():
             rec[c] = out.get(k)
@@ -294,6 +295,10 @@ def run_cell(cell: Cell) -> dict:
     except Exception as exc:  # a cell that raises is recorded, the grid goes on
         rec["status"] = "error"
         rec["error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"[:4000]
+    if used:  # the external solvers the cell ran enter its fingerprint (see pipeline.provenance)
+        solvers = {name: solver_version(name) for name in sorted(used)}
+        rec["versions"] = json.dumps({**json.loads(rec["versions"]), "solvers": solvers}, sort_keys=True)
+        rec["code_fingerprint"] = row_fingerprint(rec["code_fingerprint"], solvers)
     rec["seconds"] = time.perf_counter() - t0
     return rec
 

@@ -52,6 +52,7 @@ from typing import Sequence
 
 import flint
 
+from ..solver_use import note_solver
 from .field import MSOLVE_PRIMES
 from .hilbert import DimensionDegree, _minimalize, dimension_degree_of_monomial_ideal, hilbert_numerator
 from .msolve_format import (MsolveError, MsolveNotFound, MsolveTimeout, _as_fraction, _expanded, _terms, format_input,
@@ -136,6 +137,7 @@ def _run(args: list[str], input_text: str, timeout: float | None) -> tuple[str, 
     from ..processes import SolverTimeout, run_solver, solver_tempdir
 
     exe = msolve_executable()
+    note_solver("msolve")  # its version enters the cell's fingerprint
     with solver_tempdir("msolve") as tmp:
         fin, fout = os.path.join(tmp, "in.ms"), os.path.join(tmp, "out.ms")
         with open(fin, "w") as fh:

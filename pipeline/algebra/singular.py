@@ -57,6 +57,7 @@ import time
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..solver_use import note_solver
 from .msolve_format import _expanded, _terms
 
 #: Environment variable naming a Singular executable (``off`` disables it).
@@ -232,6 +233,7 @@ def count_solutions(systems: Sequence[tuple], timeout: float | None = None, seed
     if exe is None:
         raise SingularError(f"Singular is not installed: `apt-get install {SINGULAR_PACKAGE}` "
                             f"or set {SINGULAR_ENV} to a Singular binary")
+    note_solver("Singular")  # its version enters the cell's fingerprint
     systems = list(systems)
     text, _ = _script(systems, random.Random(seed))
     t0 = time.perf_counter()

@@ -247,6 +247,7 @@ def converse(model: Model, seed: int = 0, timeout: float = 120.0) -> dict | None
     import shutil
 
     from ..processes import run_solver
+    from ..solver_use import note_solver
 
     exe = shutil.which("Singular")
     if exe is None:
@@ -278,6 +279,7 @@ def converse(model: Model, seed: int = 0, timeout: float = 120.0) -> dict | None
     lines.append('  print("dim " + string(i) + " " + string(dim(G))); }')
     lines.append("quit;")
     # the script on stdin (no file left behind); run_solver makes Singular die with its cell
+    note_solver("Singular")  # its version enters the cell's fingerprint
     out = run_solver([exe, "-q", "--no-rc"], timeout=timeout, input="\n".join(lines) + "\n").stdout
     comps = int(next(ln.split()[1] for ln in out.splitlines() if ln.startswith("components")))
     covered: dict[int, list[str]] = {}
