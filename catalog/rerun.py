@@ -111,7 +111,7 @@ def _value(v, kind: str):
     import json
 
     if isinstance(v, (list, tuple, np.ndarray)):
-        return _plain(v)
+        return plain(v)
     if isinstance(v, np.generic):  # numpy's bool, int and float scalars: plain Python (JSON-ready)
         v = v.item()
     if _missing(v):
@@ -121,7 +121,7 @@ def _value(v, kind: str):
             return json.loads(v)
         except ValueError:
             return v
-    return _plain(v)
+    return plain(v)
 
 
 def _short(cell_spec: str) -> str:

@@ -139,18 +139,20 @@ def test_the_solvers_a_cell_ran_enter_its_fingerprint_and_only_those():
 def test_a_python_flint_upgrade_changes_the_code_part_of_every_key_that_imports_it(monkeypatch):
     from importlib.metadata import version
 
-    cell = make_cell("dimension", {"model": "mlp", "widths": [2, 2, 1], "activation": "x^2"})
-    before, key = provenance.code_fingerprint("dimension", "mlp"), cell.key
+    def cell():  # a cell's key is fixed when it is made: make it again under each version
+        return make_cell("dimension", {"model": "mlp", "widths": [2, 2, 1], "activation": "x^2"})
+
+    before, key = provenance.code_fingerprint("dimension", "mlp"), cell().key
     assert provenance.solver_version("python-flint") == version("python-flint")
     real = provenance.solver_version
     monkeypatch.setattr(provenance, "solver_version", lambda n: "99.0" if n == "python-flint" else real(n))
     provenance.clear_caches()
     try:
-        assert provenance.code_fingerprint("dimension", "mlp") != before and cell.key != key
+        assert provenance.code_fingerprint("dimension", "mlp") != before and cell().key != key
     finally:
         monkeypatch.undo()
         provenance.clear_caches()
-    assert provenance.code_fingerprint("dimension", "mlp") == before and cell.key == key
+    assert provenance.code_fingerprint("dimension", "mlp") == before and cell().key == key
 
 
 def test_a_solver_upgrade_makes_exactly_its_rows_stale_and_a_rerun_finds_them(tmp_path, monkeypatch):
