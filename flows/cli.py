@@ -155,6 +155,11 @@ def _jsonable(v):
 _PROVENANCE_HIDDEN = ("versions", "host", "timestamp", "computation_version", "timeout_s")
 
 
+def params_type(f):
+    """The click type of a params field of kind int or float (str otherwise)."""
+    return {"int": int, "float": float}.get(_kind(f.annotation), str)
+
+
 def _make_compute_command(comp) -> click.Command:
     from neurovar.pipeline.models import MODELS
 
@@ -178,6 +183,10 @@ def _make_compute_command(comp) -> click.Command:
             params.append(click.Option([_flag(name)], type=float, default=None, help=desc))
         else:
             params.append(click.Option([_flag(name)], type=str, default=None, help=desc or ("comma-separated integers" if kind == "intlist" else "")))
+    renamed = dict(getattr(comp.params, "RENAMED", {}))  # old option names: hidden flags, same meaning
+    for old, new in renamed.items():
+        params.append(click.Option([_flag(old), old], type=params_type(param_fields[new]), default=None, hidden=True))
+        flag_names[old] = _flag(old)
     params += [
         click.Option(["--seed"], type=int, default=0, show_default=True, help="random seed of the parameter point and data"),
         click.Option(["--timeout"], type=float, default=None, help="seconds before the cell is stopped"),
@@ -214,7 +223,7 @@ def _make_compute_command(comp) -> click.Command:
                         continue
                     fail(f"{_flag(name)}: does not apply to --model {mname}")
                 model[name] = _parse_value(_kind(model_fields[name].annotation), v, _flag(name))
-        opts = {}
+        opts = {old: kw.pop(old) for old in renamed if kw.get(old) is not None}
         for name in param_fields:
             v = kw.pop(name, None)
             if v is not None:
