@@ -162,6 +162,7 @@ def _critical_points(var, Q, u, seed: int = 0, real: bool = True, target_count: 
 
     t0 = time.perf_counter()
     names = list(var.names)
+    dim_check = None
     k = len(kernel_basis(Q))
     if k:
         return _numerical_none(f"no count: Q is singular (kernel dimension {k}); the numerical method needs an "
@@ -181,8 +182,15 @@ def _critical_points(var, Q, u, seed: int = 0, real: bool = True, target_count: 
     else:
         rng = np.random.default_rng([seed, 6161])
         F = var.equations
-        sampler = _EquationSampler(F, names) if isinstance(var, _Implicit) else var
-        c = var.codim if var.codim is not None else sampler.codimension(rng)
+        sampler, c = var, var.codim
+        if isinstance(var, _Implicit):  # equations alone: points, codimension and its exact check (edd_codim)
+            from .edd_codim import EquationSampler, implicit_codimension
+
+            dim_check = implicit_codimension(F, seed)
+            if not dim_check.agree:
+                return _numerical_none(f"no count: {dim_check.describe()} disagree", t0)
+            c = var.codim = dim_check.codimension
+            sampler = EquationSampler(F, names, c)
         if len(F) == c:
             G = list(F)
         else:
@@ -206,6 +214,14 @@ def _critical_points(var, Q, u, seed: int = 0, real: bool = True, target_count: 
     if stop == "target_count":
         stop = "target_count (the exact count was given as the target: a stop, not a certificate)"
     stop = f"{stop}; {C.reason}"
+    if dim_check is not None and len(R.solutions):  # which solutions lie on M, certified (edd_codim.on_variety)
+        from .edd_codim import on_variety
+
+        member = on_variety(var.equations, names, system, R.solutions, R.parameters)
+        stop += f"; {dim_check.describe()}; {member.describe()}"
+        if C.count is not None and int((member.on & C.keep).sum()) != C.certified:
+            stop += "; a counted solution is not proven consistent with every generator: a lower bound"
+            C.count, C.completeness = None, "none"
     real_pts = None
     sols = C.solutions
     if real and len(sols) and C.certified == len(sols):
@@ -220,43 +236,6 @@ def _critical_points(var, Q, u, seed: int = 0, real: bool = True, target_count: 
     return {"edd_numerical": C.orbits, "numerical_certified": C.certified, "numerical_real_points": real_pts,
             "numerical_stop_reason": stop, "numerical_seconds": time.perf_counter() - t0,
             "completeness": C.completeness, "edd_trusted": C.count}
-
-
-class _EquationSampler:
-    """Random points of ``V(F)`` for implicit equations of any codimension (Gauss-Newton projection).
-
-    A random complex point is moved onto ``F = 0`` by minimum-norm Newton steps
-    (the pseudo-inverse of the ``len(F) x n`` Jacobian); the codimension is the
-    numerical rank of the Jacobian there (the landing point is a smooth point of
-    a top-dimensional component with probability one when ``V(F)`` is
-    irreducible).
-    """
-
-    def __init__(self, F, names):
-        from ..numeric.system import System
-
-        self.F = System.from_mpolys(list(F), names)
-
-    def sample_point(self, rng):
-        n = self.F.n_variables
-        for _ in range(20):
-            x = (rng.normal(size=n) + 1j * rng.normal(size=n)) / np.sqrt(2)
-            for _ in range(60):
-                Fx, J, _ = self.F.jacobian(x[None, :])
-                dx = -np.linalg.pinv(J[0], rcond=1e-12) @ Fx[0]
-                x = x + dx
-                if np.abs(dx).max() < 1e-14 * (1 + np.abs(x).max()):
-                    break
-            if np.abs(self.F.evaluate(x[None, :])).max() < 1e-10 * (1 + np.abs(x).max()) ** 4 and \
-                    np.abs(x).max() > 1e-6:
-                return x
-        raise SpecError("equations", "no point of the variety was found by Newton projection from random points")
-
-    def codimension(self, rng) -> int:
-        x = self.sample_point(rng)
-        _, J, _ = self.F.jacobian(x[None, :])
-        sv = np.linalg.svd(J[0], compute_uv=False)
-        return int((sv > 1e-8 * sv[0]).sum())
 
 
 #: Outputs of the numerical method (null with ``method: exact``).
