@@ -93,7 +93,8 @@ def _exact(var: _Variety, Q, u, params: EddParams, seed: int, method: str) -> di
         raise SpecError("method", "no implicit equations are known for this model: use method exact or exact-parametric")
     if use_param:
         return exact_parametric(var, Q, u, params.confirm, seed)
-    return exact_implicit(var, Q, u, params.confirm, params.real, seed)
+    # under method both the numerical route certifies real points itself: the exact route counts them over Q
+    return exact_implicit(var, Q, u, params.confirm, params.real, seed, krawczyk=params.method != "both")
 
 
 def edd(model=None, params: EddParams | None = None, seed: int = 0) -> dict:

@@ -16,12 +16,13 @@ from ..algebra.edd_system import critical_set
 from ..algebra.weights import kernel_basis
 
 
-def exact_implicit(var, Q, u, confirm: bool, real: bool, seed: int) -> dict:
-    """The ``edd`` record of the implicit route for a variety with ``equations`` and ``codim``."""
+def exact_implicit(var, Q, u, confirm: bool, real: bool, seed: int, krawczyk: bool = True) -> dict:
+    """The ``edd`` record of the implicit route for a variety with ``equations`` and ``codim``
+    (``krawczyk=False``: real points over ``Q`` only, as an independent check of a numerical route's)."""
     from .edd_real import certified_real_points
 
     method = "exact-implicit-modp"
-    krawczyk = real and not kernel_basis(Q)  # an invertible Q: no zero-loss part, every point of positive loss
+    krawczyk = krawczyk and real and not kernel_basis(Q)  # an invertible Q: no zero-loss part, every point of positive loss
     out = critical_set(var.equations, Q, u, seed=seed, confirm=confirm, real=real and not krawczyk, codim=var.codim)
     if krawczyk:
         n_real = None
