@@ -127,7 +127,7 @@ def certified_real_points(var, Q, u, edd: int, seed: int = 0, budget: float = BU
     ``edd`` the exact number of critical points (all of positive loss).
     """
     from ..algebra.weights import kernel_basis
-    from ..numeric import TrackerOptions, track
+    from ..numeric import TrackerOptions, certify, track
     from ..numeric.budget import deadline, expired
 
     from .edd_numerical import _REAL_STEP, _certify_at_data, ed_generators
@@ -144,17 +144,25 @@ def certified_real_points(var, Q, u, edd: int, seed: int = 0, budget: float = BU
         if solved is None or expired():
             return None, why or "time budget spent"
         system, X0, p0 = solved
-        if all(_homogeneous(f) for f in var.equations):  # a cone: the critical points for u / s are x / s
+        cone = all(_homogeneous(f) for f in var.equations)
+        if cone:  # the critical points for u / s are x / s
             s = 2 ** int(round(np.log2(max(1.0, max(abs(float(v)) for v in u)))))
-            u = [Fraction(v) / s for v in u]  # data of the size of the generic start: a short path
-        p1 = np.r_[np.array([complex(v) for v in u]), _weights(Qn)]
+            u = [Fraction(v) / s for v in u]  # data of the size of the generic start: a short path, x of size 1
+        n = len(Qn)
+        p_exact = [Fraction(v) for v in u] + [Qn[i][k] for i in range(n) for k in range(i, n)]
+        p1 = np.array([complex(v) for v in p_exact])
         # one straight segment from the generic complex start (no gamma needed), with loose step control:
         # a path that jumps ends on another's point and the count of disjoint boxes below falls short
         T = track(system, X0, p0, p1, gamma=1.0, seed=seed, options=TrackerOptions(**_REAL_STEP, **_LOOSE))
         ends = T.solutions[T.regular]
         if len(ends) != edd:
             return None, f"{len(ends)} of {edd} paths reached the data u"
-        distinct, n_real, n_nonreal = _certify_at_data(G, list(var.names), Qn, ends, u, decided=True)
+        if cone:  # x of size 1: Krawczyk on the family itself, at the exact rational (u, Q)
+            C = certify(system, ends, p_exact)
+            distinct = C.n_distinct
+            n_real, n_nonreal = C.n_real, C.n_nonreal
+        else:  # x as large as u: certified in rescaled coordinates
+            distinct, n_real, n_nonreal = _certify_at_data(G, list(var.names), Qn, ends, u, decided=True)
     if distinct != edd or n_real + n_nonreal != edd:
         return None, f"{distinct} of {edd} certified distinct at u, {n_real} real and {n_nonreal} non-real"
     return n_real, "certified"
