@@ -388,38 +388,8 @@ def parametrization(polys, variables: Sequence[str], characteristic: int = MSOLV
     return (elim, den, params) if len(params) == n else None
 
 
-def rational_points(polys, variables: Sequence[str], characteristic: int = MSOLVE_PRIMES[0],
-                    timeout: float | None = None) -> list[tuple[int, ...]] | None:
-    """All solutions of a zero-dimensional system when they all lie in ``GF(p)^n``, else None.
-
-    The roots of the :func:`parametrization`'s ``elim`` are found with flint.
-    Every point returned is checked to satisfy ``polys`` exactly.
-
-    Example
-    -------
-    >>> sorted(rational_points(["x^2 - 1", "y - x - 2"], ["x", "y"], 1000003))
-    [(1, 3), (1000002, 1)]
-    >>> rational_points(["x^2 + 1"], ["x"], 1000003) is None   # 1000003 = 3 mod 4: no i in GF(p)
-    True
-    """
-    from .msolve_points import check_points, linear_roots, points_at_roots
-
-    p = characteristic
-    param = parametrization(polys, variables, p, timeout)
-    if not param:
-        return param
-    elim = param[0]
-    _, factors = elim.factor()
-    if any(f.degree() != 1 for f, _ in factors) or sum(k for _, k in factors) != elim.degree():
-        return None
-    points = points_at_roots(param, linear_roots(elim), p)
-    if points is not None:
-        check_points(polys, variables, points, p)
-    return points
-
-
 __all__ = [
     "MSOLVE_ENV", "MSOLVE_PACKAGE", "DimensionDegree", "MsolveError", "MsolveNotFound", "MsolveResult",
-    "MsolveTimeout", "dimension_degree_of_monomial_ideal", "format_input", "hilbert_numerator", "rational_points",
+    "MsolveTimeout", "dimension_degree_of_monomial_ideal", "format_input", "hilbert_numerator",
     "evaluate_mod_p", "groebner_basis", "parametrization", "ideal_dimension_degree", "leading_ideal", "msolve_executable", "parse_output", "solve",
 ]

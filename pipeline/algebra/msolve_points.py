@@ -22,8 +22,11 @@ Example
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import flint
 
+from .field import MSOLVE_PRIMES
 from .msolve import MsolveError, _as_fraction, _terms, evaluate_mod_p, parametrization
 
 
@@ -54,6 +57,34 @@ def linear_roots(f) -> list[int]:
     p = f.modulus()
     return [int(-g.coeffs()[0] * pow(int(g.coeffs()[1]), -1, p)) % p if len(g.coeffs()) > 1 else 0
             for g, _ in factors if g.degree() == 1]
+
+
+def rational_points(polys, variables: Sequence[str], characteristic: int = MSOLVE_PRIMES[0],
+                    timeout: float | None = None) -> list[tuple[int, ...]] | None:
+    """All solutions of a zero-dimensional system when they all lie in ``GF(p)^n``, else None.
+
+    The roots of the :func:`parametrization`'s ``elim`` are found with flint.
+    Every point returned is checked to satisfy ``polys`` exactly.
+
+    Example
+    -------
+    >>> sorted(rational_points(["x^2 - 1", "y - x - 2"], ["x", "y"], 1000003))
+    [(1, 3), (1000002, 1)]
+    >>> rational_points(["x^2 + 1"], ["x"], 1000003) is None   # 1000003 = 3 mod 4: no i in GF(p)
+    True
+    """
+    p = characteristic
+    param = parametrization(polys, variables, p, timeout)
+    if not param:
+        return param
+    elim = param[0]
+    _, factors = elim.factor()
+    if any(f.degree() != 1 for f, _ in factors) or sum(k for _, k in factors) != elim.degree():
+        return None
+    points = points_at_roots(param, linear_roots(elim), p)
+    if points is not None:
+        check_points(polys, variables, points, p)
+    return points
 
 
 def _mod_p(poly, names, p) -> dict[tuple[int, ...], int]:
@@ -101,4 +132,4 @@ def jacobian_rank_mod_p(equations, point, p: int) -> int:
     return int(flint.nmod_mat(rows, p).rank())
 
 
-__all__ = ["check_points", "jacobian_rank_mod_p", "linear_roots", "point_mod_p", "points_at_roots"]
+__all__ = ["check_points", "jacobian_rank_mod_p", "linear_roots", "point_mod_p", "points_at_roots", "rational_points"]
