@@ -38,13 +38,21 @@ def test_the_edd_cell_decides_real_points_from_krawczyk_boxes():
     assert r["real_critical_points"] == (4 if inside_astroid(u) else 2)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_attention_real_points_agree_with_msolve_over_Q(seed):
-    model = build_model({"model": "attention", "d": 2, "d_out": 1, "n": 2, "t": 2})
-    r = edd(model, EddParams(weights="generic"), seed=seed)
-    assert r["edd"] == 14 and r["method"] == "exact-implicit-modp+real-krawczyk"
-    var = variety_of(model, EddParams(weights="generic"), "exact")
-    Q = weight_matrix("generic", len(var.names), seed=seed, features=var.features)
+ATTENTION = {"model": "attention", "d": 2, "d_out": 1, "n": 2, "t": 2}
+
+
+@pytest.mark.parametrize("spec, weights, seed, count", [
+    (ATTENTION, "generic", 0, 14), (ATTENTION, "generic", 1, 14),
+    # identity weights: 6 critical points, fewer than the 14 of the generic (u0, W0) the paths start from
+    (ATTENTION, "identity", 1, 6),
+    # 3 x 2 matrices of rank <= 1 (codimension 2, three 2-minors squared up to two): Eckart-Young, 2
+    ({"model": "linear", "widths": [2, 1, 3]}, "identity", 1, 2)])
+def test_real_points_agree_with_msolve_over_Q(spec, weights, seed, count):
+    model = build_model(spec)
+    r = edd(model, EddParams(weights=weights), seed=seed)
+    assert r["edd"] == count and r["method"] == "exact-implicit-modp+real-krawczyk"
+    var = variety_of(model, EddParams(weights=weights), "exact")
+    Q = weight_matrix(weights, len(var.names), seed=seed, features=var.features)
     over_q = critical_set(var.equations, Q, random_point(len(var.names), seed), seed=seed, confirm=False, real=True,
                           codim=var.codim)
     assert r["real_critical_points"] == over_q["real_critical_points"]

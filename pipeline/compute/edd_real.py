@@ -6,22 +6,31 @@ root isolation, characteristic 0: a rational parametrization lifted from many
 primes) cost 57 times the complex count on the attention ED degree. Here
 instead:
 
-1. the complex critical points over a random complex data point ``u0`` are
-   found by monodromy (:func:`pipeline.numeric.monodromy_solve`) from a start
-   pair, stopping as soon as ``edd`` of them are known (the exact count is the
-   target: no trace test is needed, the exact count is the completeness
-   certificate);
-2. they are tracked to the exact method's rational data ``u`` (a straight
-   parameter homotopy from a generic ``u0``: one path per solution) and
-   certified there by Krawczyk's method in ball arithmetic
-   (:func:`.edd_numerical._certify_at_data`): each box holds exactly one
-   critical point, boxes are pairwise disjoint, and a box symmetric under
-   conjugation certifies a real point, one that misses ``R^n`` a non-real one;
-3. when ``edd`` pairwise disjoint boxes are certified and each is decided real or
-   non-real, the real count is exact: the boxes hold ``edd`` distinct critical
-   points, and there are exactly ``edd`` of them. Otherwise (a path failed, a box
-   could not be certified, a Q with a kernel, a positive-dimensional part, the
-   time budget spent) the answer is None and the caller counts over ``Q`` as before.
+1. once per variety and process, the critical points over a random complex
+   data point ``u0`` *and* a random complex symmetric weight matrix ``W0`` (the
+   weights are parameters of the family too, so one solve serves every cell of
+   a grid, whatever its weights and data) are found by monodromy
+   (:func:`pipeline.numeric.monodromy_solve`, its stall criterion);
+2. per cell they are tracked to the cell's rational ``(u, Q)`` (for a cone, to
+   ``(u / s, Q)`` with ``s`` a power of two near ``|u|``: the critical points
+   scaled by ``1 / s``, of the size of the start's), by one straight parameter
+   homotopy from a generic start: every isolated critical point at the target is
+   the end of some path (paths from the extra points of generic weights diverge
+   or end singular);
+3. the regular endpoints are certified there by Krawczyk's method in ball
+   arithmetic, at the exact rational parameters: each box holds exactly one
+   solution of the Lagrange system, boxes are pairwise disjoint, and a box
+   symmetric under conjugation certifies a real point, one that misses ``R^n`` a
+   non-real one. For a hypersurface every such solution is a critical point that
+   the exact count counts (``u`` off ``M`` is checked exactly, so ``x != u``,
+   hence ``l != 0`` and ``grad f(x) != 0``: positive loss, a smooth point); for a
+   squared-up system (codimension > 1) the endpoints whose generators' ball
+   values exclude 0 are dropped first (:func:`.edd_codim.on_variety`);
+4. when exactly ``edd`` (the exact count) pairwise disjoint boxes are certified
+   and each is decided real or non-real, the real count is the number of real
+   boxes. Otherwise (a path failed, a box could not be certified, a singular
+   ``Q``, a positive-dimensional part, the time budget spent) the answer is None
+   and the caller counts over ``Q`` as before.
 
 Example
 -------
@@ -43,7 +52,8 @@ import numpy as np
 #: Seconds the certified route may take before the caller falls back to counting over Q.
 BUDGET = 60.0
 #: Step control of the one homotopy to the data (its endpoints are judged by Krawczyk, not by the tracker).
-_LOOSE = dict(predictor_tol=0.1, max_step=0.5, initial_step=0.1, corrector_tol=1e-5, endgame=False)
+_LOOSE = dict(predictor_tol=0.1, max_step=0.5, initial_step=0.1, corrector_tol=1e-5, endgame=False,
+              singular_condition=1e30)
 #: Generic solves kept per process: ``{key of the equations: (system, solutions, parameters)}``.
 _SOLVED: dict = {}
 
@@ -108,14 +118,15 @@ def _generic_solve(var, G, edd: int, seed: int):
     from .edd_codim import EquationSampler
 
     names = list(var.names)
-    key = (tuple(names), tuple(str(g) for g in G), edd)
+    key = (tuple(names), tuple(str(g) for g in G))
     if key not in _SOLVED:
         system = _family(G, names)
         sampler = var if var.parametrization() is not None else EquationSampler(var.equations, names, len(G))
-        R = monodromy_solve(system, start_pair=_Start(sampler, G, names), seed=seed, target_count=edd,
-                            certify=False)
-        if len(R.solutions) != edd:
-            return None, f"monodromy found {len(R.solutions)} of {edd} complex critical points"
+        # the generic (u0, W0) has as many critical points as generic weights give (14 on the attention
+        # hypersurface), more than a special Q such as the identity (6): no target, the monodromy's stall
+        R = monodromy_solve(system, start_pair=_Start(sampler, G, names), seed=seed, certify=False)
+        if len(R.solutions) < edd:
+            return None, f"monodromy found {len(R.solutions)} complex critical points, fewer than {edd}"
         _SOLVED[key] = (system, R.solutions, R.parameters)
     return _SOLVED[key], ""
 
@@ -130,10 +141,12 @@ def certified_real_points(var, Q, u, edd: int, seed: int = 0, budget: float = BU
     from ..numeric import TrackerOptions, certify, track
     from ..numeric.budget import deadline, expired
 
-    from .edd_numerical import _REAL_STEP, _certify_at_data, ed_generators
+    from .edd_numerical import _certify_at_data, ed_generators
 
     if var.equations is None or edd <= 0 or len(kernel_basis(Q)):
         return None, "no implicit equations, no critical point or a singular Q"
+    if all(f(*[flint.fmpq(Fraction(v).numerator, Fraction(v).denominator) for v in u]) == 0 for f in var.equations):
+        return None, "the data u lies on the variety"  # x = u, l = 0 would solve the Lagrange system
     scale = max(abs(q) for row in Q for q in row)
     Qn = [[Fraction(q) / scale for q in row] for row in Q]  # same critical points, entries of size 1
     with deadline(budget):
@@ -153,10 +166,14 @@ def certified_real_points(var, Q, u, edd: int, seed: int = 0, budget: float = BU
         p1 = np.array([complex(v) for v in p_exact])
         # one straight segment from the generic complex start (no gamma needed), with loose step control:
         # a path that jumps ends on another's point and the count of disjoint boxes below falls short
-        T = track(system, X0, p0, p1, gamma=1.0, seed=seed, options=TrackerOptions(**_REAL_STEP, **_LOOSE))
+        T = track(system, X0, p0, p1, gamma=1.0, seed=seed, options=TrackerOptions(**_LOOSE))
         ends = T.solutions[T.regular]
-        if len(ends) != edd:
-            return None, f"{len(ends)} of {edd} paths reached the data u"
+        if len(ends) < edd:
+            return None, f"{len(ends)} paths reached the data u, fewer than {edd}"
+        if len(G) < len(var.equations):  # squared up: keep the endpoints consistent with every generator
+            from .edd_codim import on_variety
+
+            ends = ends[on_variety(var.equations, list(var.names), system, ends, p_exact).on]
         if cone:  # x of size 1: Krawczyk on the family itself, at the exact rational (u, Q)
             C = certify(system, ends, p_exact)
             distinct = C.n_distinct
