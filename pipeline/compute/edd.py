@@ -48,7 +48,9 @@ basis); the distinct roots of the univariate generator in ``z`` are the distinct
 critical points of ``M``. ``parameter_points`` (distinct critical parameters)
 and ``fiber_size`` (points of a generic fiber) are reported beside it.
 
-The recipe and its outputs are in :mod:`pipeline.algebra.edd_system`.
+The recipe and its outputs are in :mod:`pipeline.algebra.edd_system`. Real critical
+points (``real``, the default) are decided from certified complex ones when they can
+be (:mod:`.edd_real`; ``method`` ends ``+real-krawczyk``), else counted over Q.
 
 ``method: numerical`` is the floating-point second opinion
 (:func:`numerical_critical_points`, :mod:`pipeline.numeric`): monodromy over the
