@@ -223,7 +223,8 @@ def _critical_points(var, Q, u, seed: int = 0, real: bool = True, target_count: 
         return parametric_numerical_critical_points(var, Q, u, seed=seed, real=real, distribute=distribute)
     G, system, start, dim_check = ed_system(var, Qn, seed)
     if dim_check is not None and not dim_check.agree:
-        return _numerical_none(f"no count: {dim_check.describe()} disagree", t0)
+        return _numerical_none(f"no count: the numerical codimension is not confirmed by the exact rank mod p: "
+                               f"{dim_check.describe()}", t0)
     filt = None
     if len(G) < len(var.equations):  # squared up: keep the critical points that lie on M
         Fsys = System.from_mpolys([_normalized(f) for f in var.equations], names)
