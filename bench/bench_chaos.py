@@ -18,6 +18,12 @@ some batches are saved: the run must exit non-zero within 30 s with a clear
 message, the catalog must load with every saved cell once, and ``_runs`` must
 say ``failed``. A rerun on a new scheduler completes exactly the missing cells.
 
+Part 3 damages the catalog during a run: once some batches are saved, three
+compactions get SIGKILL at random moments, and a random part file is cut to
+half its size. When the run ends, ``neurovar catalog doctor --repair`` quarantines
+the file, and a rerun must name and compute exactly the cells that lived only in it;
+after a last compaction every cell is in the catalog once (lost 0, duplicated 0).
+
     python bench/bench_chaos.py                  # the full size: 26400 cells, a kill every 10 s
     python bench/bench_chaos.py --seeds 3 --kill-every 2 --min-kills 3   # quicker
 
@@ -195,6 +201,60 @@ def run_with_scheduler_kill(grid: Path, results: Path, addr: str, sched: subproc
             "catalog_loads": len(store.load("dimension", results, parse_json=False)) == len(set(keys))}
 
 
+#: a compaction of the chaos catalog, saying when it starts (after its imports)
+COMPACT = "import sys; from neurovar.catalog import store; print('start', flush=True); store.compact('dimension', sys.argv[1])"
+
+
+def run_with_damage(grid: Path, results: Path, addr: str, tmp: Path, seed: int = 0, after_parts: int = 3,
+                    compaction_kills: int = 3) -> dict:
+    """Cut a random part file mid-run and SIGKILL a compaction; repair, rerun, compact; the figures."""
+    import re
+
+    import pyarrow.parquet as pq
+
+    from neurovar.catalog import store
+
+    rng = random.Random(seed)
+    proc = run_cmd(grid, results, addr, tmp)
+    while len(store.part_files("dimension", results)) < after_parts and proc.poll() is None:
+        time.sleep(0.1)
+    states, killed = [], []
+    for _ in range(compaction_kills):  # SIGKILL a compaction at a random moment of its reads, write or removals
+        compaction = subprocess.Popen([sys.executable, "-c", COMPACT, str(results)], stdout=subprocess.PIPE, text=True,
+                                      env=_env(tmp))
+        compaction.stdout.readline()  # imported; compacting now
+        time.sleep(rng.uniform(0.0, 0.4))
+        compaction.send_signal(signal.SIGKILL)
+        compaction.wait()
+        killed.append(compaction.returncode == -signal.SIGKILL)
+        left = [p.name for p in (results / "dimension").iterdir()]
+        states.append({"parts": sum(n.startswith("part-") for n in left),
+                       "compacted": sum(n.startswith("compact-") for n in left),
+                       "tmp": sum(n.endswith(".tmp") for n in left)})
+    victim = rng.choice(store.part_files("dimension", results))
+    victim_keys = set(pq.read_table(victim, columns=["cell_key"]).column("cell_key").to_pylist())
+    victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+    out, err = proc.communicate(timeout=3600)
+    first = {"returncode": proc.returncode, "stderr": err[-2000:]}
+    others = {k for f in store.part_files("dimension", results) if f != victim
+              for k in pq.read_table(f, columns=["cell_key"]).column("cell_key").to_pylist()}
+    doctor = subprocess.run(neurovar_cmd() + ["catalog", "doctor", "--repair", "--results", str(results)],
+                            capture_output=True, text=True, env=_env(tmp))
+    proc = run_cmd(grid, results, addr, tmp)
+    out, err = proc.communicate(timeout=3600)
+    summary = json.loads(out.strip().splitlines()[-1]) if proc.returncode == 0 else {}
+    said = re.search(r"(\d+) cell\(s\) to run lived only in damaged", err)
+    subprocess.run(neurovar_cmd() + ["catalog", "compact", "--results", str(results)], capture_output=True, env=_env(tmp))
+    keys = raw_keys(results)
+    planned = summary.get("planned", 0)
+    return {"first_run": first, "compaction_killed": all(killed), "after_kill": states,
+            "victim_rows": len(victim_keys), "lived_only_there": len(victim_keys - others),
+            "quarantined": "quarantined 1 file(s)" in doctor.stdout, "returncode": proc.returncode,
+            "stderr": err[-2000:], "rerun_said": int(said.group(1)) if said else 0,
+            "rerun_computed": summary.get("computed"), "cells": planned, "rows": len(keys),
+            "lost": planned - len(set(keys)), "duplicated": len(keys) - len(set(keys))}
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=200, help="grid size: 132 cells per seed (200 -> 26400 cells)")
@@ -227,6 +287,9 @@ def main(argv=None) -> dict:
         report["rerun"] = {"returncode": proc.returncode, "skipped": summary.get("skipped"), "saved_before": before,
                            "computed": summary.get("computed"), "rows": len(keys), "unique": len(set(keys)),
                            "cells": summary.get("planned")}
+    with ExitStack() as stack:  # part 3: a damaged part file and SIGKILLed compactions
+        addr, sched, workers = start_cluster(stack, tmp, args.workers, threads)
+        report["damage"] = run_with_damage(grid, tmp / "damage", addr, tmp)
     c = report["chaos"]
     print(f"chaos: {c['cells']} cells on {args.workers} workers (threads {args.threads}), {c['kills']} worker SIGKILLs (every {args.kill_every:g} s): "
           f"lost {c['lost']}, duplicated {c['duplicated']}, error rows {c['errors']}, wall {c['wall_seconds']:.1f} s")
@@ -239,6 +302,11 @@ def main(argv=None) -> dict:
     r = report["rerun"]
     print(f"rerun: exit {r['returncode']}, skipped {r['skipped']}, computed {r['computed']}, {r['unique']} of {r['cells']} "
           f"cells in the catalog, {r['rows'] - r['unique']} duplicated")
+    d = report["damage"]
+    print(f"damage: a part file of {d['victim_rows']} rows cut mid-run ({d['lived_only_there']} cells lived only there), "
+          f"{len(d['after_kill'])} compactions SIGKILLed ({d['compaction_killed']}; leaving {d['after_kill']}); doctor --repair quarantined it ({d['quarantined']}); "
+          f"the rerun said {d['rerun_said']} and computed {d['rerun_computed']}; {d['rows'] - d['duplicated']} "
+          f"of {d['cells']} cells in the catalog: lost {d['lost']}, duplicated {d['duplicated']}")
     return report
 
 

@@ -28,6 +28,8 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from neurovar.pipeline.record import plain
+
 Predicate = Callable[[pd.DataFrame], pd.Series]
 
 _MONOMIAL = re.compile(r"^\s*x\s*(?:\^\s*(\d+))?\s*$")
@@ -340,7 +342,7 @@ def thresholds(
         sub = work.loc[idx]
         per_value = sub.groupby("_along")["_holds"].agg(lambda s: bool(s.astype(bool).all()))
         per_value = per_value.sort_index()
-        values = [_plain(v) for v in per_value.index]
+        values = [plain(v) for v in per_value.index]
         holds = [v for v, ok in zip(values, per_value.to_numpy()) if ok]
         threshold = None
         for v, ok in zip(reversed(values), reversed(per_value.to_numpy())):
@@ -349,7 +351,7 @@ def thresholds(
             threshold = v
         monotone = not any(v < threshold for v in holds) if threshold is not None else not holds
         first = df.loc[idx[0]]
-        row = {c: _plain(first[c]) for c in by}
+        row = {c: plain(first[c]) for c in by}
         row.update(threshold=threshold, max_tested=values[-1], tested=values, holds=holds,
                    monotone=monotone, rows=len(sub))
         rows.append(row)
@@ -361,18 +363,6 @@ def thresholds(
 
 def _all_int(values) -> bool:
     return all(v is None or isinstance(v, (int, np.integer)) for v in values)
-
-
-def _plain(v):
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.floating):
-        return float(v)
-    if isinstance(v, np.ndarray):
-        return [_plain(x) for x in v.tolist()]
-    if isinstance(v, tuple):
-        return list(v)
-    return v
 
 
 def _hashable_key(s: pd.Series) -> list:

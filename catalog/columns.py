@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 
+from neurovar.pipeline.record import PROVENANCE_COLUMNS, plain
+
 #: The outputs a reader looks at first, per computation (outputs missing from a catalog are skipped).
 MAIN_OUTPUTS: dict[str, list[str]] = {
     "dimension": ["dimension", "expected_dimension", "defect", "filling"],
@@ -30,17 +32,21 @@ MAIN_OUTPUTS: dict[str, list[str]] = {
     "independence-threshold": ["k", "min_r", "bound", "exceeds_bound"],
 }
 
-#: Input-like columns that are never "the inputs that vary" (provenance, not the experiment).
-_NOT_INPUTS = {"cell_key", "cell_spec", "computation", "computation_version", "status", "error", "seconds",
-               "timeout_s", "versions", "host", "timestamp", "flow_run_id", "run_id", "written_at"}
+#: Columns that are never "the inputs that vary": the provenance columns, except the seed.
+_NOT_INPUTS = set(PROVENANCE_COLUMNS) - {"seed"}
+
+
+def cell_text(v) -> str:
+    """Compact text of a catalog value: ``[2,2,1]``, ``3`` for ``3.0``, blank for a missing value."""
+    v = plain(v, integral_floats=True)
+    if v is None:
+        return ""
+    return json.dumps(v, separators=(",", ":"), default=str) if isinstance(v, (list, dict)) else str(v)
 
 
 def _hashable(v):
-    if isinstance(v, (list, dict, tuple)):
-        return json.dumps(v, sort_keys=True, default=str)
-    if hasattr(v, "tolist"):
-        return json.dumps(v.tolist(), default=str)
-    return v
+    v = plain(v)
+    return json.dumps(v, sort_keys=True, default=str) if isinstance(v, (list, dict)) else v
 
 
 def input_columns(computation: str) -> list[str]:
@@ -75,4 +81,4 @@ def default_columns(df, computation: str) -> list[str]:
     return inputs + outs + ["status"] if "status" in df or not len(df) else inputs + outs
 
 
-__all__ = ["MAIN_OUTPUTS", "default_columns", "input_columns", "main_outputs"]
+__all__ = ["MAIN_OUTPUTS", "cell_text", "default_columns", "input_columns", "main_outputs", "plain"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .analysis import _missing, _plain
+from .analysis import _missing
+from neurovar.pipeline.record import plain
 
 def rerun_command(row: dict | pd.Series) -> str:
     """The ``neurovar compute`` command that recomputes one catalog row.
@@ -56,7 +57,7 @@ def _valid_options(params_model, row: dict) -> dict:
     """
     from pydantic import ValidationError
 
-    opts = {n: _plain(row.get(n)) for n in params_model.model_fields if not _missing_any(row.get(n))}
+    opts = {n: plain(row.get(n)) for n in params_model.model_fields if not _missing_any(row.get(n))}
     for _ in range(len(opts) + 1):
         try:
             params_model.model_validate(opts)
@@ -88,5 +89,5 @@ def _flag_value(name: str, v) -> list[str]:
         return [flag, json.dumps(v)]
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
         v = int(v)
-    return [flag, str(_plain(v))]
+    return [flag, str(plain(v))]
 

@@ -17,6 +17,10 @@ that schema passed explicitly, so older files with fewer columns still load.
 ``load`` resolves duplicate ``cell_key`` rows (newest ``written_at`` wins), so a
 batch written twice never shows twice.
 
+Part files are read one at a time: one that cannot be read (empty, truncated, not
+Parquet, a column that does not cast) is skipped with one warning line on stderr,
+and ``neurovar catalog doctor --repair`` quarantines it (:mod:`neurovar.catalog.parts`).
+
 Rows are *stale* when their ``code_fingerprint`` is not the current one of their
 computation (the code they were computed by has changed since, see
 :mod:`pipeline.provenance`; rows written before fingerprints existed have none
@@ -38,7 +42,6 @@ from __future__ import annotations
 
 import json
 import os
-import typing
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,75 +49,37 @@ from typing import Any, Iterable
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from neurovar.pipeline.compute import computations, get_computation
 from neurovar.pipeline.models import MODELS
+from neurovar.pipeline.record import PROVENANCE_COLUMNS, column_kind, plain
+
+from .parts import READ_ERRORS, read_one, read_parts, reason, vanished, warn_once
 
 DEFAULT_ROOT = "results"
 RUNS = "_runs"
 
-_SIMPLE = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "str": pa.string(),
-           "list<int>": pa.list_(pa.int64()), "json": pa.string()}
-
-PROVENANCE: dict[str, pa.DataType] = {
-    "cell_key": pa.string(),
-    "cell_spec": pa.string(),
-    "computation": pa.string(),
-    "computation_version": pa.string(),
-    "code_fingerprint": pa.string(),
-    "git_revision": pa.string(),
-    "status": pa.string(),
-    "error": pa.string(),
-    "seconds": pa.float64(),
-    "seed": pa.int64(),
-    "timeout_s": pa.float64(),
-    "versions": pa.string(),
-    "host": pa.string(),
-    "timestamp": pa.string(),
-    "flow_run_id": pa.string(),
-    "run_id": pa.string(),
-    "written_at": pa.timestamp("us", tz="UTC"),
+#: The Arrow type of each column kind (kinds: :func:`neurovar.pipeline.record.column_kind`).
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "str": pa.string(),
+    "list<int>": pa.list_(pa.int64()), "json": pa.string(), "timestamp": pa.timestamp("us", tz="UTC"),
 }
-
-
-def _arrow_type(annotation) -> tuple[pa.DataType, str]:
-    """Arrow type of a pydantic field annotation, and its kind (``json`` for anything composite)."""
-    origin = typing.get_origin(annotation)
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        return _arrow_type(args[0]) if len(args) == 1 else (pa.string(), "json")
-    if origin is typing.Literal:
-        return pa.string(), "str"
-    if annotation is bool:
-        return pa.bool_(), "bool"
-    if annotation is int:
-        return pa.int64(), "int"
-    if annotation is float:
-        return pa.float64(), "float"
-    if annotation is str:
-        return pa.string(), "str"
-    if origin in (tuple, list) and args and all(a in (int, Ellipsis) for a in args):
-        return pa.list_(pa.int64()), "list<int>"
-    return pa.string(), "json"
 
 
 def column_kinds(computation: str) -> dict[str, str]:
     """Every column of a computation's records and its kind (int, float, bool, str, list<int>, json)."""
     comp = get_computation(computation)
-    kinds: dict[str, str] = {}
-    for name, t in PROVENANCE.items():
-        kinds[name] = "timestamp" if name == "written_at" else {pa.string(): "str", pa.float64(): "float", pa.int64(): "int"}[t]
+    kinds: dict[str, str] = dict(PROVENANCE_COLUMNS)
     if comp.needs_model is not False:
         kinds["model"] = "str"
         kinds["widths"] = "list<int>"
         kinds["depth"] = "int"
         for spec, _ in MODELS.values():
             for name, f in spec.model_fields.items():
-                kinds.setdefault(name, _arrow_type(f.annotation)[1])
+                kinds.setdefault(name, column_kind(f.annotation))
     for name, f in comp.params.model_fields.items():
-        kinds.setdefault(name, _arrow_type(f.annotation)[1])
+        kinds.setdefault(name, column_kind(f.annotation))
     cols = comp.output_columns()  # an output named like an input is stored as "<name>_used"
     for name, kind in comp.outputs.items():
         kinds[cols[name]] = kind
@@ -123,31 +88,20 @@ def column_kinds(computation: str) -> dict[str, str]:
 
 def schema(computation: str) -> pa.Schema:
     """The Arrow schema of a computation's catalog."""
-    fields = []
-    for name, kind in column_kinds(computation).items():
-        t = PROVENANCE["written_at"] if kind == "timestamp" else _SIMPLE[kind]
-        fields.append(pa.field(name, t))
-    return pa.schema(fields)
+    return pa.schema([pa.field(name, ARROW_TYPES[kind]) for name, kind in column_kinds(computation).items()])
 
 
-def _cell_value(v: Any, kind: str):
-    if v is None:
-        return None
-    if isinstance(v, float) and v != v and kind != "float":  # NaN of a missing value read back by pandas
-        return None
-    if kind == "json":
-        return json.dumps(v, sort_keys=True, default=str) if not isinstance(v, str) else v
-    if kind == "list<int>":
-        return [int(x) for x in v]
-    if kind == "int":
-        return int(v)
-    if kind == "float":
-        return float(v)
-    if kind == "bool":
-        return bool(v)
-    if kind == "str":
-        return str(v)
-    return v
+def _stored(v: Any, kind: str):
+    """A record's value normalised (:func:`neurovar.pipeline.record.plain`), then cast to its column's kind."""
+    v = plain(v)
+    if v is None or kind not in _CASTS:
+        return v
+    return _CASTS[kind](v)
+
+
+#: the Python type each column kind stores (``json``: text)
+_CASTS = {"json": lambda v: v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str),
+          "list<int>": lambda v: [int(x) for x in v], "int": int, "float": float, "bool": bool, "str": str}
 
 
 def _atomic_write(table: pa.Table, folder: Path, name: str) -> Path:
@@ -185,7 +139,7 @@ def records_table(records: Iterable[dict], computation: str) -> pa.Table:
             if name == "written_at":
                 cols[name].append(now)
             else:
-                cols[name].append(_cell_value(rec.get(name), kind))
+                cols[name].append(_stored(rec.get(name), kind))
     return pa.Table.from_pydict(cols, schema=sch)
 
 
@@ -204,13 +158,9 @@ def part_files(computation: str, root: str | Path = DEFAULT_ROOT) -> list[Path]:
     return sorted(p for p in folder.glob("*.parquet") if not p.name.startswith((".", "_")))
 
 
-def _read_table(computation: str, root, columns=None, filter_expr=None) -> pa.Table:
-    files = part_files(computation, root)
-    sch = schema(computation)
-    if not files:
-        return sch.empty_table() if columns is None else sch.empty_table().select(columns)
-    dataset = ds.dataset([str(f) for f in files], schema=sch, format="parquet")
-    return dataset.to_table(columns=columns, filter=filter_expr)
+def _read_table(computation: str, root, columns=None) -> pa.Table:
+    """The rows of the readable part files (a damaged one is skipped with a warning line, see :mod:`.parts`)."""
+    return read_parts(lambda: part_files(computation, root), schema(computation), columns)
 
 
 def _dedupe(df: pd.DataFrame) -> pd.DataFrame:
@@ -358,18 +308,29 @@ def keys(computation: str, root: str | Path = DEFAULT_ROOT, statuses: tuple[str,
 def compact(computation: str, root: str | Path = DEFAULT_ROOT) -> tuple[int, int]:
     """Merge all part files of a computation into one (duplicates resolved).
 
-    The merged file is written (atomically) before the old parts are removed, so
-    an interruption leaves at worst duplicates, which ``load`` resolves.
-    Returns ``(files_before, rows_after)``.
+    The merged file is written as ``.compact-....parquet.tmp``, flushed and renamed into
+    place (``os.replace``) before the old parts are removed, so a kill at any moment leaves
+    the old parts, or the old parts and the merged one (whose duplicate rows ``load`` and
+    :func:`keys` resolve by ``cell_key``), or the merged one alone: never fewer rows. A
+    damaged part file is left where it is (``neurovar catalog doctor`` deals with it); only
+    the files that were read are removed. Returns ``(files_before, rows_after)``.
     """
     files = part_files(computation, root)
-    if len(files) <= 1:
-        return len(files), (len(load(computation, root, parse_json=False)) if files else 0)
-    table = _read_table(computation, root)
-    df = _dedupe(table.to_pandas())
-    merged = pa.Table.from_pandas(df, schema=schema(computation), preserve_index=False)
+    sch = schema(computation)
+    good, tables = [], []
+    for f in files:  # one at a time: a damaged file stays out, and stays where it is
+        try:
+            tables.append(read_one(f, sch))
+            good.append(f)
+        except READ_ERRORS as e:
+            if not vanished(f, e):  # gone: another compaction has its rows
+                warn_once(f, reason(e))
+    if len(good) <= 1:
+        return len(files), sum(t.num_rows for t in tables)
+    df = _dedupe(pa.concat_tables(tables).to_pandas())
+    merged = pa.Table.from_pandas(df, schema=sch, preserve_index=False)
     _atomic_write(merged, Path(root) / computation, _part_name("compact"))
-    for f in files:
+    for f in good:
         f.unlink(missing_ok=True)
     return len(files), merged.num_rows
 
@@ -403,11 +364,10 @@ def write_run(row: dict, root: str | Path = DEFAULT_ROOT) -> Path:
 
 
 def load_runs(root: str | Path = DEFAULT_ROOT) -> pd.DataFrame:
-    folder = Path(root) / RUNS
-    files = sorted(p for p in folder.glob("*.parquet") if not p.name.startswith(".")) if folder.is_dir() else []
-    if not files:
-        return RUNS_SCHEMA.empty_table().to_pandas()
-    df = ds.dataset([str(f) for f in files], schema=RUNS_SCHEMA, format="parquet").to_table().to_pandas()
+    """One row per flow run (its latest state); a damaged run file is skipped with a warning line."""
+    df = read_parts(lambda: part_files(RUNS, root), RUNS_SCHEMA).to_pandas()
+    if df.empty:
+        return df
     # a run writes its row when it starts and again when it ends: keep the latest
     return df.sort_values("started").drop_duplicates("run_id", keep="last").reset_index(drop=True)
 

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from neurovar.pipeline.errors import SpecError
 
@@ -63,18 +62,9 @@ def check(
         verdicts = check_catalog(results, name or None, all_versions=all_versions)
     except SpecError as e:
         fail(str(e))
-    table = Table(title=f"catalog {results}")
-    table.add_column("name", no_wrap=True)
-    for col in ("kind", "computation", "supports", "violates", "outside range", "n/a", "broken", "verdict"):
-        table.add_column(col, no_wrap=col != "computation")
-    style = {"violated": "bold red", "broken": "bold red", "counterexample": "bold yellow", "supported": "green",
-             "outside range": "cyan", "no data": "dim"}
-    for v in verdicts:
-        n = v.counts
-        table.add_row(v.conjecture.name, v.conjecture.kind, v.conjecture.computation, str(n["supports"]),
-                      str(n["violates"]), str(n["outside"]), str(n["not_applicable"]), str(n["broken"]),
-                      f"[{style[v.status]}]{v.status}[/]")
-    console.print(table)
+    from .output import print_check_table
+
+    print_check_table(console, verdicts, f"catalog {results}")
     ignored: dict = {}
     for v in verdicts:
         if v.ignored:

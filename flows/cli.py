@@ -33,7 +33,19 @@ def _make_app():
     import typer
 
     app = typer.Typer(help=_HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-    app.callback()(_root)
+
+    def version(value: bool) -> None:
+        if value:
+            from neurovar import __version__
+
+            typer.echo(f"neurovar {__version__}")
+            raise typer.Exit()
+
+    def root(_version: bool = typer.Option(False, "--version", callback=version, is_eager=True, is_flag=True,
+                                           help="print the version and exit")) -> None:
+        """neurovar: batch experiments on neurovarieties."""
+
+    app.callback()(root)
     return app
 
 
@@ -81,28 +93,6 @@ def spec_error_exit(e: SpecError, flag_names: dict[str, str] | None = None) -> t
 # computation's Params, so a new model or computation needs no CLI change.
 # --------------------------------------------------------------------------
 
-def _unwrap(annotation):
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _unwrap(args[0]) if len(args) == 1 else annotation
-    return annotation
-
-
-def _kind(annotation) -> str:
-    ann = _unwrap(annotation)
-    origin = typing.get_origin(ann)
-    if ann is bool:
-        return "bool"
-    if ann is int:
-        return "int"
-    if ann is float:
-        return "float"
-    if origin in (tuple, list):
-        return "intlist"
-    return "str"
-
-
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -118,7 +108,7 @@ def _fields_of(classes) -> dict[str, Any]:
 
 
 def _parse_value(kind: str, raw: str, flag: str):
-    if kind == "intlist":
+    if kind == "list<int>":
         try:
             return [int(x) for x in raw.replace(" ", "").split(",") if x != ""]
         except ValueError:
@@ -126,42 +116,19 @@ def _parse_value(kind: str, raw: str, flag: str):
     return raw
 
 
-def _print_record(rec: dict, as_json: bool) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(_jsonable(rec), sort_keys=False) + "\n")
-        return
-    from rich.table import Table
+def _print_record(rec: dict) -> None:
+    """``--json``: the record as one JSON object."""
+    from neurovar.pipeline.record import plain
 
-    table = Table(show_header=False, box=None)
-    table.add_column(style="bold cyan")
-    table.add_column()
-    for k, v in rec.items():
-        table.add_row(k, json.dumps(_jsonable(v)) if isinstance(v, (list, dict, tuple)) else str(v))
-    _made("console").print(table)
-
-
-def _jsonable(v):
-    if isinstance(v, tuple):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, list):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
-    if hasattr(v, "item"):
-        return v.item()
-    return v
+    sys.stdout.write(json.dumps(plain(rec), sort_keys=False) + "\n")
 
 
 _PROVENANCE_HIDDEN = ("versions", "host", "timestamp", "computation_version", "timeout_s")
 
 
-def params_type(f):
-    """The click type of a params field of kind int or float (str otherwise)."""
-    return {"int": int, "float": float}.get(_kind(f.annotation), str)
-
-
 def _make_compute_command(comp) -> click.Command:
     from neurovar.pipeline.models import MODELS
+    from neurovar.pipeline.record import column_kind
 
     model_fields = _fields_of(spec for spec, _ in MODELS.values()) if comp.needs_model is not False else {}
     param_fields = dict(comp.params.model_fields)
@@ -173,7 +140,7 @@ def _make_compute_command(comp) -> click.Command:
         choices = list(MODELS) if comp.models is None else list(comp.models)
         params.append(click.Option(["--model"], required=bool(comp.needs_model), help=f"one of: {', '.join(choices)}"))
     for name, f in {**model_fields, **param_fields}.items():
-        kind = _kind(f.annotation)
+        kind = column_kind(f.annotation)
         desc = f.description or ""
         if kind == "bool":
             params.append(click.Option([f"{_flag(name)}/--no-{name.replace('_', '-')}"], default=None, help=desc))
@@ -182,22 +149,25 @@ def _make_compute_command(comp) -> click.Command:
         elif kind == "float":
             params.append(click.Option([_flag(name)], type=float, default=None, help=desc))
         else:
-            params.append(click.Option([_flag(name)], type=str, default=None, help=desc or ("comma-separated integers" if kind == "intlist" else "")))
+            params.append(click.Option([_flag(name)], type=str, default=None, help=desc or ("comma-separated integers" if kind == "list<int>" else "")))
     renamed = dict(getattr(comp.params, "RENAMED", {}))  # old option names: hidden flags, same meaning
     for old, new in renamed.items():
-        params.append(click.Option([_flag(old), old], type=params_type(param_fields[new]), default=None, hidden=True))
+        kind = column_kind(param_fields[new].annotation)
+        params.append(click.Option([_flag(old), old], type={"int": int, "float": float}.get(kind, str), default=None,
+                                   hidden=True))
         flag_names[old] = _flag(old)
     params += [
         click.Option(["--seed"], type=int, default=0, show_default=True, help="random seed of the parameter point and data"),
         click.Option(["--timeout"], type=float, default=None, help="seconds before the cell is stopped"),
         click.Option(["--json", "as_json"], is_flag=True, help="print one JSON object"),
+        click.Option(["--verbose", "-v"], is_flag=True, help="also print the whole record: every output and its provenance"),
     ]
 
     def callback(**kw):
         from neurovar.pipeline.cells import make_cell
         from neurovar.pipeline.runner import run_cells
 
-        as_json = kw.pop("as_json")
+        as_json, verbose = kw.pop("as_json"), kw.pop("verbose")
         seed = kw.pop("seed")
         timeout = kw.pop("timeout")
         model = None
@@ -222,12 +192,12 @@ def _make_compute_command(comp) -> click.Command:
                         kw[name] = v
                         continue
                     fail(f"{_flag(name)}: does not apply to --model {mname}")
-                model[name] = _parse_value(_kind(model_fields[name].annotation), v, _flag(name))
+                model[name] = _parse_value(column_kind(model_fields[name].annotation), v, _flag(name))
         opts = {old: kw.pop(old) for old in renamed if kw.get(old) is not None}
         for name in param_fields:
             v = kw.pop(name, None)
             if v is not None:
-                opts[name] = _parse_value(_kind(param_fields[name].annotation), v, _flag(name))
+                opts[name] = _parse_value(column_kind(param_fields[name].annotation), v, _flag(name))
         try:
             cell = make_cell(comp.name, model, opts, seed=seed, timeout_s=timeout)
         except SpecError as e:
@@ -235,12 +205,21 @@ def _make_compute_command(comp) -> click.Command:
         rec = run_cells([cell])[0]
         for k in _PROVENANCE_HIDDEN:
             rec.pop(k, None)
-        _print_record(rec, as_json)
+        if as_json:
+            _print_record(rec)
+        else:  # the answer first; the whole record (provenance) only when asked for
+            from .output import print_answer, print_record
+
+            print_answer(rec, comp.outputs)
+            if verbose:
+                print_record(rec)
         if rec["status"] != "ok":
             _made("err_console").print(f"[bold red]{rec['status']}:[/] {(rec.get('error') or '').splitlines()[0] if rec.get('error') else ''}")
             raise SystemExit(1)
 
-    return click.Command(comp.name, params=params, callback=callback, help=comp.description)
+    # the whole first line in `neurovar compute --help` (click would cut it at 45 characters)
+    return click.Command(comp.name, params=params, callback=callback, help=comp.description,
+                         short_help=comp.description.strip().splitlines()[0] if comp.description else None)
 
 
 def compute_group(only: str | None = None) -> click.Group:
@@ -259,7 +238,7 @@ def _register_commands() -> None:
 
     for mod in ("neurovar.flows.commands", "neurovar.flows.analysis_commands", "neurovar.flows.deploy_commands",
                 "neurovar.flows.reproduce", "neurovar.flows.verify", "neurovar.flows.server_commands",
-                "neurovar.flows.voronoi_commands"):
+                "neurovar.flows.voronoi_commands", "neurovar.flows.catalog_damage"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:
@@ -401,10 +380,6 @@ def _run_cli(cli: click.Group, argv: Optional[list[str]]) -> None:
         fail(f"{e.format_message().rstrip('.')}{choices} (see '{path} --help')")
     except SpecError as e:  # pragma: no cover - commands convert their own
         fail(str(e))
-
-
-def _root() -> None:
-    """neurovar: batch experiments on neurovarieties."""
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,27 +4,122 @@ Order of precedence: ``--scheduler ADDR``, then ``DASK_SCHEDULER_ADDRESS``, then
 ``--cluster slurm|pbs --cluster-config FILE`` (dask-jobqueue), else a
 ``LocalCluster`` with ``--workers N`` single-threaded worker processes (default:
 one per core).
+
+Security (a scheduler runs whatever Python its clients send): the local cluster
+and its dashboard listen on 127.0.0.1 only; a SLURM/PBS scheduler takes only
+mutually authenticated TLS with credentials made for the run (:mod:`.hpc`)
+unless ``--insecure``; a ``tls://`` scheduler is reached with ``--tls-ca-file``,
+``--tls-cert``, ``--tls-key`` or Dask's ``DASK_DISTRIBUTED__COMM__TLS__*``
+settings; a plain ``tcp://`` scheduler off loopback gets a warning.
+
+Example
+-------
+>>> is_loopback("tcp://127.0.0.1:8786"), is_loopback("tcp://localhost:8786"), is_loopback("tcp://192.0.2.7:8786")
+(True, True, False)
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import socket
+import sys
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 from neurovar.pipeline.errors import SpecError
+
+#: set by ``neurovar run`` (:func:`configure_security`): ``--insecure`` and the ``--tls-*`` files
+SECURITY: dict = {"insecure": False, "ca_file": None, "cert": None, "key": None}
+
+INSECURE_WARNING = ("warning: --insecure: a scheduler that neurovar starts for --cluster takes plain tcp:// "
+                    "with no authentication; anyone who can reach its port can run code as you")
 
 
 def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def notice(line: str) -> None:
+    """One line for the user on stderr (stdout may carry ``--json``)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def configure_security(insecure: bool = False, tls_ca_file: str | Path | None = None,
+                       tls_cert: str | Path | None = None, tls_key: str | Path | None = None) -> None:
+    """Record ``--insecure`` and the ``--tls-*`` files for this process's runs (checked: they must exist)."""
+    for flag, path in (("--tls-ca-file", tls_ca_file), ("--tls-cert", tls_cert), ("--tls-key", tls_key)):
+        if path is not None and not Path(path).is_file():
+            raise SpecError(flag, f"no such file: {path} (a PEM file)")
+    if tls_key is not None and tls_cert is None:
+        raise SpecError("--tls-key", "given without --tls-cert: pass the certificate the key belongs to")
+    SECURITY.update(insecure=bool(insecure), ca_file=tls_ca_file and str(tls_ca_file),
+                    cert=tls_cert and str(tls_cert), key=tls_key and str(tls_key))
+
+
+def security():
+    """A ``distributed.Security`` from the ``--tls-*`` files over Dask's ``distributed.comm.tls.*`` config.
+
+    The certificate (and key) given by flag serve every role of this process: the client of
+    ``--scheduler``, and the scheduler and workers of a ``--cluster`` run.
+    """
+    from distributed.security import Security
+
+    kw = {}
+    if SECURITY["ca_file"]:
+        kw["tls_ca_file"] = SECURITY["ca_file"]
+    for part in ("cert", "key"):
+        if SECURITY[part]:
+            for role in ("client", "scheduler", "worker"):
+                kw[f"tls_{role}_{part}"] = SECURITY[part]
+    return Security(**kw)
+
+
+def host_of(addr: str) -> str:
+    """The host of ``proto://host:port`` (brackets of IPv6 removed)."""
+    rest = addr.split("://", 1)[-1]
+    if rest.startswith("["):
+        return rest[1:].split("]", 1)[0]
+    return rest.rsplit(":", 1)[0] if rest.count(":") == 1 else rest
+
+
+def is_loopback(addr: str) -> bool:
+    """Whether every address the host of ``addr`` resolves to is a loopback address."""
+    host = host_of(addr)
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    ips = {info[4][0].split("%")[0] for info in infos}
+    return bool(ips) and all(ipaddress.ip_address(ip).is_loopback for ip in ips)
+
+
+def _client_tls_context():
+    try:
+        return security().get_connection_args("client")["ssl_context"]
+    except OSError as e:  # ssl.SSLError too: a file that is not a certificate or key, or does not match
+        raise SpecError("--tls-cert", f"cannot use the TLS files: {e}") from None
+
+
 def scheduler_address(scheduler: str | None) -> str | None:
     addr = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
     if addr is not None and "://" not in addr:
-        raise SpecError("--scheduler", f"expected an address such as tcp://HOST:8786, got {addr!r}")
+        raise SpecError("--scheduler", f"expected an address such as tls://HOST:8786, got {addr!r}")
+    if addr is not None and addr.startswith("tls://") and _client_tls_context() is None:
+        raise SpecError("--scheduler", f"{addr} needs certificates: --tls-ca-file and --tls-cert (and --tls-key), "
+                        "or DASK_DISTRIBUTED__COMM__TLS__CA_FILE, __CLIENT__CERT and __CLIENT__KEY")
     return addr
+
+
+def _print_dashboard(obj) -> None:
+    try:
+        link = obj.dashboard_link
+    except Exception:  # a scheduler without a dashboard
+        return
+    if link:
+        notice(f"dashboard: {link}")
 
 
 @contextmanager
@@ -37,10 +132,17 @@ def dask_client(scheduler: str | None = None, workers: int | None = None,
         for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.worker", "distributed.core"):
             # ERROR: a nanny's "still alive after 4 s, killing" at shutdown is routine on a busy machine
             logging.getLogger(name).setLevel(logging.ERROR)
+    if SECURITY["insecure"]:
+        notice(INSECURE_WARNING)
     addr = scheduler_address(scheduler)
     if addr is not None:
-        client = Client(addr, timeout="60s")
+        if addr.startswith("tcp://") and not is_loopback(addr):
+            notice(f"warning: {addr} is plain tcp:// off loopback: neither encrypted nor authenticated, so anyone "
+                   "who reaches it can run code as its owner; prefer tls:// (docs/cluster.md, Security)")
+        client = Client(addr, timeout="60s", security=security())
         try:
+            if "dashboard" in client.scheduler_info().get("services", {}):
+                _print_dashboard(client)
             yield client
         finally:
             client.close()
@@ -48,7 +150,8 @@ def dask_client(scheduler: str | None = None, workers: int | None = None,
     if cluster is not None:
         from .hpc import jobqueue_cluster
 
-        with jobqueue_cluster(cluster, cluster_config, workers) as (jq, _):
+        with jobqueue_cluster(cluster, cluster_config, workers, insecure=SECURITY["insecure"]) as (jq, _):
+            _print_dashboard(jq)
             client = Client(jq)
             try:
                 yield client
@@ -62,10 +165,12 @@ def dask_client(scheduler: str | None = None, workers: int | None = None,
         n_workers=n,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=":0",  # a free port: two runs on one machine never collide
+        host="127.0.0.1",  # the scheduler and workers: this machine only
+        dashboard_address="127.0.0.1:0",  # loopback only; a free port: two runs on one machine never collide
         silence_logs=logging.ERROR,
         preload=["neurovar.flows.worker_setup"],  # the workers ignore a terminal's Ctrl-C: the run handles it
     )
+    _print_dashboard(lc)
     client = Client(lc)
     try:
         yield client

@@ -32,7 +32,7 @@ def run(
     spec_file: Path = typer.Argument(..., help="a grid file, e.g. grids/quickstart.yaml"),
     results: Path = typer.Option(Path("results"), "--results", help="catalog root"),
     workers: Optional[int] = typer.Option(None, "--workers", help="local Dask workers (default: one per core)"),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="an existing Dask scheduler, tcp://HOST:8786 (or DASK_SCHEDULER_ADDRESS)"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="an existing Dask scheduler, tls://HOST:8786 or tcp://... (or DASK_SCHEDULER_ADDRESS)"),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="start workers through a batch queue: slurm or pbs (dask-jobqueue)"),
     cluster_config: Optional[Path] = typer.Option(None, "--cluster-config", help="YAML with the job queue settings"),
     dry_run: bool = typer.Option(False, "--dry-run", help="count the cells, estimate their CPU and wall time; run nothing"),
@@ -40,6 +40,10 @@ def run(
     recompute_stale: bool = typer.Option(False, "--recompute-stale",
                                          help="also recompute the catalog's stale rows (computed by other code) of the grid's computations"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+    insecure: bool = typer.Option(False, "--insecure", help="no TLS for the scheduler of --cluster (warns on each run)"),
+    tls_ca_file: Optional[Path] = typer.Option(None, "--tls-ca-file", help="TLS: the certificate authority (PEM)"),
+    tls_cert: Optional[Path] = typer.Option(None, "--tls-cert", help="TLS: this side's certificate (PEM)"),
+    tls_key: Optional[Path] = typer.Option(None, "--tls-key", help="TLS: the certificate's private key (PEM)"),
 ) -> None:
     """Run every cell of a grid that is not yet in the catalog.
 
@@ -57,6 +61,9 @@ def run(
     with signals.handling(record=lambda s: _record_early_interrupt(pre), message=lambda s: "interrupted: no cell ran; rerun to start"):
         try:
             results_folder(results)
+            from .cluster import configure_security
+
+            configure_security(insecure, tls_ca_file, tls_cert, tls_key)  # before --scheduler is checked
             spec = load_grid(spec_file)
             if workers is not None and workers < 1:
                 raise SpecError("--workers", f"must be at least 1, got {workers}")
@@ -72,6 +79,7 @@ def run(
             plan = plan_grid(spec, results, n_workers, retry_failed, extra)  # before Prefect: a no-op run starts no server
         except SpecError as e:
             fail(str(e))
+        _say_lost(plan, results, as_json)
         if dry_run:
             _print_dry_run(spec, plan, results, n_workers)
             return
@@ -102,6 +110,14 @@ def run(
         f"in {summary['seconds']:.1f} s; {summary['skipped']} were already in {results}"
     )
     console.print(f"catalog: {results}/  (flow run {summary['flow_run_id']})", highlight=False)
+
+
+def _say_lost(plan, results, as_json) -> None:
+    from .catalog_damage import lost_line
+
+    line = lost_line(plan, results)
+    if line:
+        (err_console if as_json else console).print(line, highlight=False, soft_wrap=True)
 
 
 def _record_early_interrupt(pre: dict) -> None:
@@ -171,8 +187,9 @@ def _prefect_ready(as_json: bool) -> None:
     srv = SubprocessASGIServer()
     srv.start()
     if not as_json:
-        err_console.print(f"Prefect: temporary server on {srv.address} (`neurovar server start` keeps one running "
-                          "for later runs)", highlight=False, soft_wrap=True)
+        from .output import temporary_server_line
+
+        err_console.print(temporary_server_line(srv.address), highlight=False, soft_wrap=True)
 
 
 def _progress(spec_name: str, as_json: bool):
@@ -234,24 +251,17 @@ def _run_flow(spec, spec_file, results, workers, scheduler, retry_failed, cluste
         flow_mod.PROGRESS_HOOK = None
 
 
-def _cell_text(v) -> str:
-    """Compact text of a catalog value: ``[2,2,1]``, ``3`` for ``3.0``, blank for a missing value."""
-    if isinstance(v, (list, dict, tuple)):
-        return json.dumps(v, separators=(",", ":"))
-    if v is None or (isinstance(v, float) and v != v):
-        return ""
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
-        return str(int(v))
-    return str(v)
+def _show_df(df, limit: int, title: str | None = None, short: dict[str, str] | None = None) -> None:
+    """The first ``limit`` rows in the terminal's width: short headers with a legend, or one block per row."""
+    from neurovar.catalog.columns import cell_text
 
+    from .output import fit_table, initials, print_lines
 
-def _show_df(df, limit: int, title: str | None = None) -> None:
-    table = Table(title=title, show_lines=False)
-    for col in df.columns:
-        table.add_column(str(col), overflow="fold")
-    for _, row in df.head(limit).iterrows():
-        table.add_row(*[_cell_text(v) for v in row.tolist()])
-    console.print(table)
+    headers = [str(c) for c in df.columns]
+    rows = [[cell_text(v) for v in row.tolist()] for _, row in df.head(limit).iterrows()]
+    if title:
+        console.print(title, highlight=False)
+    print_lines(console, fit_table(headers, rows, console.width, short=short or initials(headers)))
     if len(df) > limit:
         console.print(f"... {len(df) - limit} more rows (use --limit)")
 
@@ -388,7 +398,11 @@ def catalog_runs(results: Path = typer.Option(Path("results"), "--results")) -> 
     from neurovar.catalog import store
 
     df = store.load_runs(results)
-    _show_df(_runs_view(df), 100, title="runs")
+    _show_df(_runs_view(df), 100, title="runs", short=RUNS_SHORT)
+
+
+#: the headers of ``catalog runs`` at 80 columns (explained in a legend line)
+RUNS_SHORT = {"planned": "plan", "skipped": "skip", "timeout": "t/o", "error": "err"}
 
 
 def _runs_view(df):
@@ -407,9 +421,10 @@ def _runs_view(df):
 
 @catalog_app.command("compact")
 def catalog_compact(results: Path = typer.Option(Path("results"), "--results")) -> None:
-    """Merge each computation's part files into one."""
+    """Merge each computation's part files into one (an unreadable file is left where it is)."""
     from neurovar.catalog import store
 
     for comp in store.present_computations(results):
         before, rows = store.compact(comp, results)
-        console.print(f"{comp}: {before} files -> 1 file, {rows} rows")
+        after = len(store.part_files(comp, results))
+        console.print(f"{comp}: {before} files -> {after} file{'s' if after != 1 else ''}, {rows} rows", highlight=False)

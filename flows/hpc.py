@@ -7,6 +7,20 @@ command) with ``processes`` worker processes of ``cores / processes`` threads
 (cells are single-threaded: keep ``processes == cores``, the default), runs the grid on
 them, and cancels the jobs at the end.
 
+The scheduler listens where the compute nodes, and so every other user of the
+cluster, can reach it; a Dask scheduler runs whatever its clients send. So it
+takes only mutually authenticated TLS (``tls://``): each run makes a self-signed
+certificate and key (:meth:`distributed.security.Security.temporary`) and writes
+them, readable by the user alone, into a new 0700 folder under
+``shared_temp_directory`` (default ``~/.neurovar/tls``, which the compute nodes
+must see); the job script passes them to ``dask worker`` (``--tls-ca-file``,
+``--tls-cert``, ``--tls-key``, the way dask-jobqueue does for ``security=``) and
+exports them as the Dask client settings of the worker's child processes. The
+folder is removed when the run ends. ``--tls-ca-file``/``--tls-cert``/``--tls-key``
+(or ``DASK_DISTRIBUTED__COMM__TLS__*``) with scheduler and worker certificates use
+those instead; ``--insecure`` turns TLS off. The dashboard listens on 127.0.0.1
+(``scheduler_options: {dashboard_address: ...}`` changes it): reach it with ``ssh -L``.
+
 The cluster config is a YAML mapping of dask-jobqueue's settings (see
 ``deploy/slurm.yaml`` and ``deploy/pbs.yaml``); it may also be nested under the
 kind's name, as in dask's own ``jobqueue.yaml``::
@@ -30,7 +44,12 @@ Example
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import shutil
+import tempfile
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -59,6 +78,7 @@ _COMMON = {
     "death_timeout": "seconds a worker waits for the scheduler before exiting",
     "shebang": "first line of the job script",
     "scheduler_options": "options of the scheduler started by neurovar (e.g. {dashboard_address: ':8787'})",
+    "shared_temp_directory": "a folder the compute nodes see, for the run's TLS credentials (default ~/.neurovar/tls)",
 }
 _SPECIFIC = {
     "slurm": {"job_cpu": "--cpus-per-task if different from cores", "job_mem": "--mem if different from memory"},
@@ -125,28 +145,118 @@ def load_cluster_config(kind: str | None, path: str | Path | None) -> dict[str, 
             raise SpecError("--cluster-config", f"{key} must be a list of strings, got {cfg[key]!r}")
     if "scheduler_options" in cfg and not isinstance(cfg["scheduler_options"], dict):
         raise SpecError("--cluster-config", "scheduler_options must be a mapping, e.g. {dashboard_address: ':8787'}")
-    for key in ("queue", "account", "walltime", "memory", "job_name", "interface", "python", "resource_spec"):
+    for key in ("queue", "account", "walltime", "memory", "job_name", "interface", "python", "resource_spec",
+                "shared_temp_directory"):
         if key in cfg and cfg[key] is not None:
             cfg[key] = str(cfg[key])
     return cfg
 
 
-def make_cluster(kind: str, config: dict[str, Any]):
-    """A ``SLURMCluster`` or ``PBSCluster`` with no jobs submitted yet (its scheduler runs here)."""
+#: the Dask client settings a worker's child processes read (their ``Client`` reaches the scheduler too)
+_CLIENT_ENV = {"ca_file": "DASK_DISTRIBUTED__COMM__TLS__CA_FILE", "cert": "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT",
+               "key": "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY"}
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
+def run_credentials(kind: str, config: dict[str, Any]):
+    """``(Security, folder)``: a certificate and key made for one run, in a new 0700 folder.
+
+    The folder is made under ``shared_temp_directory`` (or dask's
+    ``jobqueue.<kind>.shared-temp-directory``, else ``~/.neurovar/tls``); its files
+    ``ca.pem``, ``node.pem``, ``node-key.pem`` are 0600. Every role (scheduler,
+    workers, the run's client) presents the certificate and trusts only it.
+    """
+    import dask
+    from distributed.security import Security
+
+    base = config.get("shared_temp_directory") or dask.config.get(f"jobqueue.{kind}.shared-temp-directory", None)
+    base = Path(os.path.expandvars(os.path.expanduser(str(base or "~/.neurovar/tls"))))
+    try:
+        base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder = Path(tempfile.mkdtemp(prefix="run-", dir=base))  # mode 0700
+    except OSError as e:
+        raise SpecError("--cluster-config", f"cannot make the run's TLS folder in {base} ({e.strerror}); "
+                        "set shared_temp_directory to a folder of yours that the compute nodes see") from None
+    temp = Security.temporary()  # self-signed: the certificate is its own authority
+    files = {"ca_file": folder / "ca.pem", "cert": folder / "node.pem", "key": folder / "node-key.pem"}
+    _write_private(files["ca_file"], temp.tls_ca_file)
+    _write_private(files["cert"], temp.tls_scheduler_cert)
+    _write_private(files["key"], temp.tls_scheduler_key)
+    kw = {f"tls_{role}_{part}": str(files[part]) for role in ("client", "scheduler", "worker") for part in ("cert", "key")}
+    return Security(tls_ca_file=str(files["ca_file"]), require_encryption=True, **kw), folder
+
+
+def _own_credentials():
+    """The ``--tls-*`` files (or ``distributed.comm.tls.*``) if they give the scheduler and workers a certificate."""
+    from .cluster import security
+
+    sec = security()
+    if sec.tls_ca_file and sec.tls_scheduler_cert and sec.tls_worker_cert:
+        sec.require_encryption = True
+        return sec
+    return None
+
+
+def make_cluster(kind: str, config: dict[str, Any], insecure: bool = False):
+    """A ``SLURMCluster`` or ``PBSCluster`` with no jobs submitted yet (its scheduler runs here).
+
+    Unless ``insecure``, the scheduler and the workers take only TLS with the run's
+    credentials (:func:`run_credentials`, or the user's own); the cluster's
+    ``tls_folder`` (None otherwise) is removed with the cluster.
+    """
     try:
         import dask_jobqueue
     except ImportError:  # pragma: no cover - an optional dependency
         raise SpecError("--cluster", "needs dask-jobqueue: pip install 'neurovar[hpc]'") from None
     cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[kind]
-    return cls(**config)
+    kwargs = {k: v for k, v in config.items() if k != "shared_temp_directory"}
+    # the dashboard on loopback (ssh -L to see it), on a free port: two runs on a login node never collide
+    kwargs["scheduler_options"] = {"dashboard_address": "127.0.0.1:0", **config.get("scheduler_options", {})}
+    if insecure:
+        return cls(**kwargs)
+    folder = None
+    sec = _own_credentials()
+    if sec is None:
+        sec, folder = run_credentials(kind, config)
+    worker = sec.get_tls_config_for_role("worker")
+    exports = [f"export {_CLIENT_ENV[k]}={shlex.quote(str(worker[k]))}" for k in ("ca_file", "cert", "key") if worker.get(k)]
+    kwargs["job_script_prologue"] = exports + list(config.get("job_script_prologue", []))
+    try:
+        shared = {"shared_temp_directory": str(folder)} if folder is not None else {}
+        cluster = cls(security=sec, **shared, **kwargs)
+    except BaseException:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    cluster.tls_folder = folder
+    if folder is not None:
+        weakref.finalize(cluster, shutil.rmtree, str(folder), True)
+    return cluster
+
+
+def close_cluster(cluster) -> None:
+    """Close a cluster of :func:`make_cluster` and remove its run's credentials."""
+    try:
+        cluster.close()
+    finally:
+        folder = getattr(cluster, "tls_folder", None)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
-def jobqueue_cluster(kind: str, path: str | Path | None, workers: int | None) -> Iterator[tuple[Any, dict]]:
+def jobqueue_cluster(kind: str, path: str | Path | None, workers: int | None,
+                     insecure: bool = False) -> Iterator[tuple[Any, dict]]:
     """Submit ``workers`` batch jobs of Dask workers; yields ``(cluster, config)`` and cancels them at exit.
 
     Each job runs ``config['processes']`` worker processes, so the grid runs on
-    ``workers * processes`` processes once the queue starts the jobs.
+    ``workers * processes`` processes once the queue starts the jobs. The
+    scheduler takes TLS only unless ``insecure`` (:func:`make_cluster`).
 
     Example
     -------
@@ -157,9 +267,9 @@ def jobqueue_cluster(kind: str, path: str | Path | None, workers: int | None) ->
     jobs = workers or 1
     if jobs < 1:
         raise SpecError("--workers", f"must be at least 1 job, got {jobs}")
-    cluster = make_cluster(kind, config)
+    cluster = make_cluster(kind, config, insecure=insecure)
     try:
         cluster.scale(jobs=jobs)
         yield cluster, config
     finally:
-        cluster.close()
+        close_cluster(cluster)

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from neurovar.pipeline.errors import SpecError
 
@@ -133,7 +132,6 @@ def summarize(results, wall: float, quick: bool, cells: int) -> dict:
     }
 
 
-_STYLE = {"reproduced": "green", "differs": "bold red", "unreached": "yellow"}
 
 
 @app.command("reproduce")
@@ -151,6 +149,7 @@ def reproduce_command(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="recompute cells recorded as timeout or error"),
     list_only: bool = typer.Option(False, "--list", help="list the selected claims and their cells; run nothing"),
     as_json: bool = typer.Option(False, "--json", help="print the per-claim results as JSON"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="also one line per reproduced claim (the HTML report has every claim)"),
 ) -> None:
     """Recompute the published values of the literature registry and compare them; exit 1 if one differs."""
     from neurovar.catalog.literature import load_registry
@@ -174,18 +173,16 @@ def reproduce_command(
     except SpecError as e:
         fail(str(e))
     if list_only:
-        table = Table("paper", "claim", "place", "cells", "source", "quick")
-        for c in claims:
-            table.add_row(c.paper, c.id, c.place, str(len(per_claim[c.id])), c.source, "yes" if c.quick else "")
-        console.print(table)
+        from .output import fit_table
+
+        rows = [[c.paper, c.id, c.place, len(per_claim[c.id]), c.source, "yes" if c.quick else ""] for c in claims]
+        for line in fit_table(["paper", "claim", "place", "cells", "source", "quick"], rows, console.width):
+            console.print(line, highlight=False, soft_wrap=True)
         console.print(f"{len(claims)} claims, {len(cells)} distinct cells")
         return
-    import os
+    from .commands import _prefect_ready
 
-    for k, v in (("PREFECT_LOGGING_LEVEL", "WARNING"), ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
-                 ("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore"),
-                 ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")):
-        os.environ.setdefault(k, v)  # as `neurovar run`: quiet logs, time for a first server's migrations
+    _prefect_ready(as_json)  # as `neurovar run`: a kept server if there is one, else a temporary one (and its UI)
     state = {"n": 0, "todo": 0}
 
     def progress(event, **info):
@@ -208,28 +205,17 @@ def reproduce_command(
     if as_json:
         print(json.dumps({"summary": s, "claims": [r.as_dict() for r in res["results"]]}, default=str))
     else:
-        table = Table(title=f"reproduce{' --quick' if quick else ''}: {s['claims']} claims from {s['papers']} papers")
-        for col in ("paper", "place", "claim", "status", "computed", "published"):
-            table.add_column(col, overflow="fold", no_wrap=col in ("status",))
-        for r in res["results"]:
-            tag = "" if r.claim.confirmed else " (unconfirmed)"
-            table.add_row(r.claim.paper, r.claim.place, r.claim.id + tag,
-                          f"[{_STYLE[r.status]}]{r.status}[/]", r.computed, r.published)
-        console.print(table)
-        for r in res["results"]:
-            if r.status == "differs":
-                bad = r.first_bad
-                console.print(f"[bold red]differs[/] {r.claim.id} ({r.claim.place}): computed {r.computed}, "
-                              f"published {r.published}; cell {bad.cell_key if bad else '-'}", highlight=False)
-                if bad and bad.rerun:
-                    console.print(f"  rerun: {bad.rerun}", highlight=False, soft_wrap=True)
-            elif r.status == "unreached":
-                console.print(f"[yellow]unreached[/] {r.claim.id}: {r.reason}; would reach it: {r.reach}",
-                              highlight=False, soft_wrap=True)
+        from .output import reproduce_lines
+
+        title = f"reproduce{' --quick' if quick else ''}: {s['claims']} claims from {s['papers']} papers"
+        for line in reproduce_lines(res["results"], title, console.width, verbose):
+            console.print(line, highlight=False, soft_wrap=True)
         console.print(f"{s['reproduced']} reproduced, {s['differs']} differ, {s['unreached']} unreached "
                       f"({s['numbered_confirmed_reproduced']} reproduced claims read or derived from a numbered place "
                       f"in {s['papers_numbered_confirmed_reproduced']} papers; claims reproduced in "
                       f"{s['papers_reproduced']} papers) in {s['wall_seconds']} s", highlight=False)
-        console.print("report: " + ", ".join(str(f) for f in files), highlight=False)
+        main = next((f for f in files if str(f).endswith(".html")), files[0])
+        console.print(f"report: {main} (beside it: " + ", ".join(Path(f).name for f in files if f != main) + ")",
+                      highlight=False)
     if s["differs"]:
         raise SystemExit(1)

@@ -42,6 +42,7 @@ from typing import Optional
 import numpy as np
 import typer
 
+from neurovar.pipeline.record import plain
 from neurovar.pipeline.errors import SpecError
 
 from neurovar.pipeline.cells import Cell, make_cell
@@ -94,18 +95,6 @@ def verification_cell(row: dict) -> Cell:
     return make_cell(comp, spec.get("model"), params, seed=seed, timeout_s=timeout)
 
 
-def _plain(v):
-    if v is None or (isinstance(v, float) and v != v):
-        return None
-    if hasattr(v, "tolist"):
-        v = v.tolist()
-    if hasattr(v, "item"):
-        v = v.item()
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    return v
-
-
 def compare(row: dict, rec: dict) -> dict:
     """Compare a catalog row with its recomputation.
 
@@ -119,7 +108,7 @@ def compare(row: dict, rec: dict) -> dict:
         return {"agree": None, "differences": {}, "reason": f"recomputation {rec.get('status')}: {first}"}
     diffs, empty = {}, []
     for c in cols:
-        a, b = _plain(row.get(c)), _plain(rec.get(c))
+        a, b = plain(row.get(c)), plain(rec.get(c))
         if a is None and b is None:
             continue
         if a is None or b is None:
@@ -131,7 +120,7 @@ def compare(row: dict, rec: dict) -> dict:
                 "reason": "; ".join(f"{c}: catalog {a}, recomputed {b}" for c, (a, b) in diffs.items())}
     if empty:
         return {"agree": None, "differences": {}, "reason": f"no value to compare for {', '.join(empty)}"}
-    shown = [f"{c} {_plain(row.get(c))}" for c in cols if _plain(row.get(c)) is not None][:3]
+    shown = [f"{c} {plain(row.get(c))}" for c in cols if plain(row.get(c)) is not None][:3]
     return {"agree": True, "differences": {}, "reason": ", ".join(shown)}
 
 

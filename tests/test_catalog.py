@@ -88,3 +88,48 @@ def test_rows_read_back_can_be_written_again(tmp_path):
     store.write_records(df.to_dict("records"), "dimension", tmp_path / "copy")
     again = store.load("dimension", tmp_path / "copy")
     assert again["dimension"].isna().all() and again["widths"].tolist() == [[2, 1, 2]]
+
+
+def test_one_kind_map_for_the_store_the_outputs_and_the_cli():
+    """A ``tuple[int, ...]`` model field (the MLP's widths, the CNN's filters) is a list of ints in the
+    Parquet schema and a comma-separated-integers flag; the provenance columns lead every schema."""
+    import pyarrow as pa
+
+    from neurovar.flows import cli
+    from neurovar.pipeline.compute import RESERVED_COLUMNS
+    from neurovar.pipeline.models import MODELS
+    from neurovar.pipeline.record import PROVENANCE_COLUMNS, column_kind
+
+    filters = MODELS["cnn"][0].model_fields["filters"].annotation
+    assert column_kind(filters) == "list<int>"
+    assert store.schema("fiber").field("filters").type == pa.list_(pa.int64())
+    assert cli._parse_value(column_kind(filters), "2, 3", "--filters") == [2, 3]
+    from dataclasses import dataclass
+
+    from neurovar.pipeline.compute import output_kinds
+
+    @dataclass
+    class Out:  # an output declared like the widths is stored like them
+        shape: tuple[int, ...] | None = None
+
+    assert output_kinds(Out) == {"shape": "list<int>"}
+    assert RESERVED_COLUMNS == set(PROVENANCE_COLUMNS)
+    for comp in ("dimension", "fiber", "edd"):
+        names = store.schema(comp).names
+        assert names[: len(PROVENANCE_COLUMNS)] == list(PROVENANCE_COLUMNS)
+        assert str(store.schema(comp).field("written_at").type) == "timestamp[us, tz=UTC]"
+
+
+def test_one_value_normaliser():
+    import numpy as np
+
+    from neurovar.catalog.columns import cell_text
+    from neurovar.pipeline.record import plain
+
+    row = {"widths": np.array([3, 5, 1]), "dimension": np.int64(14), "ratio": np.float64(0.5),
+           "missing": float("nan"), "parts": ({"d": np.int32(2)},), "filling": np.bool_(True)}
+    assert plain(row) == {"widths": [3, 5, 1], "dimension": 14, "ratio": 0.5, "missing": None,
+                          "parts": [{"d": 2}], "filling": True}
+    assert type(plain(row)["dimension"]) is int and type(plain(row)["filling"]) is bool
+    assert plain(pd.NA) is None and plain(7.0) == 7.0 and type(plain(7.0, integral_floats=True)) is int
+    assert [cell_text(v) for v in (np.array([2, 2, 1]), 3.0, float("nan"), None, "x^2")] == ["[2,2,1]", "3", "", "", "x^2"]

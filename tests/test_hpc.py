@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from neurovar.catalog import store
-from neurovar.flows.hpc import allowed_keys, load_cluster_config, make_cluster
+from neurovar.flows.hpc import allowed_keys, close_cluster, load_cluster_config, make_cluster
 from neurovar.pipeline.errors import SpecError
 
 from .servers import symmetric_rank_grid
@@ -32,7 +32,7 @@ CONFIG = {
     "walltime": "01:30:00",
     "job_extra_directives": ["--constraint=skylake"],
     "job_script_prologue": ["export NEUROVAR_MARK=1"],
-    "scheduler_options": {"dashboard_address": ":0"},
+    "scheduler_options": {"dashboard_address": "127.0.0.1:0"},
     "interface": "lo",
 }
 
@@ -54,7 +54,7 @@ def worker_line(script: str) -> str:
 
 
 def test_slurm_job_script_has_the_configured_directives(tmp_path):
-    cfg = load_cluster_config("slurm", write(tmp_path, CONFIG))
+    cfg = load_cluster_config("slurm", write(tmp_path, {**CONFIG, "shared_temp_directory": str(tmp_path)}))
     cluster = make_cluster("slurm", cfg)
     try:
         script = cluster.job_script()
@@ -66,12 +66,16 @@ def test_slurm_job_script_has_the_configured_directives(tmp_path):
         # 2 worker processes sharing 4 cores (2 threads each) and 8 GiB (4 GiB each)
         assert f"{sys.executable} -m distributed.cli.dask_worker {cluster.scheduler_address}" in w
         assert "--nworkers 2" in w and "--nthreads 2" in w and "--memory-limit 4.00GiB" in w
+        # TLS with the run's own credentials (tests/test_security.py checks what they let in)
+        assert cluster.scheduler_address.startswith("tls://")
+        assert f"--tls-cert {cluster.tls_folder / 'node.pem'}" in w
     finally:
-        cluster.close()
+        close_cluster(cluster)
 
 
 def test_pbs_job_script_has_the_configured_directives(tmp_path):
-    cfg = load_cluster_config("pbs", write(tmp_path, {"pbs": {**CONFIG, "queue": "workq"}}))  # nested form
+    cfg = load_cluster_config("pbs", write(tmp_path, {"pbs": {**CONFIG, "queue": "workq",
+                                                              "shared_temp_directory": str(tmp_path)}}))  # nested form
     cluster = make_cluster("pbs", cfg)
     try:
         script = cluster.job_script()
@@ -82,7 +86,7 @@ def test_pbs_job_script_has_the_configured_directives(tmp_path):
         w = worker_line(script)
         assert "--nworkers 2" in w and "--nthreads 2" in w and "--memory-limit 4.00GiB" in w
     finally:
-        cluster.close()
+        close_cluster(cluster)
 
 
 def test_example_configs_load():
@@ -167,7 +171,7 @@ def test_grid_runs_on_batch_jobs(cli, tmp_path):
     dimensions of rank-<=k symmetric 3x3 matrices (x^2 networks (3, k, 1)): 3k - k(k-1)/2 = 3, 5, 6."""
     bindir, logdir = local_batch_system(tmp_path)
     cfg = write(tmp_path, {**CONFIG, "cores": 1, "processes": 1, "memory": "2GiB",
-                           "log_directory": str(tmp_path / "joblogs")})
+                           "log_directory": str(tmp_path / "joblogs"), "shared_temp_directory": str(tmp_path / "tls")})
     grid = write(tmp_path, GRID, "grid.yaml")
     env = {"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "PREFECT_HOME": str(tmp_path / "ph"),
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_API_URL": ""}
@@ -181,6 +185,9 @@ def test_grid_runs_on_batch_jobs(cli, tmp_path):
     assert sorted(zip(df["widths"].map(tuple), df["dimension"])) == [((3, 1, 1), 3), ((3, 2, 1), 5), ((3, 3, 1), 6)]
     jobs = (logdir / "jobs").read_text().split()
     assert len(jobs) == 1  # --workers 1: one batch job
+    script = next(logdir.glob("job-*.sh")).read_text()
+    assert " tls://127.0.0.1:" in script and "--tls-key " in script  # TLS by default
+    assert list((tmp_path / "tls").iterdir()) == []  # the run's credentials went with it
     runs = store.load_runs(tmp_path / "r")
     assert runs["scheduler"].iloc[0] == "slurm"
     # the job was cancelled at the end of the run

@@ -109,7 +109,10 @@ def test_sigint_and_sigterm_mid_grid_then_a_rerun_computes_exactly_the_missing_c
         assert rc == code
         assert seconds < 5.0
         lines = [ln for ln in err.splitlines() if ln.strip()]
-        assert len(lines) <= 3 and "Traceback" not in err, err
+        # besides the run's addresses (Prefect UI, Dask dashboard) and what it skipped, one line: interrupted
+        info = ("Prefect UI: ", "dashboard: ", "warning: ")
+        said = [ln for ln in lines if not ln.startswith(info) and not ln.endswith("already in the catalog")]
+        assert len(said) == 1 and "Traceback" not in err, err
         assert lines[-1].startswith("interrupted: ") and lines[-1].endswith("rerun to resume")
         # progress lines reached the redirected stdout while the run was going
         assert "cells (" in log.read_text()
@@ -300,10 +303,9 @@ def test_catalog_show_picks_the_inputs_that_vary_and_the_main_outputs(tmp_path, 
     assert proc.returncode == 0, proc.stderr
     header = next(ln for ln in proc.stdout.splitlines() if "widths" in ln)
     # one row: nothing varies, so the model says what it was
-    assert [h.strip() for h in header.strip("┃ ").split("┃")] == ["model", "widths", "dimension", "expected_dimension",
-                                                                  "defect", "filling", "status"]
+    assert header.split() == ["model", "widths", "dimension", "expected_dimension", "defect", "filling", "status"]
     row = next(ln for ln in proc.stdout.splitlines() if "[2,2,1]" in ln)
-    assert [v.strip() for v in row.strip("│ ").split("│")][:3] == ["mlp", "[2,2,1]", "3"]
+    assert row.split()[:3] == ["mlp", "[2,2,1]", "3"]
     wide = cli("catalog", "show", "dimension", "--results", tmp_path, "--columns", "all", env={"COLUMNS": "1000"})
     assert all(c in wide.stdout for c in ("cell_key", "versions", "float_rank", "written_at"))
     bad = cli("catalog", "show", "dimension", "--results", tmp_path, "--columns", "widths,nope")

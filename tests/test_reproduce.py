@@ -172,6 +172,22 @@ def test_rerun_computes_nothing(quick_run, cli, tmp_path):
 
 
 @pytest.mark.slow
+def test_quick_prints_a_summary_within_80_columns(quick_run, cli, tmp_path):
+    results, proc = quick_run
+    assert proc.returncode == 0
+    papers = {c["paper"] for c in json.loads(proc.stdout.strip().splitlines()[-1])["claims"]}
+    r = cli("reproduce", "--quick", "--results", results, "--workers", "1", "--out", tmp_path / "out",
+            env={"COLUMNS": "80"}, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) <= 30 and all(len(ln) <= 80 for ln in lines) and "…" not in r.stdout, r.stdout
+    rows = {ln.split()[0]: ln.split()[1:] for ln in lines if ln.split()[:1] and ln.split()[0] in papers}
+    assert set(rows) == papers  # one line per paper: claims, reproduced, differs, unreached
+    assert all(v[0] == v[1] and v[2:] == ["0", "0"] for v in rows.values()), rows
+    assert (tmp_path / "out" / "reproduction.html").is_file()
+
+
+@pytest.mark.slow
 def test_planted_wrong_value_differs_and_exits_1(quick_run, cli, tmp_path):
     results, proc = quick_run
     assert proc.returncode == 0

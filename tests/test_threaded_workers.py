@@ -204,3 +204,28 @@ def test_a_malformed_batch_result_keeps_the_good_records_and_errors_the_rest():
     assert [r["status"] for r in recs] == ["error", "ok", "error"]
     assert recs[1]["dimension"] == rank_dimension(cells[1].model["widths"])
     assert "returned no record of this cell" in recs[0]["error"] and "'ready'" in recs[0]["error"]
+
+
+def test_a_timeout_in_one_thread_kills_only_that_threads_runner():
+    pool = RunnerPool()
+    # the fiber of a depth-3 generic quartic network: its expanded equations take far longer than 2 s
+    slow = make_cell("fiber", {"model": "mlp", "widths": [2, 2, 1, 1], "activation": "generic:4"}, timeout_s=2)
+    quick = linear_cells(6)
+    out: dict = {}
+
+    def run(name, cells):
+        with pool.runner() as r:
+            out[name] = run_cells(cells, runner=r)
+
+    threads = [threading.Thread(target=run, args=("slow", [slow])), threading.Thread(target=run, args=("quick", quick))]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=300)
+        assert out["slow"][0]["status"] == "timeout" and "timeout_s=2" in out["slow"][0]["error"]
+        assert [r["dimension"] for r in out["quick"]] == [rank_dimension(c.model["widths"]) for c in quick]
+        # the timed-out child was killed; the other thread's child lives on for reuse
+        assert pool.size() == 2 and pool.children() == 1
+    finally:
+        pool.close()

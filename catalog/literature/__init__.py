@@ -61,6 +61,8 @@ from typing import Any
 
 from neurovar.pipeline.errors import SpecError
 
+from neurovar.pipeline.record import plain
+
 HERE = Path(__file__).resolve().parent
 #: Claims whose value has no numbered place that could be read (abstracts, unnumbered slides, papers whose text
 #: was out of reach): a registry of their own, outside the default one (``--registry`` runs them).
@@ -321,26 +323,10 @@ def safe_eval(text: str, names: dict) -> Any:
 
 
 # --------------------------------------------------------------------------- values of a row
-def _plain(v):
-    if hasattr(v, "tolist") and not hasattr(v, "item"):
-        return [_plain(x) for x in v.tolist()]
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if hasattr(v, "item"):
-        v = v.item()
-    if isinstance(v, float) and v != v:
-        return None
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    return v
-
-
 def row_names(row: dict) -> dict:
     """The names a formula may use: the row's fields, plus ``n, k, r, L`` for MLPs and derived outputs."""
     # a catalog row carries every model's columns; the missing ones (None) are not names
-    names = {k: p for k, p in ((k, _plain(v)) for k, v in row.items()) if p is not None}
+    names = {k: p for k, p in ((k, plain(v, integral_floats=True)) for k, v in row.items()) if p is not None}
     w = names.get("widths")
     if isinstance(w, list) and w:
         names.setdefault("L", len(w) - 1)

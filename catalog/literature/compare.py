@@ -22,7 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import Claim, _plain, _text, row_names, safe_eval
+from neurovar.pipeline.record import plain
+
+from . import Claim, _text, row_names, safe_eval
 
 DEFAULT_REACH = ("a longer time limit: raise the claim's timeout_s (or pass --timeout) and rerun "
                  "`neurovar reproduce --retry-failed`; or a machine with more memory for msolve")
@@ -81,7 +83,7 @@ def _rerun(row: dict) -> str | None:
 
 
 def _equal(a, b) -> bool:
-    a, b = _plain(a), _plain(b)
+    a, b = plain(a, integral_floats=True), plain(b, integral_floats=True)
     if isinstance(a, bool) or isinstance(b, bool):
         return a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
@@ -117,7 +119,7 @@ def compare_row(claim: Claim, row: dict) -> CellOutcome:
                 why = _lower_bound_reason(row, next(k for k, v in got.items() if v is None))
                 return CellOutcome(key, "unreached", _text(got), _text(claim.published), why, rerun)
             ok = all(_equal(got[k], v) for k, v in claim.published.items())
-            computed, expected = _text({k: _plain(v) for k, v in got.items()}), _text(claim.published)
+            computed, expected = _text({k: plain(v, integral_floats=True) for k, v in got.items()}), _text(claim.published)
         else:
             value = names.get(claim.output)
             if value is None:
@@ -133,7 +135,7 @@ def compare_row(claim: Claim, row: dict) -> CellOutcome:
                 target = safe_eval(claim.formula, names) if claim.formula else claim.published
                 ok = value <= target if claim.compare == "at_most" else value >= target
                 target = f"{'<=' if claim.compare == 'at_most' else '>='} {target}"
-            computed, expected = _text(_plain(value)), _text(target)
+            computed, expected = _text(plain(value, integral_floats=True)), _text(target)
     except (KeyError, TypeError, ValueError) as e:
         return CellOutcome(key, "mismatch", "", claim.published_text(), f"cannot compare: {e}", rerun)
     if ok and claim.check:

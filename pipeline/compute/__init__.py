@@ -33,30 +33,17 @@ import importlib
 import importlib.util
 import pkgutil
 import dataclasses
-import types
 import typing
 from dataclasses import dataclass, field
 from typing import Callable
 
 from pydantic import BaseModel, ConfigDict
 
+from ..record import PROVENANCE_COLUMNS, column_kind
+
 
 class NoParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-_KINDS = {int: "int", float: "float", bool: "bool", str: "str"}
-
-
-def _kind(annotation) -> str:
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
-        annotation = args[0]
-    if annotation in _KINDS:
-        return _KINDS[annotation]
-    if typing.get_origin(annotation) is list and typing.get_args(annotation) == (int,):
-        return "list<int>"
-    return "json"
 
 
 def output_kinds(schema) -> dict[str, str]:
@@ -64,7 +51,7 @@ def output_kinds(schema) -> dict[str, str]:
     if isinstance(schema, dict):
         return dict(schema)
     hints = typing.get_type_hints(schema)
-    return {f.name: _kind(hints[f.name]) for f in dataclasses.fields(schema)}
+    return {f.name: column_kind(hints[f.name]) for f in dataclasses.fields(schema)}
 
 
 @dataclass(frozen=True)
@@ -123,10 +110,7 @@ class Computation:
 
 
 #: Columns every record has (provenance); no output may take one of these names.
-RESERVED_COLUMNS = frozenset({
-    "cell_key", "cell_spec", "computation", "computation_version", "code_fingerprint", "git_revision", "status",
-    "error", "seconds", "seed", "timeout_s", "versions", "host", "timestamp", "flow_run_id", "run_id", "written_at",
-})
+RESERVED_COLUMNS = frozenset(PROVENANCE_COLUMNS)
 
 
 _REGISTRY: dict[str, Computation] | None = None
@@ -162,4 +146,4 @@ def get_computation(name: str) -> Computation:
     return reg[name]
 
 
-__all__ = ["Computation", "NoParams", "RESERVED_COLUMNS", "computations", "get_computation", "output_kinds"]
+__all__ = ["Computation", "NoParams", "PROVENANCE_COLUMNS", "RESERVED_COLUMNS", "column_kind", "computations", "get_computation", "output_kinds"]
