@@ -18,16 +18,37 @@ from ..algebra.weights import kernel_basis
 
 def exact_implicit(var, Q, u, confirm: bool, real: bool, seed: int, krawczyk: bool = True) -> dict:
     """The ``edd`` record of the implicit route for a variety with ``equations`` and ``codim``
-    (``krawczyk=False``: real points over ``Q`` only, as an independent check of a numerical route's)."""
-    from .edd_real import certified_real_points
+    (``krawczyk=False``: real points over ``Q`` only, as an independent check of a numerical route's).
+
+    With Krawczyk, the certified boxes are computed in a daemon thread while msolve
+    counts in this one (its subprocesses wait on another core): the boxes need the
+    exact count only at the end. An error or Ctrl-C in the count is raised at once,
+    as without the boxes; the thread's work is bounded by its own time budget.
+    """
+    import threading
+
+    from .edd_real import certified_boxes, decide
 
     method = "exact-implicit-modp"
-    krawczyk = krawczyk and real and not kernel_basis(Q)  # an invertible Q: no zero-loss part, every point of positive loss
-    out = critical_set(var.equations, Q, u, seed=seed, confirm=confirm, real=real and not krawczyk, codim=var.codim)
-    if krawczyk:
+    krawczyk = krawczyk and real and not kernel_basis(Q)  # an invertible Q: no zero-loss part, all positive loss
+    if not krawczyk:
+        out = critical_set(var.equations, Q, u, seed=seed, confirm=confirm, real=real, codim=var.codim)
+    else:
+        found: dict = {}
+
+        def boxes():
+            try:
+                found["boxes"] = certified_boxes(var, Q, u, seed=seed)
+            except Exception as e:  # never the count's business: then msolve counts the real points over Q
+                found["boxes"] = (0, 0, 0, f"not certified: {e}")
+
+        worker = threading.Thread(target=boxes, daemon=True, name="neurovar-real-points")
+        worker.start()
+        out = critical_set(var.equations, Q, u, seed=seed, confirm=confirm, real=False, codim=var.codim)
+        worker.join()
         n_real = None
         if out["edd"] is not None and not out["positive_dimensional"] and not out["zero_loss_points"]:
-            n_real, _ = certified_real_points(var, Q, u, out["edd"], seed=seed)
+            n_real, _ = decide(found["boxes"], out["edd"], var)
         if n_real is None:  # not decided from the complex points: over Q
             out = critical_set(var.equations, Q, u, seed=seed, confirm=confirm, real=True, codim=var.codim)
         else:

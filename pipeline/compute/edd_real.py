@@ -52,7 +52,7 @@ import numpy as np
 #: Seconds the certified route may take before the caller falls back to counting over Q.
 BUDGET = 60.0
 #: Step control of the one homotopy to the data (its endpoints are judged by Krawczyk, not by the tracker).
-_LOOSE = dict(predictor_tol=0.1, max_step=0.5, initial_step=0.1, corrector_tol=1e-5, endgame=False,
+_LOOSE = dict(predictor_tol=0.1, max_step=0.5, initial_step=0.1, corrector_tol=1e-3, endgame=False,
               singular_condition=1e30)
 #: Generic solves kept per process: ``{key of the equations: (system, solutions, parameters)}``.
 _SOLVED: dict = {}
@@ -111,8 +111,8 @@ class _Start:
         return np.r_[x0, l0], np.r_[x0 - np.linalg.solve(W0, J.T @ l0), _weights(W0)]
 
 
-def _generic_solve(var, G, edd: int, seed: int):
-    """All ``edd`` critical points over a generic complex ``(u0, W0)`` (monodromy, once per process)."""
+def _generic_solve(var, G, seed: int):
+    """The critical points over a generic complex ``(u0, W0)`` (monodromy, once per process): ``(key, solved)``."""
     from ..numeric import monodromy_solve
 
     from .edd_codim import EquationSampler
@@ -125,17 +125,15 @@ def _generic_solve(var, G, edd: int, seed: int):
         # the generic (u0, W0) has as many critical points as generic weights give (14 on the attention
         # hypersurface), more than a special Q such as the identity (6): no target, the monodromy's stall
         R = monodromy_solve(system, start_pair=_Start(sampler, G, names), seed=seed, certify=False)
-        if len(R.solutions) < edd:
-            return None, f"monodromy found {len(R.solutions)} complex critical points, fewer than {edd}"
         _SOLVED[key] = (system, R.solutions, R.parameters)
-    return _SOLVED[key], ""
+    return key, _SOLVED[key]
 
 
-def certified_real_points(var, Q, u, edd: int, seed: int = 0, budget: float = BUDGET) -> tuple[int | None, str]:
-    """The number of real critical points, from ``edd`` certified complex ones; ``(None, why)`` if not decided.
+def certified_boxes(var, Q, u, seed: int = 0, budget: float = BUDGET) -> tuple[int, int, int, str]:
+    """``(distinct, real, non-real, why)``: certified critical points at ``(u, Q)`` (see the module docstring).
 
-    ``var`` has implicit equations, ``Q`` is invertible, ``u`` rational and
-    ``edd`` the exact number of critical points (all of positive loss).
+    Needs no exact count, so that it can run while msolve makes one
+    (:func:`.edd_implicit.exact_implicit`); :func:`decide` compares the two.
     """
     from ..algebra.weights import kernel_basis
     from ..numeric import TrackerOptions, certify, track
@@ -143,20 +141,19 @@ def certified_real_points(var, Q, u, edd: int, seed: int = 0, budget: float = BU
 
     from .edd_numerical import _certify_at_data, ed_generators
 
-    if var.equations is None or edd <= 0 or len(kernel_basis(Q)):
-        return None, "no implicit equations, no critical point or a singular Q"
+    if var.equations is None or len(kernel_basis(Q)):
+        return 0, 0, 0, "no implicit equations or a singular Q"
     if all(f(*[flint.fmpq(Fraction(v).numerator, Fraction(v).denominator) for v in u]) == 0 for f in var.equations):
-        return None, "the data u lies on the variety"  # x = u, l = 0 would solve the Lagrange system
+        return 0, 0, 0, "the data u lies on the variety"  # x = u, l = 0 would solve the Lagrange system
     scale = max(abs(q) for row in Q for q in row)
     Qn = [[Fraction(q) / scale for q in row] for row in Q]  # same critical points, entries of size 1
     with deadline(budget):
         G, _, dim_check = ed_generators(var, seed)
         if dim_check is not None and not dim_check.agree:
-            return None, "the codimension was not confirmed"
-        solved, why = _generic_solve(var, G, edd, seed)
-        if solved is None or expired():
-            return None, why or "time budget spent"
-        system, X0, p0 = solved
+            return 0, 0, 0, "the codimension was not confirmed"
+        key, (system, X0, p0) = _generic_solve(var, G, seed)
+        if expired():
+            return 0, 0, 0, "time budget spent"
         cone = all(_homogeneous(f) for f in var.equations)
         if cone:  # the critical points for u / s are x / s
             s = 2 ** int(round(np.log2(max(1.0, max(abs(float(v)) for v in u)))))
@@ -168,21 +165,37 @@ def certified_real_points(var, Q, u, edd: int, seed: int = 0, budget: float = BU
         # a path that jumps ends on another's point and the count of disjoint boxes below falls short
         T = track(system, X0, p0, p1, gamma=1.0, seed=seed, options=TrackerOptions(**_LOOSE))
         ends = T.solutions[T.regular]
-        if len(ends) < edd:
-            return None, f"{len(ends)} paths reached the data u, fewer than {edd}"
-        if len(G) < len(var.equations):  # squared up: keep the endpoints consistent with every generator
+        if len(G) < len(var.equations) and len(ends):  # squared up: keep endpoints consistent with every generator
             from .edd_codim import on_variety
 
             ends = ends[on_variety(var.equations, list(var.names), system, ends, p_exact).on]
-        if cone:  # x of size 1: Krawczyk on the family itself, at the exact rational (u, Q)
+        if not len(ends):
+            distinct, n_real, n_nonreal = 0, 0, 0
+        elif cone:  # x of size 1: Krawczyk on the family itself, at the exact rational (u, Q)
             C = certify(system, ends, p_exact)
-            distinct = C.n_distinct
-            n_real, n_nonreal = C.n_real, C.n_nonreal
+            distinct, n_real, n_nonreal = C.n_distinct, C.n_real, C.n_nonreal
         else:  # x as large as u: certified in rescaled coordinates
             distinct, n_real, n_nonreal = _certify_at_data(G, list(var.names), Qn, ends, u, decided=True)
-    if distinct != edd or n_real + n_nonreal != edd:
-        return None, f"{distinct} of {edd} certified distinct at u, {n_real} real and {n_nonreal} non-real"
+    return distinct, n_real, n_nonreal, f"{distinct} certified distinct at u, {n_real} real and {n_nonreal} non-real"
+
+
+def decide(boxes, edd: int | None, var=None) -> tuple[int | None, str]:
+    """The real count from :func:`certified_boxes` when exactly ``edd`` boxes, each real or non-real; else None."""
+    distinct, n_real, n_nonreal, why = boxes
+    if edd is None or edd <= 0 or distinct != edd or n_real + n_nonreal != edd:
+        if var is not None and edd is not None and distinct < edd:  # a generic set that was short: solve again
+            _SOLVED.clear()
+        return None, f"{why}; the exact count is {edd}"
     return n_real, "certified"
 
 
-__all__ = ["BUDGET", "certified_real_points"]
+def certified_real_points(var, Q, u, edd: int, seed: int = 0, budget: float = BUDGET) -> tuple[int | None, str]:
+    """The number of real critical points, from ``edd`` certified complex ones; ``(None, why)`` if not decided.
+
+    ``var`` has implicit equations, ``Q`` is invertible, ``u`` rational and
+    ``edd`` the exact number of critical points (all of positive loss).
+    """
+    return decide(certified_boxes(var, Q, u, seed, budget), edd, var)
+
+
+__all__ = ["BUDGET", "certified_boxes", "certified_real_points", "decide"]
