@@ -48,7 +48,7 @@ def exact_implicit(var, Q, u, confirm: bool, real: bool, seed: int, krawczyk: bo
         worker.join()
         n_real = None
         if out["edd"] is not None and not out["positive_dimensional"] and not out["zero_loss_points"]:
-            n_real, _ = decide(found["boxes"], out["edd"], var)
+            n_real, _ = decide(found["boxes"], out["edd"])
         if n_real is None:  # not decided from the complex points: over Q
             out = critical_set(var.equations, Q, u, seed=seed, confirm=confirm, real=True, codim=var.codim)
         else:

@@ -44,6 +44,7 @@ Example
 
 from __future__ import annotations
 
+import threading
 from fractions import Fraction
 
 import flint
@@ -56,6 +57,7 @@ _LOOSE = dict(predictor_tol=0.1, max_step=0.5, initial_step=0.1, corrector_tol=1
               singular_condition=1e30)
 #: Generic solves kept per process: ``{key of the equations: (system, solutions, parameters)}``.
 _SOLVED: dict = {}
+_LOCK = threading.Lock()
 
 
 def _family(G: list, names: list[str]):
@@ -113,20 +115,27 @@ class _Start:
 
 def _generic_solve(var, G, seed: int):
     """The critical points over a generic complex ``(u0, W0)`` (monodromy, once per process): ``(key, solved)``."""
+    names = list(var.names)
+    key = (tuple(names), tuple(str(g) for g in G))
+    with _LOCK:  # cells in threads of one worker share the solves; one solves, the others wait for it
+        return key, _solved(key, var, G, names, seed)
+
+
+def _solved(key, var, G, names, seed):
     from ..numeric import monodromy_solve
 
     from .edd_codim import EquationSampler
 
-    names = list(var.names)
-    key = (tuple(names), tuple(str(g) for g in G))
     if key not in _SOLVED:
         system = _family(G, names)
         sampler = var if var.parametrization() is not None else EquationSampler(var.equations, names, len(G))
         # the generic (u0, W0) has as many critical points as generic weights give (14 on the attention
         # hypersurface), more than a special Q such as the identity (6): no target, the monodromy's stall
         R = monodromy_solve(system, start_pair=_Start(sampler, G, names), seed=seed, certify=False)
+        while len(_SOLVED) >= 32:  # a long-lived worker keeps the 32 last varieties
+            _SOLVED.pop(next(iter(_SOLVED)))
         _SOLVED[key] = (system, R.solutions, R.parameters)
-    return key, _SOLVED[key]
+    return _SOLVED[key]
 
 
 def certified_boxes(var, Q, u, seed: int = 0, budget: float = BUDGET) -> tuple[int, int, int, str]:
@@ -179,12 +188,10 @@ def certified_boxes(var, Q, u, seed: int = 0, budget: float = BUDGET) -> tuple[i
     return distinct, n_real, n_nonreal, f"{distinct} certified distinct at u, {n_real} real and {n_nonreal} non-real"
 
 
-def decide(boxes, edd: int | None, var=None) -> tuple[int | None, str]:
+def decide(boxes, edd: int | None) -> tuple[int | None, str]:
     """The real count from :func:`certified_boxes` when exactly ``edd`` boxes, each real or non-real; else None."""
     distinct, n_real, n_nonreal, why = boxes
     if edd is None or edd <= 0 or distinct != edd or n_real + n_nonreal != edd:
-        if var is not None and edd is not None and distinct < edd:  # a generic set that was short: solve again
-            _SOLVED.clear()
         return None, f"{why}; the exact count is {edd}"
     return n_real, "certified"
 
@@ -195,7 +202,7 @@ def certified_real_points(var, Q, u, edd: int, seed: int = 0, budget: float = BU
     ``var`` has implicit equations, ``Q`` is invertible, ``u`` rational and
     ``edd`` the exact number of critical points (all of positive loss).
     """
-    return decide(certified_boxes(var, Q, u, seed, budget), edd, var)
+    return decide(certified_boxes(var, Q, u, seed, budget), edd)
 
 
 __all__ = ["BUDGET", "certified_boxes", "certified_real_points", "decide"]
