@@ -150,6 +150,12 @@ def _make_compute_command(comp) -> click.Command:
             params.append(click.Option([_flag(name)], type=float, default=None, help=desc))
         else:
             params.append(click.Option([_flag(name)], type=str, default=None, help=desc or ("comma-separated integers" if kind == "list<int>" else "")))
+    renamed = dict(getattr(comp.params, "RENAMED", {}))  # old option names: hidden flags, same meaning
+    for old, new in renamed.items():
+        kind = column_kind(param_fields[new].annotation)
+        params.append(click.Option([_flag(old), old], type={"int": int, "float": float}.get(kind, str), default=None,
+                                   hidden=True))
+        flag_names[old] = _flag(old)
     params += [
         click.Option(["--seed"], type=int, default=0, show_default=True, help="random seed of the parameter point and data"),
         click.Option(["--timeout"], type=float, default=None, help="seconds before the cell is stopped"),
@@ -187,7 +193,7 @@ def _make_compute_command(comp) -> click.Command:
                         continue
                     fail(f"{_flag(name)}: does not apply to --model {mname}")
                 model[name] = _parse_value(column_kind(model_fields[name].annotation), v, _flag(name))
-        opts = {}
+        opts = {old: kw.pop(old) for old in renamed if kw.get(old) is not None}
         for name in param_fields:
             v = kw.pop(name, None)
             if v is not None:

@@ -130,7 +130,7 @@ class GridSpec(BaseModel):
     # --------------------------------------------------------------- validation
     def _fields_for(self, comp_name: str) -> set[str]:
         comp = computations()[comp_name]
-        fields = set(comp.params.model_fields)
+        fields = set(comp.params.model_fields) | set(getattr(comp.params, "RENAMED", {}))  # old names too
         if self.model is not None:
             fields |= set(MODELS[self.model][0].model_fields) - {"model"}
         return fields

@@ -42,7 +42,7 @@ def test_fiber_counts_in_the_gauge(d, d_out, n, points):
 def test_numerical_fiber_finds_the_six_points():
     # monodromy finds and certifies the six points; the trace test does not settle this system, so the
     # completeness certificate is the exact count agreeing (msolve: 6), never the stall alone
-    r = neurovar.fiber(att(2, 1, 1, 2), method="both", numerical_time_limit=20)
+    r = neurovar.fiber(att(2, 1, 1, 2), method="both", time_limit=20)
     assert r["fiber_points"] == r["fiber_points_numerical"] == r["numerical_certified"] == 6
     assert r["completeness"] == "exact-agrees" and r["counts_agree"] is True
 

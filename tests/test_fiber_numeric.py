@@ -97,7 +97,7 @@ def test_overdetermined_fiber_is_squared_up_and_filtered():
 
 def test_time_limit_gives_a_lower_bound_never_a_count():
     # deep (2, 2, 2, 1), x^3: its squared-up system has hundreds of solutions; 1 s is not enough
-    r = fiber(mlp((2, 2, 2, 1), "x^3"), method="numerical", numerical_time_limit=1.0)
+    r = fiber(mlp((2, 2, 2, 1), "x^3"), method="numerical", time_limit=1.0)
     assert r["numerical_stop_reason"].startswith("time_limit")
     assert r["method"] == "numerical-lower-bound" and r["completeness"] == "none"
     assert r["fiber_points"] is None and r["only_known_symmetries"] is None

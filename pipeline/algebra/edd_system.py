@@ -54,6 +54,7 @@ import flint
 import numpy as np
 
 from . import msolve
+from .msolve_points import rational_points
 from .field import MSOLVE_PRIMES
 from .lagrange import lagrange_rows
 from .weights import kernel_basis
@@ -241,7 +242,7 @@ def curve_components(polys: list, names: Sequence[str], ncoords: int, degree: in
         sections = []
         for h in hyper:
             lin = " + ".join([str(h[0])] + [f"{c}*{v}" for c, v in zip(h[1:], coords)])
-            pts = msolve.rational_points(texts + [lin], coords, characteristic=p, timeout=timeout)
+            pts = rational_points(texts + [lin], coords, characteristic=p, timeout=timeout)
             if pts is None or len(pts) != degree:
                 break
             sections.append(pts)

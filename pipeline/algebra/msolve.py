@@ -349,31 +349,25 @@ def _poly_mod(coeffs, p):
     return flint.nmod_poly([int(c) % p for c in coeffs], p)
 
 
-def rational_points(polys, variables: Sequence[str], characteristic: int = MSOLVE_PRIMES[0],
-                    timeout: float | None = None) -> list[tuple[int, ...]] | None:
-    """All solutions of a zero-dimensional system when they all lie in ``GF(p)^n``, else None.
+def parametrization(polys, variables: Sequence[str], characteristic: int = MSOLVE_PRIMES[0],
+                    timeout: float | None = None, salt: int = 0):
+    """msolve's rational parametrization of a zero-dimensional system over ``GF(p)``.
 
-    A fresh last variable ``w = sum c_i x_i`` (random ``c``) is added so that
-    msolve's rational parametrization ``elim(w) = 0, x_i = -P_i(w) / den(w)`` is
-    in ``w``; the roots of ``elim`` are found with flint. Every point returned is
-    checked to satisfy ``polys`` exactly.
-
-    Example
-    -------
-    >>> sorted(rational_points(["x^2 - 1", "y - x - 2"], ["x", "y"], 1000003))
-    [(1, 3), (1000002, 1)]
-    >>> rational_points(["x^2 + 1"], ["x"], 1000003) is None   # 1000003 = 3 mod 4: no i in GF(p)
-    True
+    A fresh last variable ``w = sum c_i x_i`` (random ``c``, drawn from ``salt``) is
+    added so that the parametrization ``elim(w) = 0, x_i = -P_i(w) / den(w)`` is in
+    ``w``. Returns ``(elim, den, [P_i])`` as ``nmod_poly``, ``[]`` when there is no
+    solution, None when msolve answered otherwise (positive dimension, another
+    separating form).
     """
     p = characteristic
     _check_characteristic(p)
     if p == 0:
-        raise ValueError("rational_points works over a prime field: give a prime below 2^31")
+        raise ValueError("parametrization works over a prime field: give a prime below 2^31")
     n = len(variables)
     terms = [_terms(f, variables) for f in polys]
     import random
 
-    rnd = random.Random(p * 7919 + n)
+    rnd = random.Random(p * 7919 + n + 104729 * salt)
     c = [rnd.randrange(1, min(p, 10**6)) for _ in range(n)]
     lines = [_expanded([(e + (0,), v) for e, v in t], p) for t in terms]
     lin = _expanded([(tuple(int(i == j) for j in range(n)) + (0,), c[i]) for i in range(n)]
@@ -393,28 +387,11 @@ def rational_points(polys, variables: Sequence[str], characteristic: int = MSOLV
     for item in param[5][1][2]:
         poly = item[0] if isinstance(item[0], list) else item
         params.append(_poly_mod(poly[1], p))
-    if len(params) != n:
-        return None
-    _, factors = elim.factor()
-    if any(f.degree() != 1 for f, _ in factors) or sum(k for _, k in factors) != elim.degree():
-        return None
-    points = []
-    for f, _ in factors:
-        w = int(-f.coeffs()[0] * pow(int(f.coeffs()[1]), -1, p)) % p if len(f.coeffs()) > 1 else 0
-        dv = int(den(w))
-        if dv == 0:
-            return None
-        inv = pow(dv, -1, p)
-        points.append(tuple((-int(P(w)) * inv) % p for P in params))
-    checks = [{e: int(_as_fraction(v).numerator * pow(_as_fraction(v).denominator, -1, p)) % p for e, v in t}
-              for t in terms]
-    if any(evaluate_mod_p(g, pt, p) for g in checks for pt in points):
-        raise MsolveError("a point read from msolve's parametrization does not satisfy the system")
-    return points
+    return (elim, den, params) if len(params) == n else None
 
 
 __all__ = [
     "MSOLVE_ENV", "MSOLVE_PACKAGE", "DimensionDegree", "MsolveError", "MsolveNotFound", "MsolveResult",
-    "MsolveTimeout", "dimension_degree_of_monomial_ideal", "format_input", "hilbert_numerator", "rational_points",
-    "evaluate_mod_p", "groebner_basis", "ideal_dimension_degree", "leading_ideal", "msolve_executable", "parse_output", "solve",
+    "MsolveTimeout", "dimension_degree_of_monomial_ideal", "format_input", "hilbert_numerator",
+    "evaluate_mod_p", "groebner_basis", "parametrization", "ideal_dimension_degree", "leading_ideal", "msolve_executable", "parse_output", "solve",
 ]

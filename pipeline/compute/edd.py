@@ -48,7 +48,9 @@ basis); the distinct roots of the univariate generator in ``z`` are the distinct
 critical points of ``M``. ``parameter_points`` (distinct critical parameters)
 and ``fiber_size`` (points of a generic fiber) are reported beside it.
 
-The recipe and its outputs are in :mod:`pipeline.algebra.edd_system`.
+The recipe and its outputs are in :mod:`pipeline.algebra.edd_system`. Real critical
+points (``real``, the default) are decided from certified complex ones when they can
+be (:mod:`.edd_real`; ``method`` ends ``+real-krawczyk``), else counted over Q.
 
 ``method: numerical`` is the floating-point second opinion
 (:func:`numerical_critical_points`, :mod:`pipeline.numeric`): monodromy over the
@@ -93,7 +95,8 @@ def _exact(var: _Variety, Q, u, params: EddParams, seed: int, method: str) -> di
         raise SpecError("method", "no implicit equations are known for this model: use method exact or exact-parametric")
     if use_param:
         return exact_parametric(var, Q, u, params.confirm, seed)
-    return exact_implicit(var, Q, u, params.confirm, params.real, seed)
+    # under method both the numerical route certifies real points itself: the exact route counts them over Q
+    return exact_implicit(var, Q, u, params.confirm, params.real, seed, krawczyk=params.method != "both")
 
 
 def edd(model=None, params: EddParams | None = None, seed: int = 0) -> dict:

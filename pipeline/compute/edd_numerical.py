@@ -52,8 +52,9 @@ def _scaled(G: list, s: int) -> tuple[list, list[Fraction]]:
     return out, norms
 
 
-def _certify_at_data(G, names, Q, X, u) -> tuple[int, int]:
-    """Certified distinct and certified real solutions among ``X`` (``(x, l)`` rows) at the data ``u``.
+def _certify_at_data(G, names, Q, X, u, decided: bool = False) -> tuple[int, ...]:
+    """Certified distinct and certified real solutions among ``X`` (``(x, l)`` rows) at the data ``u``
+    (with ``decided``, also the certified non-real ones).
 
     Each solution is certified in coordinates ``x = s x'`` with ``s`` a power of
     two near ``|x|``: ``G_j(s x') / N_j = 0``, ``Q (x' - u/s) = sum l'_j grad'``,
@@ -66,7 +67,7 @@ def _certify_at_data(G, names, Q, X, u) -> tuple[int, int]:
     n, c = len(names), len(G)
     scales = [2 ** int(round(math.log2(max(1.0, float(np.abs(x[:n]).max()))))) for x in X]
     accepted: list[tuple[np.ndarray, float]] = []
-    n_real = 0
+    n_real = n_nonreal = 0
     for s in sorted(set(scales)):
         rows = [x for x, si in zip(X, scales) if si == s]
         Gs, N = _scaled(G, s)
@@ -81,7 +82,8 @@ def _certify_at_data(G, names, Q, X, u) -> tuple[int, int]:
             if all(np.abs(centre - c0).max() > radius + r0 for c0, r0 in accepted):
                 accepted.append((centre, radius))
                 n_real += bool(C.real[k])
-    return len(accepted), n_real
+                n_nonreal += bool(C.nonreal[k])
+    return (len(accepted), n_real, n_nonreal) if decided else (len(accepted), n_real)
 
 
 class _Start:
@@ -122,6 +124,53 @@ def _full_rank_parametrization(var, seed: int) -> bool:
     return True
 
 
+def ed_generators(var, seed: int = 0):
+    """``(G, sampler, dim_check)``: the equations of the Lagrange system of ``var`` and how to draw points of ``M``.
+
+    ``G`` is the hypersurface's equation (``sampler`` None), or ``c = codim M``
+    random rational combinations of the equations (a complete intersection
+    containing ``M``). For equations alone (``--equations``) the codimension is
+    found numerically and checked mod ``p`` (:func:`.edd_codim.implicit_codimension`,
+    returned as ``dim_check``; when it disagrees ``G`` is None).
+    """
+    from .edd_varieties import _Implicit
+
+    names = list(var.names)
+    if len(var.equations) == 1:
+        return [_normalized(var.equations[0])], None, None
+    rng = np.random.default_rng([seed, 6161])
+    F = var.equations
+    sampler, c, dim_check = var, var.codim, None
+    if isinstance(var, _Implicit):  # equations alone: points, codimension and its exact check (edd_codim)
+        from .edd_codim import EquationSampler, implicit_codimension
+
+        dim_check = implicit_codimension(F, seed)
+        if not dim_check.agree:
+            return None, None, dim_check
+        c = var.codim = dim_check.codimension
+        sampler = EquationSampler(F, names, c)
+    if len(F) == c:
+        G = list(F)
+    else:
+        A = rng.integers(-RANDOM_COEFF, RANDOM_COEFF + 1, size=(c, len(F)))
+        G = [sum((int(A[j, i]) * F[i] for i in range(len(F))), F[0].context().constant(0)) for j in range(c)]
+    return [_normalized(g) for g in G], sampler, dim_check
+
+
+def ed_system(var, Qn, seed: int = 0):
+    """``(G, system, start, dim_check)``: :func:`ed_generators`, the Lagrange system with weights ``Qn`` and a
+    start-pair sampler (``system`` and ``start`` None when the codimension was not confirmed)."""
+    from ..numeric import ed_lagrange_family
+
+    G, sampler, dim_check = ed_generators(var, seed)
+    if G is None:
+        return None, None, None, dim_check
+    if sampler is None:
+        fam = ed_lagrange_family(G[0], list(var.names), Q=Qn, saturate=True)
+        return G, fam.system, fam.start_pair, None
+    return G, _lagrange_system(G, list(var.names), Qn), _Start(sampler, G, Qn, list(var.names)), dim_check
+
+
 def numerical_critical_points(var, Q, u, seed: int = 0, real: bool = True,
                               target_count: int | None = None, time_limit: float | None = None,
                               distribute: str | None = None) -> dict:
@@ -153,12 +202,10 @@ def _critical_points(var, Q, u, seed: int = 0, real: bool = True, target_count: 
         distinct solutions at ``u0``), ``numerical_real_points`` (certified real at ``u``;
         None unless all were certified there), ``numerical_stop_reason``, ``numerical_seconds``.
     """
-    from ..numeric import TrackerOptions, ed_lagrange_family, track
+    from ..numeric import TrackerOptions, track
     from ..numeric.count import certified_count
     from ..numeric.system import System
     from ..numeric.trace import Projection
-
-    from .edd_varieties import _Implicit
 
     t0 = time.perf_counter()
     names = list(var.names)
@@ -174,22 +221,10 @@ def _critical_points(var, Q, u, seed: int = 0, real: bool = True, target_count: 
         # parametrization: parameter space (r unknowns, instead of n coordinates and c multipliers of a
         # squared-up Lagrange system; e.g. symmetric 5 x 5 matrices of rank <= 2: 9 against 21)
         return parametric_numerical_critical_points(var, Q, u, seed=seed, real=real, distribute=distribute)
-    if len(var.equations) == 1:
-        G = [_normalized(var.equations[0])]
-        fam = ed_lagrange_family(G[0], names, Q=Qn, saturate=True)
-        system, start = fam.system, fam.start_pair
-    else:
-        rng = np.random.default_rng([seed, 6161])
-        F = var.equations
-        sampler = _EquationSampler(F, names) if isinstance(var, _Implicit) else var
-        c = var.codim if var.codim is not None else sampler.codimension(rng)
-        if len(F) == c:
-            G = list(F)
-        else:
-            A = rng.integers(-RANDOM_COEFF, RANDOM_COEFF + 1, size=(c, len(F)))
-            G = [sum((int(A[j, i]) * F[i] for i in range(len(F))), F[0].context().constant(0)) for j in range(c)]
-        G = [_normalized(g) for g in G]
-        system, start = _lagrange_system(G, names, Qn), _Start(sampler, G, Qn, names)
+    G, system, start, dim_check = ed_system(var, Qn, seed)
+    if dim_check is not None and not dim_check.agree:
+        return _numerical_none(f"no count: the numerical codimension is not confirmed by the exact rank mod p: "
+                               f"{dim_check.describe()}", t0)
     filt = None
     if len(G) < len(var.equations):  # squared up: keep the critical points that lie on M
         Fsys = System.from_mpolys([_normalized(f) for f in var.equations], names)
@@ -206,6 +241,14 @@ def _critical_points(var, Q, u, seed: int = 0, real: bool = True, target_count: 
     if stop == "target_count":
         stop = "target_count (the exact count was given as the target: a stop, not a certificate)"
     stop = f"{stop}; {C.reason}"
+    if dim_check is not None and len(R.solutions):  # which solutions lie on M, certified (edd_codim.on_variety)
+        from .edd_codim import on_variety
+
+        member = on_variety(var.equations, names, system, R.solutions, R.parameters)
+        stop += f"; {dim_check.describe()}; {member.describe()}"
+        if C.count is not None and int((member.on & C.keep).sum()) != C.certified:
+            stop += "; a counted solution is not proven consistent with every generator: a lower bound"
+            C.count, C.completeness = None, "none"
     real_pts = None
     sols = C.solutions
     if real and len(sols) and C.certified == len(sols):
@@ -220,43 +263,6 @@ def _critical_points(var, Q, u, seed: int = 0, real: bool = True, target_count: 
     return {"edd_numerical": C.orbits, "numerical_certified": C.certified, "numerical_real_points": real_pts,
             "numerical_stop_reason": stop, "numerical_seconds": time.perf_counter() - t0,
             "completeness": C.completeness, "edd_trusted": C.count}
-
-
-class _EquationSampler:
-    """Random points of ``V(F)`` for implicit equations of any codimension (Gauss-Newton projection).
-
-    A random complex point is moved onto ``F = 0`` by minimum-norm Newton steps
-    (the pseudo-inverse of the ``len(F) x n`` Jacobian); the codimension is the
-    numerical rank of the Jacobian there (the landing point is a smooth point of
-    a top-dimensional component with probability one when ``V(F)`` is
-    irreducible).
-    """
-
-    def __init__(self, F, names):
-        from ..numeric.system import System
-
-        self.F = System.from_mpolys(list(F), names)
-
-    def sample_point(self, rng):
-        n = self.F.n_variables
-        for _ in range(20):
-            x = (rng.normal(size=n) + 1j * rng.normal(size=n)) / np.sqrt(2)
-            for _ in range(60):
-                Fx, J, _ = self.F.jacobian(x[None, :])
-                dx = -np.linalg.pinv(J[0], rcond=1e-12) @ Fx[0]
-                x = x + dx
-                if np.abs(dx).max() < 1e-14 * (1 + np.abs(x).max()):
-                    break
-            if np.abs(self.F.evaluate(x[None, :])).max() < 1e-10 * (1 + np.abs(x).max()) ** 4 and \
-                    np.abs(x).max() > 1e-6:
-                return x
-        raise SpecError("equations", "no point of the variety was found by Newton projection from random points")
-
-    def codimension(self, rng) -> int:
-        x = self.sample_point(rng)
-        _, J, _ = self.F.jacobian(x[None, :])
-        sv = np.linalg.svd(J[0], compute_uv=False)
-        return int((sv > 1e-8 * sv[0]).sum())
 
 
 #: Outputs of the numerical method (null with ``method: exact``).

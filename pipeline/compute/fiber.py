@@ -107,13 +107,15 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..algebra.field import MSOLVE_PRIMES
 from ..algebra.gauge import GAUGES, choose_gauge
 from ..models.base import Model, monomial_exponents
 from .dimension import exact_rank
+from .renamed import renamed
 from .fiber_system import (SOLVERS, FiberSystem, count_fiber_points, count_fiber_points_many, fiber_system,
                            slice_jacobian_rank, slice_rank, unisolvent_points)
 
@@ -146,10 +148,11 @@ def fiber(
     timeout_solver: float | None = None,
     primes=MSOLVE_PRIMES[:2],
     method: str = "exact",
-    numerical_time_limit: float | None = None,
+    time_limit: float | None = None,
     stall_loops: int = 5,
     solver: str = "auto",
     distribute: str | None = None,
+    numerical_time_limit: float | None = None,
 ) -> dict:
     """Dimension and number of points of the generic fiber of ``model``; see the module docstring.
 
@@ -168,10 +171,10 @@ def fiber(
         Seconds for each msolve call (Singular: per system counted); on expiry ``status`` is ``"timeout"``.
     method : str
         ``exact`` (msolve), ``numerical`` (monodromy) or ``both``; see the module docstring.
-    numerical_time_limit : float, optional
+    time_limit : float, optional
         Seconds for the numerical count (monodromy, certificates, trace test;
         default :data:`~pipeline.numeric.budget.DEFAULT_TIME_LIMIT`); a count
-        the limit cut is a lower bound.
+        the limit cut is a lower bound. ``numerical_time_limit`` is its old name.
     distribute : str, optional
         ``auto``, ``always`` or ``never``: spread large monodromy rounds over
         the current Dask cluster (:mod:`pipeline.numeric.distribute`).
@@ -195,13 +198,16 @@ def fiber(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if numerical_time_limit is not None:  # the old name (pipeline.compute.renamed)
+        time_limit = renamed({"numerical_time_limit": numerical_time_limit, "time_limit": time_limit},
+                             FiberParams.RENAMED)["time_limit"]
     g = choose_gauge(model, gauge)
     fiber_dim = model.num_params - exact_rank(model, seed)
     sym = model.symmetry_dimension
     expected = g.expected_points
     num = None
     if method in ("numerical", "both"):
-        num = _numerical(model, g, seed, numerical_time_limit, stall_loops, primes[0], distribute)
+        num = _numerical(model, g, seed, time_limit, stall_loops, primes[0], distribute)
     if method == "numerical":
         return _numerical_record(model, g, fiber_dim, sym, expected, num, primes[0])
     counted = count_fiber_points_many(model, g, list(primes[:2] if confirm else primes[:1]), seed, timeout_solver,
@@ -334,9 +340,9 @@ class FiberParams(BaseModel):
     gauge: str = Field("auto", description="auto, incoming, outgoing (x^r), gl (linear), none")
     confirm: bool = Field(True, description="repeat the count with a second prime and point")
     timeout_solver: float | None = Field(None, description="seconds allowed to each solver call (Singular: per system)")
-    numerical_time_limit: float | None = Field(
+    time_limit: float | None = Field(
         None, description="seconds for the numerical count (numerical/both; default 600); a count the limit cuts "
-                          "is a lower bound")
+                          "is a lower bound (old name: numerical_time_limit)")
     distribute: str = Field("auto", description="auto | always | never: large monodromy rounds as tasks on the "
                                                 "workers of the current Dask cluster (same answer either way)")
     stall_loops: int = Field(5, description="monodromy stops after this many complete loops without a new point")
@@ -371,7 +377,14 @@ class FiberParams(BaseModel):
             raise ValueError(f"must be one of {', '.join(GAUGES)}, got {v!r}")
         return v
 
-    @field_validator("timeout_solver", "numerical_time_limit")
+    RENAMED: ClassVar[dict[str, str]] = {"numerical_time_limit": "time_limit"}  # old names (compute.renamed)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data):
+        return renamed(data, cls.RENAMED)
+
+    @field_validator("timeout_solver", "time_limit")
     @classmethod
     def _timeout(cls, v):
         if v is not None and v <= 0:
@@ -381,7 +394,7 @@ class FiberParams(BaseModel):
 
 def _run(model: Model, params: FiberParams, seed: int) -> dict:
     return fiber(model, seed=seed, gauge=params.gauge, confirm=params.confirm, timeout_solver=params.timeout_solver,
-                 method=params.method, numerical_time_limit=params.numerical_time_limit,
+                 method=params.method, time_limit=params.time_limit,
                  stall_loops=params.stall_loops, distribute=params.distribute)
 
 
