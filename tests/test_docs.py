@@ -7,7 +7,8 @@ What runs, page by page and in the page's order, in a folder of its own:
   point) and its output must match the lines shown under it, where ``...`` stands for any text
   (run ids, seconds, ports) and whitespace and line breaks are free (a table may wrap);
 * ```yaml blocks titled with a file name (```yaml title="waring.yaml"```) are written to that file,
-  so the commands after them can use it, and must load as a grid;
+  so the commands after them can use it; an untitled ```yaml block that names ``computations``
+  must load as a grid;
 * ```text, ```bash and untagged blocks are shown, not run: long cluster runs, install commands,
   outputs quoted beside the command that makes them.
 
@@ -146,8 +147,7 @@ def run_page(doc: Path, folder: Path, monkeypatch) -> dict:
         if lang == "python":
             exec(compile(body, f"{doc.name}", "exec"), namespace)  # the project's own documentation
         elif lang == "yaml" and title:
-            (folder / title.group(1)).write_text(body)
-            load_grid(folder / title.group(1))
+            (folder / title.group(1)).write_text(body)  # the commands after it use it (bad.yaml too)
         elif lang == "yaml" and re.search(r"^computations:", body, re.M):
             (folder / "_block.yaml").write_text(body)
             load_grid(folder / "_block.yaml")  # a grid shown on a page is a valid grid
