@@ -10,7 +10,9 @@ A page asks for a table with a marker on a line of its own:
 ``<!-- generated: references NAME -->``
     the literature registry's claims about computation ``NAME``, with paper and place;
 ``<!-- generated: literature -->``
-    every paper of the literature registry and every claim, with its place and status.
+    every paper of the literature registry and every claim, with its place and status;
+``<!-- generated: statements -->``
+    every entry of the registry of theorems and conjectures (``neurovar check``).
 
 So the column reference and the literature table cannot drift from the code: a new
 option, output, model field or claim appears on the site at the next build.
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-MARKER = re.compile(r"^<!-- generated: (columns|references|literature)(?: ([\w-]+))? -->$", re.M)
+MARKER = re.compile(r"^<!-- generated: (columns|references|literature|statements)(?: ([\w-]+))? -->$", re.M)
 
 #: what the provenance columns hold (catalog/store.py writes them; RESERVED_COLUMNS lists them)
 PROVENANCE = {
@@ -139,11 +141,22 @@ def literature() -> str:
     return f"{len(papers)} papers, {total} claims.\n\n" + "\n".join(out)
 
 
+def statements() -> str:
+    from neurovar.catalog.conjectures import REGISTRY
+
+    rows = ["| name | kind | computation | statement | source |", "|---|---|---|---|---|"]
+    for c in REGISTRY.values():
+        rows.append(f"| `{c.name}` | {c.kind} | `{c.computation}` | {_cell(c.statement)} | {_cell(c.source)} |")
+    return "\n".join(rows)
+
+
 def render(kind: str, arg: str | None) -> str:
     if kind == "columns":
         return columns(arg) if arg else all_columns()
     if kind == "references":
         return references(arg)
+    if kind == "statements":
+        return statements()
     return literature()
 
 

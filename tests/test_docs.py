@@ -163,8 +163,19 @@ def run_page(doc: Path, folder: Path, monkeypatch) -> dict:
     return namespace
 
 
+@pytest.fixture
+def registry_restored():
+    """A page may register statements (the tutorial does); they leave the registry with the page."""
+    from neurovar.catalog.registry import REGISTRY
+
+    before = dict(REGISTRY)
+    yield
+    REGISTRY.clear()
+    REGISTRY.update(before)
+
+
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(REPO)))
-def test_page_examples_run(doc, quickstart_catalog, tmp_path, monkeypatch):
+def test_page_examples_run(doc, quickstart_catalog, tmp_path, monkeypatch, registry_restored):
     folder = page_folder(doc, tmp_path, quickstart_catalog)
     namespace = run_page(doc, folder, monkeypatch)
     if doc.name == "README.md":
