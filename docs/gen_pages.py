@@ -11,6 +11,9 @@ A page asks for a table with a marker on a line of its own:
     the literature registry's claims about computation ``NAME``, with paper and place;
 ``<!-- generated: literature -->``
     every paper of the literature registry and every claim, with its place and status;
+``<!-- generated: api -->``
+    the functions and model classes of ``import neurovar`` that are generated from the registries
+    at import time (so no static reader sees them), with their docstrings' first lines;
 ``<!-- generated: statements -->``
     every entry of the registry of theorems and conjectures (``neurovar check``).
 
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-MARKER = re.compile(r"^<!-- generated: (columns|references|literature|statements)(?: ([\w-]+))? -->$", re.M)
+MARKER = re.compile(r"^<!-- generated: (columns|references|literature|statements|api)(?: ([\w-]+))? -->$", re.M)
 
 #: what the provenance columns hold (catalog/store.py writes them; RESERVED_COLUMNS lists them)
 PROVENANCE = {
@@ -150,6 +153,23 @@ def statements() -> str:
     return "\n".join(rows)
 
 
+def api() -> str:
+    import neurovar
+    from neurovar.api import models
+
+    def first(doc: str | None) -> str:
+        return _cell((doc or "").strip().split("\n\n")[0])
+
+    rows = ["| call | what it does |", "|---|---|"]
+    for name in sorted(neurovar.__all__):
+        if name in ("__version__", "models"):
+            continue
+        rows.append(f"| `neurovar.{name}` | {first(getattr(neurovar, name).__doc__)} |")
+    for name in sorted(vars(models)):
+        rows.append(f"| `neurovar.models.{name}` | {first(getattr(models, name).__doc__)} |")
+    return "\n".join(rows)
+
+
 def render(kind: str, arg: str | None) -> str:
     if kind == "columns":
         return columns(arg) if arg else all_columns()
@@ -157,6 +177,8 @@ def render(kind: str, arg: str | None) -> str:
         return references(arg)
     if kind == "statements":
         return statements()
+    if kind == "api":
+        return api()
     return literature()
 
 
