@@ -90,7 +90,7 @@ def strip_comment(cmd: str) -> str:
 def run_command(cmd: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess:
     words = shlex.split(strip_comment(cmd))
     assert words and words[0] == "neurovar", f"a console block runs `neurovar ...` lines only; mark {cmd!r} as text"
-    env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb",
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb",
            "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
     return subprocess.run(words, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
