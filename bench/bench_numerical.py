@@ -66,7 +66,7 @@ def bench_throughput(n_paths: int, n_single: int):
 
 def bench_fiber(msolve_timeout: float):
     from neurovar.pipeline.models import build_model
-    from neurovar.pipeline.numeric.fiber import numerical_fiber
+    from neurovar.pipeline.problems.fiber import numerical_fiber
 
     n, d, k = 4, 3, 5
     fam = waring_family(n, d, k)

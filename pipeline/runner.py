@@ -190,14 +190,14 @@ def run_batch(cells: list[Cell]) -> list[dict]:
 
 def _advertise_scheduler() -> None:
     """Tell child processes the scheduler of this worker's cluster, where a cell's large numerical
-    solve sends its loop tasks (:mod:`neurovar.pipeline.numeric.distribute`)."""
+    solve sends its loop tasks (:mod:`neurovar.pipeline.compute.cluster`)."""
     try:
         from distributed import get_worker
 
         addr = get_worker().scheduler.address
     except (ImportError, ValueError, AttributeError):
         return
-    from .numeric.distribute import SCHEDULER_ENV
+    from .compute.cluster import SCHEDULER_ENV
 
     if addr and os.environ.get(SCHEDULER_ENV) != addr:
         os.environ[SCHEDULER_ENV] = addr

@@ -82,6 +82,7 @@ class CNNSpec(ModelSpec):
 
 class CNN(LayeredNetwork):
     name = "cnn"
+    gauge_names = ("incoming",)
     convolutional = True
 
     def __init__(self, spec: CNNSpec, seed: int = 0):
