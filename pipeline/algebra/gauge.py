@@ -151,7 +151,9 @@ class SymmetryBlocks:
     and the ``m`` parts inside each block independently. ``weights[c]``
     (optional) is the exponent of a scaling symmetry of each part: its ``c``-th
     parameter goes to ``t^weights[c]`` times itself (``1`` for a neuron's
-    incoming weights, ``-r`` for its outgoing ones under ``x^r``).
+    incoming weights, ``-r`` for its outgoing ones under ``x^r``). ``shared[j]``
+    (optional) are parameters of block ``j`` that move with the block but are
+    fixed by the permutations of its parts.
 
     >>> B = SymmetryBlocks((((0, 1),), ((2, 3),), ((4, 5),)))   # S_3 permuting three pairs
     >>> B.order, B.shape
@@ -161,6 +163,7 @@ class SymmetryBlocks:
     blocks: tuple[tuple[tuple[int, ...], ...], ...]
     weights: tuple[int, ...] | None = None
     description: str = ""
+    shared: tuple[tuple[int, ...], ...] | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:

@@ -63,15 +63,22 @@ class BlockPermutationGroup:
     blocks : sequence of int arrays of shape (k_i, b_i) or (k_i, m_i, b_i)
         ``blocks[i][j]``: the coordinates of block ``j`` of factor ``i`` (with
         ``m_i`` parts, permuted inside the block); blocks are disjoint.
+    shared : sequence of int arrays of shape (k_i, s_i) or None, optional
+        Coordinates of each block that move with the block but not with the
+        permutations of its parts (a neuron's output weights when its two
+        incoming weight vectors may be swapped).
     seed : int
         Seed of the random projection that orders blocks.
     """
 
-    def __init__(self, n: int, blocks: Sequence[np.ndarray], seed: int = 0x5EED):
-        self.n = int(n)
+    def __init__(self, n: int, blocks: Sequence[np.ndarray], seed: int = 0x5EED, shared=None):
+        self.n, self.seed = int(n), seed
         self.parts = [np.asarray(b, dtype=np.int64).reshape(len(b), 1 if np.ndim(b) < 3 else np.shape(b)[1], -1)
                       for b in blocks]
-        self.blocks = [P.reshape(P.shape[0], -1) for P in self.parts]
+        shared = [None] * len(self.parts) if shared is None else list(shared)
+        self.shared = [np.zeros((P.shape[0], 0), dtype=np.int64) if s is None else
+                       np.asarray(s, dtype=np.int64).reshape(P.shape[0], -1) for P, s in zip(self.parts, shared)]
+        self.blocks = [np.concatenate([P.reshape(P.shape[0], -1), s], axis=1) for P, s in zip(self.parts, self.shared)]
         used = np.concatenate([b.ravel() for b in self.blocks]) if self.blocks else np.zeros(0, dtype=np.int64)
         if len(set(used.tolist())) != len(used) or (len(used) and (used.min() < 0 or used.max() >= n)):
             raise ValueError("blocks must be disjoint sets of coordinates in range(n)")
@@ -95,18 +102,21 @@ class BlockPermutationGroup:
     def canonical(self, X: np.ndarray) -> np.ndarray:
         """The orbit representative of each row of ``X``: parts, then blocks, sorted by random projections."""
         X = np.array(np.atleast_2d(X), dtype=np.complex128)
-        for P, w, wi, pw, pwi in zip(self.parts, self._w, self._wi, self._pw, self._pwi):
+        for P, B, w, wi, pw, pwi in zip(self.parts, self.blocks, self._w, self._wi, self._pw, self._pwi):
             if P.shape[1] > 1:
                 V = X[:, P]  # (P, k, m, b)
                 keys = V.real @ pw + V.imag @ pwi  # (P, k, m)
                 order = np.argsort(keys, axis=2, kind="stable")
                 X[:, P] = np.take_along_axis(V, order[:, :, :, None], axis=2)
-            B = P.reshape(P.shape[0], -1)
-            V = X[:, B]  # (P, k, m b)
+            V = X[:, B]  # (P, k, m b + s)
             keys = V.real @ w + V.imag @ wi  # (P, k)
             order = np.argsort(keys, axis=1, kind="stable")
             X[:, B] = np.take_along_axis(V, order[:, :, None], axis=1)
         return X
+
+    def lifted(self, width: int) -> "BlockPermutationGroup":
+        """The same group acting on ``C^width`` (``width >= n``; the extra coordinates fixed)."""
+        return BlockPermutationGroup(width, self.parts, self.seed, self.shared)
 
     def _units(self):
         """The smallest moved units, as ``(k m, b)`` index arrays: the parts of every block of a factor."""
@@ -116,7 +126,7 @@ class BlockPermutationGroup:
         """Columns spanning the invariant linear forms on ``C^width`` (``width >= n``; extra coordinates fixed)."""
         width = self.n if width is None else width
         cols = []
-        for B in self._units():
+        for B in self._units() + [s for s in self.shared if s.shape[1]]:
             for c in range(B.shape[1]):
                 a = np.zeros(width)
                 a[B[:, c]] = 1.0

@@ -184,9 +184,7 @@ def _lift_group(group, width):
     """The group acting on ``(x, lam)`` (``lam`` fixed)."""
     if group is None:
         return None
-    from .symmetry import BlockPermutationGroup
-
-    return BlockPermutationGroup(width, group.parts)
+    return group.lifted(width)
 
 
 def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: float | None = None,

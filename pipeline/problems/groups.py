@@ -51,21 +51,28 @@ def declared_block_group(model, gauge, free) -> tuple[BlockPermutationGroup | No
     if not factors or gauge.residual_order != 1 or prod(f.order for f in factors) != gauge.permutation_order:
         return None, None
     pos = {int(p): i for i, p in enumerate(free)}
-    arrays, weights = [], None
+    arrays, shared, weights = [], [], None
     for f in factors:
-        parts = [part for block in f.blocks for part in block]
-        pattern = [(c, gauge.fixed[q]) for c, q in enumerate(parts[0]) if q in gauge.fixed]
-        for part in parts:
-            if [(c, gauge.fixed[q]) for c, q in enumerate(part) if q in gauge.fixed] != pattern:
-                return None, None
-        cols = [c for c in range(len(parts[0])) if parts[0][c] not in gauge.fixed]
-        if not cols:
+        cols = _free_columns([part for block in f.blocks for part in block], gauge.fixed)
+        scols = _free_columns(list(f.shared or [()] * len(f.blocks)), gauge.fixed)
+        if not cols or scols is None:
             return None, None
         arrays.append(np.array([[[pos[part[c]] for c in cols] for part in block] for block in f.blocks],
                                dtype=np.int64))
-        if len(factors) == 1 and f.weights is not None:
+        shared.append(np.array([[pos[s[c]] for c in scols] for s in (f.shared or [()] * len(f.blocks))],
+                               dtype=np.int64).reshape(len(f.blocks), len(scols)))
+        if len(factors) == 1 and f.weights is not None and not f.shared:
             weights = tuple(int(f.weights[c]) for c in cols)
-    return BlockPermutationGroup(len(free), arrays), weights
+    return BlockPermutationGroup(len(free), arrays, shared=shared), weights
+
+
+def _free_columns(rows, fixed) -> list[int] | None:
+    """The positions not fixed in ``rows`` (index tuples of one length), or None when the rows are fixed
+    at different positions or to different values (the group would leave the slice)."""
+    pattern = [(c, fixed[q]) for c, q in enumerate(rows[0]) if q in fixed]
+    if any([(c, fixed[q]) for c, q in enumerate(r) if q in fixed] != pattern for r in rows):
+        return None
+    return [c for c in range(len(rows[0])) if rows[0][c] not in fixed]
 
 
 __all__ = ["declared_block_group"]
