@@ -16,8 +16,19 @@ bounded and end with ``x_0 = 0`` instead of diverging. By Bezout and the gamma
 trick, with probability one every isolated solution of the target is the end
 of one of these paths; the finite ends (``x_0 != 0``) are dehomogenised,
 refined by Newton's method and certified by Krawczyk's method on the original
-equations. ``completeness = "total-degree"`` when every path reached ``t = 1``
-(a failed path makes the count a lower bound, ``completeness = "none"``).
+equations. ``completeness = "total-degree"`` when every path reached ``t = 1``.
+
+**Trace test.** Paths to a positive-dimensional set at infinity (cyclic-n)
+often fail near ``t = 1``; a failed path could have been heading to a finite
+solution, so the set is then tested instead: the system is embedded in the
+family of all its coefficients (same supports), whose generic member has as
+many isolated solutions as the target when these are all nonsingular and none
+is lost at infinity, and the trace test of Leykin--Rodriguez--Sottile
+(:func:`~pipeline.numeric.trace.trace_test`) on a random line of coefficients
+through the target decides whether the certified solutions are all of them
+(``completeness = "trace-test"``; it fails when one is removed). With
+``trace="always"`` it runs after a complete total-degree run too. Otherwise
+the count is a lower bound (``completeness = "none"``, ``count = None``).
 
 **Monodromy** (``method="monodromy"``). The system is embedded in the family
 ``F(x) = p`` of its constant terms; monodromy loops around a random ``p0``
@@ -190,7 +201,7 @@ def _certified_solutions(F: System, X: np.ndarray):
 
 def solve(equations: str | Sequence[str], variables: Sequence[str], *, method: str = "total-degree",
           seed: int = 0, time_limit: float | None = None, group_action: Callable | None = None,
-          stall_loops: int = 5, options: TrackerOptions | None = None) -> SolveResult:
+          stall_loops: int = 5, trace: str = "auto", options: TrackerOptions | None = None) -> SolveResult:
     """All isolated solutions of a square system, certified (see the module docstring).
 
     Parameters
@@ -208,6 +219,8 @@ def solve(equations: str | Sequence[str], variables: Sequence[str], *, method: s
     group_action : callable, optional
         Monodromy only: ``group_action(x) -> array (k, n)``, images of ``x`` under
         symmetries with ``F(g x) = F(x)``.
+    trace : str
+        Total degree: ``auto`` (the trace test when a path failed), ``always`` or ``never``.
 
     Raises
     ------
@@ -217,6 +230,8 @@ def solve(equations: str | Sequence[str], variables: Sequence[str], *, method: s
     t0 = time.perf_counter()
     if method not in METHODS:
         raise SystemInputError("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
+    if trace not in ("auto", "always", "never"):
+        raise SystemInputError("trace", f"must be one of auto, always, never, got {trace!r}")
     F = parse_square_system(equations, variables)
     rng = np.random.default_rng([seed, 0x501])
     if method == "monodromy":
@@ -231,19 +246,49 @@ def solve(equations: str | Sequence[str], variables: Sequence[str], *, method: s
     finite = np.isin(status, ["regular", "singular"]) & (np.abs(x0) > 1e-8 * scale)
     X = T.solutions[finite, 1:] / x0[finite, None]
     cond = condition_numbers(F, X, None) if len(X) else np.zeros(0)
-    simple = cond < 1e10
+    simple = (status[finite] == "regular") & (cond < 1e10)
     sols, cert, real, uncertified = _certified_solutions(F, X[simple])
     failed = int((status == "failed").sum())
     paths = {"total": len(Z), "bezout": prod(deg), **T.counts(), "finite": int(finite.sum()),
              "at_infinity": int(len(Z) - finite.sum() - failed)}
-    complete = failed == 0
-    reason = (f"{len(Z)} paths of the total-degree homotopy, every one ended" if complete else
-              f"{failed} of {len(Z)} paths failed: a lower bound")
-    if uncertified:
-        reason += f"; {uncertified} finite end(s) not certified"
-    count = cert if complete and not uncertified else None
-    return SolveResult(tuple(F.variables), sols, count, cert, real, "total-degree" if complete else "none", reason,
-                       method, paths, int((~simple).sum()), time.perf_counter() - t0)
+    singular = int((~simple).sum())
+    doubtful = failed + singular + uncertified  # paths that may have missed or not proven a solution
+    completeness = "total-degree" if not doubtful else "none"
+    reason = f"{len(Z)} paths of the total-degree homotopy: {cert} certified distinct finite solutions"
+    if doubtful:
+        reason += (f"; {failed} failed, {singular} finite singular end(s), {uncertified} end(s) not certified")
+    if cert and trace != "never" and (doubtful or trace == "always"):
+        T = coefficient_trace_test(F, sols, seed, time_limit)
+        reason += f"; trace test on the coefficients' family: {T.reason}"
+        if T.passed:
+            completeness = "trace-test"  # the certified solutions are all of them: the other ends are not
+    count = cert if completeness != "none" else None
+    if count is None:
+        reason += ": a lower bound"
+    return SolveResult(tuple(F.variables), sols, count, cert, real, completeness, reason,
+                       method, paths, singular, time.perf_counter() - t0)
+
+
+def coefficient_trace_test(F: System, solutions, seed: int = 0, time_limit: float | None = None):
+    """The trace test of ``solutions`` in the family of all of ``F``'s coefficients (same supports).
+
+    Returns a :class:`~pipeline.numeric.trace.TraceTestResult`.
+
+    >>> F = parse_square_system("x^2 + y^2 - 5; x*y - 2", ["x", "y"])
+    >>> X = solve("x^2 + y^2 - 5; x*y - 2", ["x", "y"]).solutions
+    >>> coefficient_trace_test(F, X).passed, coefficient_trace_test(F, X[1:]).passed
+    (True, False)
+    """
+    from .trace import trace_test
+
+    terms = [(i, e, c) for i, r in enumerate(_exact_rows(F)) for e, c in r.items()]
+    K = len(terms)
+    fam: list[dict] = [dict() for _ in range(F.n_equations)]
+    for k, (i, e, _) in enumerate(terms):
+        fam[i][tuple(e) + tuple(int(j == k) for j in range(K))] = 1
+    G = System(fam, list(F.variables), [f"c{k}" for k in range(K)])
+    p0 = np.array([complex(c) for _, _, c in terms])
+    return trace_test(G, solutions, p0, seed=seed, time_limit=time_limit)
 
 
 def _monodromy(F: System, rng, seed, time_limit, group_action, stall_loops, t0) -> SolveResult:
@@ -312,7 +357,7 @@ def katsura(n: int) -> tuple[list[str], list[str]]:
     """``(equations, variables)`` of katsura-n (``n + 1`` unknowns): ``2^n`` solutions.
 
     >>> katsura(1)[0]
-    ['x0*x0 + x1*x1 + x1*x1 - x0', 'x0 + 2*x1 - 1']
+    ['x1*x1 + x0*x0 + x1*x1 - x0', 'x0 + 2*x1 - 1']
     """
     xs = [f"x{i}" for i in range(n + 1)]
     eqs = []
@@ -322,5 +367,5 @@ def katsura(n: int) -> tuple[list[str], list[str]]:
     return eqs + [" + ".join([xs[0]] + [f"2*{x}" for x in xs[1:]]) + " - 1"], xs
 
 
-__all__ = ["METHODS", "SolveResult", "SystemInputError", "certify_points", "cyclic", "katsura",
-           "parse_square_system", "solve"]
+__all__ = ["METHODS", "SolveResult", "SystemInputError", "certify_points", "coefficient_trace_test", "cyclic",
+           "katsura", "parse_square_system", "solve"]
