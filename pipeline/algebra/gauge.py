@@ -186,7 +186,7 @@ def choose_gauge(model, kind: str = "auto") -> Gauge:
     """
     kinds = ("auto", "none") + tuple(model.symmetries().gauges)
     if kind not in kinds:
-        raise ValueError(f"gauge {kind!r} does not apply to {model.name}; it takes one of {', '.join(kinds)}")
+        raise ValueError(f"gauge {kind!r} does not apply to this model; it takes one of {', '.join(kinds)}")
     return model.gauge(kind)
 
 

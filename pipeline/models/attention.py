@@ -89,6 +89,11 @@ class Attention(Model):
 
     name = "attention"
     gauge_names = ("incoming",)
+
+    @classmethod
+    def examples(cls) -> list[dict]:
+        return [{"model": "attention", "d": 2, "d_out": 1, "n": 2, "t": 2},
+                {"model": "attention", "d": 2, "d_out": 1, "n": 1, "t": 2}]
     lightning_attention = True
 
     def __init__(self, spec: AttentionSpec, seed: int = 0):

@@ -95,6 +95,11 @@ class MLP(LayeredNetwork):
     dense_layered = True
     gauge_names = ("incoming", "outgoing", "gl")
 
+    @classmethod
+    def examples(cls) -> list[dict]:
+        return [{"model": "mlp", "widths": [2, 2, 1], "activation": "x^2"},
+                {"model": "mlp", "widths": [2, 2, 2], "activation": "x^3 + 2*x", "bias": True}]
+
     def __init__(self, spec: MLPSpec, seed: int = 0):
         self.spec = spec
         self.widths = spec.widths

@@ -67,6 +67,11 @@ class ResNet(Model):
     name = "resnet"
     gauge_names = ("incoming",)
 
+    @classmethod
+    def examples(cls) -> list[dict]:
+        return [{"model": "resnet", "widths": [2, 2], "blocks": 1, "activation": "x^2"},
+                {"model": "resnet", "widths": [2, 1], "blocks": 2, "activation": "x^2", "bias": True}]
+
     def __init__(self, spec: ResNetSpec, seed: int = 0):
         self.spec = spec
         self.d, self.m = spec.widths
