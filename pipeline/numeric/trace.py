@@ -226,7 +226,7 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     witnesses : callable, optional
         ``witnesses(p0, v, beta, seed, time_limit) -> points (x, lam)`` of
         ``C ∩ {q = 0}`` found another way (for network fibers the chart
-        crossings, :class:`~pipeline.numeric.poles.ChartCrossings`); after a
+        crossings, :class:`~pipeline.problems.crossings.ChartCrossings`); after a
         failed test the extra witnesses' monodromy continues from them too.
     image : System, optional
         A map ``y(x)`` (no parameters) whose *images* are counted: the test is

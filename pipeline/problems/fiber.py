@@ -229,9 +229,10 @@ def numerical_fiber(model, gauge: Gauge | None = None, seed: int = 0, *, target_
     Parameters
     ----------
     model : Model
-        An MLP or linear network whose generic fiber in the slice is finite
+        Any model of the protocol whose generic fiber in the slice is finite
         (check the slice Jacobian's rank first; a positive-dimensional fiber
         makes ``theta0`` a non-isolated solution and is refused by Newton).
+        What it declares decides the fast paths (see ``fast_paths``).
     gauge : Gauge, optional
         Default :func:`choose_gauge` ``(model)``.
     seed : int
