@@ -12,7 +12,13 @@
    process: start-up, monodromy, certificates, trace test, real count) against ``phc -b`` on the same
    data rescaled, on a quiet machine and with a busy process beside both: both ratios.
 
-Run: python bench/bench_numerical.py [--msolve-timeout 120] [--only throughput|phc|cli|fiber]
+5. The standard systems (``--only standard``): cyclic-5..7 and katsura-5..8, whose counts are
+   published (cyclic: 70, 156, 924; katsura-n: 2^n), solved by :func:`pipeline.numeric.solve.solve`
+   (total degree, Krawczyk, the trace test where paths fail) against ``phc -b``, one thread each,
+   in one run: counts, times and the ratio phc/ours per system.
+
+Run: python bench/bench_numerical.py [--msolve-timeout 120] [--only throughput|phc|cli|fiber|standard]
+     [--systems cyclic5,katsura6,...]
 """
 
 from __future__ import annotations
@@ -66,7 +72,7 @@ def bench_throughput(n_paths: int, n_single: int):
 
 def bench_fiber(msolve_timeout: float):
     from neurovar.pipeline.models import build_model
-    from neurovar.pipeline.numeric.fiber import numerical_fiber
+    from neurovar.pipeline.problems.fiber import numerical_fiber
 
     n, d, k = 4, 3, 5
     fam = waring_family(n, d, k)
@@ -286,13 +292,68 @@ def bench_cli_phc(seed: int = 0, repeats: int = 5):
     return ratios
 
 
+PUBLISHED = {"cyclic5": 70, "cyclic6": 156, "cyclic7": 924, "katsura5": 32, "katsura6": 64, "katsura7": 128,
+             "katsura8": 256}
+
+
+def _phc_cpu(phc: str, text: str):
+    """``(wall s, CPU s, regular solutions)`` of ``phc -b`` (its regular solutions summed over the
+    summaries it prints: with a stable mixed volume, those with zero coordinates come first)."""
+    import resource
+
+    with tempfile.TemporaryDirectory() as tmp:
+        inp, out = os.path.join(tmp, "in"), os.path.join(tmp, "out")
+        with open(inp, "w") as fh:
+            fh.write(text)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        subprocess.run([phc, "-b", inp, out], capture_output=True, timeout=3600, check=False)
+        wall = time.perf_counter() - t
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        res = open(out).read() if os.path.exists(out) else ""
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    found = re.findall(r"Number of regular solutions\s*:\s*(\d+)", res)
+    return wall, cpu, sum(int(k) for k in found) if found else None
+
+
+def bench_standard(names):
+    """cyclic-n and katsura-n: ours (in this process, one BLAS thread) against ``phc -b`` (one thread).
+
+    Wall times and CPU times (on a loaded machine the CPU times are the fairer comparison)."""
+    from threadpoolctl import threadpool_limits
+
+    from neurovar.pipeline.numeric.solve import cyclic, katsura, solve
+
+    phc = shutil.which("phc")
+    print("[standard systems] solve (total degree, Krawczyk, trace test where paths fail) against phc -b, "
+          "one thread each")
+    solve(*katsura(2))  # first-call costs (numpy, flint) outside the timings
+    for name in names:
+        eqs, xs = (cyclic if name.startswith("cyclic") else katsura)(int(name[6:] if name[0] == "c" else name[7:]))
+        with threadpool_limits(limits=1):
+            t, c = time.perf_counter(), time.process_time()
+            r = solve(eqs, xs)
+            ours, ours_cpu = time.perf_counter() - t, time.process_time() - c
+        line = (f"  {name}: ours {r.count} ({r.completeness}, {r.certified} certified, published "
+                f"{PUBLISHED.get(name)}) {ours:.1f} s wall, {ours_cpu:.1f} s CPU")
+        if phc is not None:
+            text = f"{len(eqs)}\n" + "\n".join(e + ";" for e in eqs) + "\n"
+            wall, cpu, regular = _phc_cpu(phc, text)
+            line += (f"; phc -b {regular} regular {wall:.1f} s wall, {cpu:.1f} s CPU; ratio phc/ours "
+                     f"{wall / ours:.2f}x wall, {cpu / ours_cpu:.2f}x CPU")
+        print(line, flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--msolve-timeout", type=float, default=120.0)
     ap.add_argument("--paths", type=int, default=1000)
     ap.add_argument("--single", type=int, default=40)
-    ap.add_argument("--only", choices=["throughput", "phc", "cli", "fiber"], default=None)
+    ap.add_argument("--only", choices=["throughput", "phc", "cli", "fiber", "standard"], default=None)
+    ap.add_argument("--systems", default=",".join(PUBLISHED))
     args = ap.parse_args()
+    if args.only in (None, "standard"):
+        bench_standard(args.systems.split(","))
     if args.only in (None, "throughput"):
         bench_throughput(args.paths, args.single)
     if args.only in (None, "phc"):

@@ -242,7 +242,8 @@ def _register_commands() -> None:
 
     for mod in ("neurovar.flows.commands", "neurovar.flows.analysis_commands", "neurovar.flows.deploy_commands",
                 "neurovar.flows.reproduce", "neurovar.flows.verify", "neurovar.flows.server_commands",
-                "neurovar.flows.voronoi_commands", "neurovar.flows.catalog_damage"):
+                "neurovar.flows.voronoi_commands", "neurovar.flows.catalog_damage",
+                "neurovar.flows.solve_command"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:

@@ -313,14 +313,14 @@ def run_batch(cells: list[Cell]) -> list[dict]:
 
 def _cluster_env() -> dict[str, str]:
     """The child's view of this worker's cluster: the scheduler address where a cell's large numerical
-    solve sends its loop tasks (:mod:`neurovar.pipeline.numeric.distribute`); empty outside a worker."""
+    solve sends its loop tasks (:mod:`neurovar.pipeline.compute.cluster`); empty outside a worker."""
     try:
         from distributed import get_worker
 
         addr = get_worker().scheduler.address
     except (ImportError, ValueError, AttributeError):
         return {}
-    from .numeric.distribute import SCHEDULER_ENV
+    from .compute.cluster import SCHEDULER_ENV
 
     return {SCHEDULER_ENV: addr} if addr else {}
 

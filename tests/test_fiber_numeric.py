@@ -25,7 +25,7 @@ from neurovar.pipeline.algebra.gauge import choose_gauge, symmetry_orbit
 from neurovar.pipeline.compute.fiber import fiber
 from neurovar.pipeline.algebra.singular import singular_executable
 from neurovar.pipeline.models import build_model
-from neurovar.pipeline.numeric.fiber import coefficient_polynomials, network_fiber_family, numerical_fiber
+from neurovar.pipeline.problems.fiber import coefficient_polynomials, network_fiber_family, numerical_fiber
 
 #: small fiber systems are counted by Singular when it is installed, else by msolve
 EXACT_ROUTE = "exact-singular" if singular_executable() else "exact-msolve"

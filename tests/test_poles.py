@@ -1,4 +1,4 @@
-"""Extra witnesses of a network fibre's trace test from the chart crossings (pipeline.numeric.poles).
+"""Extra witnesses of a network fibre's trace test from the chart crossings (pipeline.problems.crossings).
 
 The traced sums of incoming weights have a simple pole exactly where a neuron's
 point crosses the gauge chart's line at infinity, so the extra witnesses are as
@@ -17,9 +17,9 @@ import pytest
 
 from neurovar.pipeline.models import build_model
 from neurovar.pipeline.numeric import trace as T
-from neurovar.pipeline.numeric.fiber import incoming_sums, network_fiber_family
-from neurovar.pipeline.numeric.poles import ChartCrossings
-from neurovar.pipeline.numeric.symmetry import network_block_group
+from neurovar.pipeline.problems.fiber import incoming_sums, network_fiber_family
+from neurovar.pipeline.problems.crossings import ChartCrossings
+from neurovar.pipeline.problems.groups import declared_block_group
 from neurovar.pipeline.numeric.trace_forms import ImageForms, LineSystem
 from neurovar.pipeline.numeric.tracker import TrackerOptions
 
@@ -27,8 +27,7 @@ from neurovar.pipeline.numeric.tracker import TrackerOptions
 def _setup(widths, activation, seed=0):
     model = build_model({"model": "mlp", "widths": list(widths), "activation": activation})
     fam = network_fiber_family(model, seed=seed)
-    group = network_block_group(model, fam.gauge, fam.free)
-    image = incoming_sums(model, group, fam.free)
+    image = incoming_sums(*declared_block_group(model, fam.gauge, fam.free))
     return model, fam, image
 
 
@@ -68,5 +67,5 @@ def test_chart_crossings_apply_only_to_one_hidden_layer_in_the_incoming_gauge_wi
                  {"widths": [2, 3, 1], "activation": "x^3", "bias": True}):
         model = build_model({"model": "mlp", **spec})
         fam = network_fiber_family(model, seed=0)  # finite fibres, each in a gauge of its own
-        group = network_block_group(model, fam.gauge, fam.free)
-        assert ChartCrossings.for_fiber(model, fam, incoming_sums(model, group, fam.free), network_fiber_family) is None
+        image = incoming_sums(*declared_block_group(model, fam.gauge, fam.free))
+        assert ChartCrossings.for_fiber(model, fam, image, network_fiber_family) is None

@@ -106,8 +106,8 @@ def unverified_context(cert: Path | None = None, key: Path | None = None) -> ssl
 
 def child_reaches_scheduler(addr: str) -> str:
     """Run on a worker: a child process (as a cell's killable runner is) opens its own client of the
-    scheduler from its environment alone, as neurovar.pipeline.numeric.distribute does."""
-    code = ("from neurovar.pipeline.numeric.distribute import cluster_client\n"
+    scheduler from its environment alone, as neurovar.pipeline.compute.cluster does."""
+    code = ("from neurovar.pipeline.compute.cluster import cluster_client\n"
             "c = cluster_client()\n"
             "print(c.scheduler.address if c is not None else 'none')\n")
     env = {**os.environ, "NEUROVAR_CLUSTER_SCHEDULER": addr}

@@ -117,7 +117,7 @@ def test_plane_quintic_fiber_one_orbit_of_7_factorial():
     # certified complete by the trace test on the sums of the neurons' incoming weights (35 extra
     # witnesses: the poles of those sums along the parameter line)
     from neurovar.pipeline.models import build_model
-    from neurovar.pipeline.numeric.fiber import numerical_fiber
+    from neurovar.pipeline.problems.fiber import numerical_fiber
 
     m = build_model({"model": "mlp", "widths": [3, 7, 1], "activation": "x^5"})
     r = numerical_fiber(m, seed=0, time_limit=300)
@@ -183,7 +183,7 @@ def test_binary_forms_fiber_certified_with_one_traced_form(k):
     # neuron is free, so the trace test traces a single form (their sum) and lam: points of the image
     # curve are told apart by (y, lam), not by y alone (every extra witness has the same y)
     from neurovar.pipeline.models import build_model
-    from neurovar.pipeline.numeric.fiber import numerical_fiber
+    from neurovar.pipeline.problems.fiber import numerical_fiber
 
     m = build_model({"model": "mlp", "widths": [2, k, 1], "activation": f"x^{2 * k - 1}"})
     r = numerical_fiber(m, seed=0, time_limit=120)

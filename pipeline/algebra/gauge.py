@@ -16,32 +16,6 @@ declares its gauges (:meth:`pipeline.models.base.Model.gauge`) and its finite
 symmetry group (:meth:`pipeline.models.base.Model.symmetries`); this module
 chooses the gauge and generates orbits, for every model alike.
 
-Gauges of the MLP
------------------
-**Monomial activation** ``s = c x^r`` (``r >= 2``). Neuron ``j`` of hidden
-layer ``i`` has the scaling ``W_i[j, :] -> t W_i[j, :]``, ``b_i[j] -> t b_i[j]``,
-``W_{i+1}[:, j] -> t^(-r) W_{i+1}[:, j]`` (``s(t z) = t^r s(z)``), a torus
-``(C^*)^(d_1 + ... + d_{L-1})``.
-
-- ``incoming`` (default): ``W_i[j, 0] = 1`` for every hidden neuron. Going
-  through the layers in order, the scalings of layer ``i - 1`` are already
-  fixed, so ``t_{i,j} W_i[j, 0] = 1`` determines ``t_{i,j}`` uniquely: the
-  residual group is trivial, ``|R| = 1``.
-- ``outgoing``: ``W_{i+1}[0, j] = 1``. Going through the layers backwards,
-  ``t_{i+1,0}`` is fixed and ``t_{i+1,0} t_{i,j}^(-r) = 1`` has ``r`` solutions
-  ``t_{i,j}``: ``|R| = r^(d_1 + ... + d_{L-1})`` (the complex ``r``-th roots of
-  unity, counted over the algebraic closure, as msolve does).
-
-**Linear activation** ``s = x`` (``GL(d_i)`` per hidden layer, affine group with
-bias). ``gl``: ``W_i[:, :d_i] = I`` (and ``b_i = 0``) for every hidden layer; a
-section with trivial residual group when ``d_0 >= d_1 >= ... >= d_{L-1}``.
-Expected count: 1 (the permutations lie inside ``GL``).
-
-**Any other activation**: no continuous symmetry is known; no gauge, except
-for the affine shapes of :func:`pipeline.models.mlp.affine_shape`: with bias
-every cubic has a sign flip per hidden neuron, ``|R| = 2^(d_1 + ... + d_{L-1})``;
-with bias every quadratic is a shifted ``x^2`` (unfixed scalings, no count).
-
 Caveat: a gauge only sees fiber points whose gauge coordinates can be made
 non-zero; a component of the fiber inside ``{W_i[j, 0] = 0}`` is not counted.
 
@@ -57,9 +31,149 @@ Example
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from math import factorial
+from typing import Callable
+
 import numpy as np
 
-from ..models.base import GAUGES, Gauge, ParameterMap
+
+
+@dataclass(frozen=True)
+class ParameterMap:
+    """``theta'[i] = zeta^exponents[i] * theta[perm[i]]`` with ``zeta = exp(2 pi i / order)``.
+
+    A generator of a finite group of parameter symmetries: an index permutation
+    followed by scalings by ``order``-th roots of unity (``order = 1``: a pure
+    permutation; ``order = 2``: signs). Exact: the roots of unity are named by
+    their exponents, so the map can be applied over ``GF(p)`` given a
+    primitive ``order``-th root there.
+
+    >>> g = ParameterMap(perm=(1, 0, 2), order=2, exponents=(0, 0, 1))
+    >>> g(np.array([1.0, 2.0, 3.0])).real.tolist()
+    [2.0, 1.0, -3.0]
+    """
+
+    perm: tuple[int, ...]
+    order: int = 1
+    exponents: tuple[int, ...] | None = None
+    description: str = ""
+
+    def __call__(self, theta, zeta=None):
+        """Apply to ``theta`` (complex by default; pass ``zeta`` to act in another field)."""
+        theta = np.asarray(theta)
+        out = theta[..., list(self.perm)]
+        if self.order == 1 or self.exponents is None or not any(self.exponents):
+            return out if zeta is not None else out.astype(np.complex128)
+        if zeta is None:
+            scale = np.exp(2j * np.pi * np.asarray(self.exponents) / self.order)
+            return out.astype(np.complex128) * scale
+        return out * np.array([zeta**e for e in self.exponents], dtype=object)
+
+
+@dataclass(frozen=True)
+class Gauge:
+    """An affine slice ``theta[k] = fixed[k]`` fixing the continuous symmetries.
+
+    Attributes
+    ----------
+    kind : str
+        The gauge's name (``incoming``, ``outgoing``, ``gl``, ``none``, ...).
+    fixed : dict[int, int]
+        Parameter index -> the integer it is set to.
+    residual_order : int
+        ``|R|``: how many points of the slice each orbit of the continuous group meets.
+    permutation_order : int
+        Fiber points contributed by the finite symmetries outside the continuous group.
+    description : str
+    complete : bool
+        False when the slice leaves continuous known symmetries unfixed (then no count is expected).
+    project : callable, optional
+        ``theta -> array (k, P)``: the points of the slice in the continuous orbit of
+        ``theta`` (the residual group's orbit); used to bring images of the finite
+        group back into the slice. None: the finite group preserves the slice.
+    """
+
+    kind: str
+    fixed: dict[int, int] = field(default_factory=dict)
+    residual_order: int = 1
+    permutation_order: int = 1
+    description: str = ""
+    complete: bool = True
+    project: Callable | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def expected_points(self) -> int | None:
+        """Points of ``fiber ∩ slice`` when the fiber is only the known symmetries (None if not finite)."""
+        return self.permutation_order * self.residual_order if self.complete else None
+
+    def free(self, num_params: int) -> np.ndarray:
+        """Indices of the parameters not fixed by the slice."""
+        return np.array([k for k in range(num_params) if k not in self.fixed], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Symmetries:
+    """The declared symmetries of ``theta -> f_theta``.
+
+    Attributes
+    ----------
+    continuous_dimension : int
+        Dimension of the known continuous group (the expected generic fiber dimension).
+    generators : tuple of ParameterMap
+        Generators of a finite group of symmetries acting on ``theta``.
+    group_order : int
+        Order of the finite group modulo the continuous one (the fiber points it
+        contributes in a gauge slice; 1 when it lies inside the continuous group).
+    gauges : tuple of str
+        The gauges :meth:`Model.gauge` accepts besides ``auto`` and ``none``.
+    blocks : tuple of SymmetryBlocks
+        The parameter layout of the finite group, when declared: the group is
+        the product of these factors (each permutes blocks of parameters and
+        the parts inside each block), so that orbits are counted without
+        enumerating the group. Empty: only the generators are known.
+    """
+
+    continuous_dimension: int
+    generators: tuple[ParameterMap, ...] = ()
+    group_order: int = 1
+    gauges: tuple[str, ...] = ()
+    blocks: tuple["SymmetryBlocks", ...] = ()
+
+
+@dataclass(frozen=True)
+class SymmetryBlocks:
+    """A factor ``S_m wr S_k`` of a finite symmetry group, declared as a parameter layout.
+
+    ``blocks[j][a]`` is part ``a`` of block ``j``: a tuple of flat parameter
+    indices (every part of every block has the same length ``b``, and its
+    ``c``-th entries play the same role). The factor permutes the ``k`` blocks,
+    and the ``m`` parts inside each block independently. ``weights[c]``
+    (optional) is the exponent of a scaling symmetry of each part: its ``c``-th
+    parameter goes to ``t^weights[c]`` times itself (``1`` for a neuron's
+    incoming weights, ``-r`` for its outgoing ones under ``x^r``). ``shared[j]``
+    (optional) are parameters of block ``j`` that move with the block but are
+    fixed by the permutations of its parts.
+
+    >>> B = SymmetryBlocks((((0, 1),), ((2, 3),), ((4, 5),)))   # S_3 permuting three pairs
+    >>> B.order, B.shape
+    (6, (3, 1, 2))
+    """
+
+    blocks: tuple[tuple[tuple[int, ...], ...], ...]
+    weights: tuple[int, ...] | None = None
+    description: str = ""
+    shared: tuple[tuple[int, ...], ...] | None = None
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(k, m, b)``: blocks, parts per block, parameters per part."""
+        return len(self.blocks), len(self.blocks[0]), len(self.blocks[0][0])
+
+    @property
+    def order(self) -> int:
+        k, m, _ = self.shape
+        return factorial(k) * factorial(m) ** k
 
 
 def choose_gauge(model, kind: str = "auto") -> Gauge:
@@ -70,8 +184,9 @@ def choose_gauge(model, kind: str = "auto") -> Gauge:
     ValueError
         If ``kind`` does not apply to the model (the message names the gauges that do).
     """
-    if kind not in GAUGES:
-        raise ValueError(f"gauge must be one of {', '.join(GAUGES)}, got {kind!r}")
+    kinds = ("auto", "none") + tuple(model.symmetries().gauges)
+    if kind not in kinds:
+        raise ValueError(f"gauge {kind!r} does not apply to this model; it takes one of {', '.join(kinds)}")
     return model.gauge(kind)
 
 
@@ -155,4 +270,5 @@ def symmetry_orbit(model, gauge: Gauge, theta, max_points: int = 20000):
     return np.concatenate(out, axis=0)
 
 
-__all__ = ["GAUGES", "Gauge", "choose_gauge", "group_elements", "symmetry_orbit"]
+__all__ = ["Gauge", "ParameterMap", "SymmetryBlocks", "Symmetries", "choose_gauge", "group_elements",
+           "symmetry_orbit"]

@@ -207,6 +207,8 @@ def _critical_points(var, Q, u, seed: int = 0, real: bool = True, target_count: 
     from ..numeric.system import System
     from ..numeric.trace import Projection
 
+    from .cluster import distribute_mode, loop_client
+
     t0 = time.perf_counter()
     names = list(var.names)
     k = len(kernel_basis(Q))
@@ -235,7 +237,8 @@ def _critical_points(var, Q, u, seed: int = 0, real: bool = True, target_count: 
 
     # the trace test on the critical curve's image in x (the multipliers are rational in x there)
     C = certified_count(system, start_pair=start, seed=seed, target_count=target_count, filter=filt,
-                        distribute=distribute, image=Projection(system.n_variables, len(names)))
+                        distribute=distribute_mode(distribute), client=loop_client(),
+                        image=Projection(system.n_variables, len(names)))
     R = C.monodromy
     stop = R.stop_reason
     if stop == "target_count":

@@ -202,6 +202,7 @@ def parametric_numerical_critical_points(var, Q, u, seed: int = 0, real: bool = 
     """
     from ..numeric import System
     from ..numeric.count import certified_count
+    from .cluster import distribute_mode, loop_client
 
     t0 = time.perf_counter()
     par = var.parametrization()
@@ -213,7 +214,8 @@ def parametric_numerical_critical_points(var, Q, u, seed: int = 0, real: bool = 
     Qn = [[Fraction(q) / scale for q in row] for row in Q]
     system = gradient_system(names, ys, Qn)
     Ysys = System.from_mpolys(ys, names)
-    C = certified_count(system, start_pair=_Start(Ysys, Qn), seed=seed, distribute=distribute, image=Ysys)
+    C = certified_count(system, start_pair=_Start(Ysys, Qn), seed=seed, distribute=distribute_mode(distribute),
+                        client=loop_client(), image=Ysys)
     sols = C.solutions
     reason = f"parameter space ({r} parameters); {C.stop_reason}; {C.reason}"
     Yv, J, _ = Ysys.jacobian(sols) if len(sols) else (np.zeros((0, len(ys))), np.zeros((0, len(ys), r)), None)

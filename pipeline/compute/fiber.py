@@ -55,7 +55,7 @@ second prime and a fresh point (``primes_agree``).
 
 **Numerical method** (``method="numerical"`` or ``"both"``): the fiber over
 ``f_theta0`` for a random complex ``theta0`` in the slice, found by monodromy
-(:mod:`pipeline.numeric.fiber`: coefficient identities, squared up by a random
+(:mod:`pipeline.problems.fiber`: coefficient identities, squared up by a random
 integer matrix when there are more coefficients than free parameters, the
 known permutation symmetries as a group action, Krawczyk certification). It
 reaches sizes where Gröbner bases do not finish (the ``(4, 5, 1)`` cubic
@@ -112,7 +112,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..algebra.field import MSOLVE_PRIMES
-from ..algebra.gauge import GAUGES, choose_gauge
+from ..algebra.gauge import choose_gauge
 from ..models.base import Model, monomial_exponents
 from .dimension import exact_rank
 from .renamed import renamed
@@ -130,13 +130,15 @@ def _numerical(model, g, seed, time_limit, stall_loops, prime, distribute=None) 
     is a deadline for everything numerical, the slice rank included.
     """
     from ..numeric.budget import DEFAULT_TIME_LIMIT, deadline
-    from ..numeric.fiber import numerical_fiber
+    from ..problems.fiber import numerical_fiber
+    from .cluster import distribute_mode, loop_client
 
     with deadline(time_limit if time_limit is not None else DEFAULT_TIME_LIMIT):
         n, rank = slice_rank(model, g, prime, seed)
         if n == 0 or rank < n:
             return {"positive_dimensional": rank < n, "free": n}
-        r = numerical_fiber(model, g, seed, stall_loops=stall_loops, distribute=distribute)
+        r = numerical_fiber(model, g, seed, stall_loops=stall_loops, distribute=distribute_mode(distribute),
+                            client=loop_client())
     return {**r, "positive_dimensional": False, "free": n}
 
 
@@ -291,12 +293,13 @@ def _numerical_fields(num) -> dict:
     if num is None or "count" not in num:
         return {"fiber_points_numerical": None, "numerical_certified": None, "numerical_stop_reason": None,
                 "numerical_seconds": None, "counts_agree": None, "completeness": None, "orbits": None,
-                "group_order": None}
+                "group_order": None, "fast_paths": None}
     return {"fiber_points_numerical": num["count"],
             "numerical_certified": num["certified"],
             "numerical_stop_reason": f"{num['stop_reason']}; {num['reason']}",
             "numerical_seconds": float(num["seconds"]), "counts_agree": None,
-            "completeness": num["completeness"], "orbits": num["orbits"], "group_order": num["group_order"]}
+            "completeness": num["completeness"], "orbits": num["orbits"], "group_order": num["group_order"],
+            "fast_paths": num["fast_paths"]}
 
 
 def _numerical_record(model, g, fiber_dim, sym, expected, num, prime) -> dict:
@@ -373,8 +376,10 @@ class FiberParams(BaseModel):
     @field_validator("gauge")
     @classmethod
     def _gauge(cls, v):
-        if v not in GAUGES:
-            raise ValueError(f"must be one of {', '.join(GAUGES)}, got {v!r}")
+        from ..models import gauge_names
+
+        if v not in gauge_names():
+            raise ValueError(f"must be one of {', '.join(gauge_names())}, got {v!r}")
         return v
 
     RENAMED: ClassVar[dict[str, str]] = {"numerical_time_limit": "time_limit"}  # old names (compute.renamed)
@@ -430,6 +435,8 @@ class FiberOutputs:
     completeness: str | None = None
     orbits: int | None = None
     group_order: int | None = None
+    #: which of the numerical count's fast paths the model's declarations allowed (block-group, ...)
+    fast_paths: str | None = None
 
 
 from . import Computation  # noqa: E402

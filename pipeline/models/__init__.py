@@ -48,6 +48,18 @@ def _discover() -> dict[str, tuple[type[ModelSpec], type[Model]]]:
 MODELS: dict[str, tuple[type[ModelSpec], type[Model]]] = _discover()
 
 
+def gauge_names() -> tuple[str, ...]:
+    """Every gauge name a registered model declares (:attr:`Model.gauge_names`), after ``auto`` and ``none``.
+
+    >>> gauge_names()[:2], "incoming" in gauge_names()
+    (('auto', 'none'), True)
+    """
+    out = ["auto", "none"]
+    for _, cls in MODELS.values():
+        out += [g for g in cls.gauge_names if g not in out]
+    return tuple(out)
+
+
 def pydantic_error(err: ValidationError, prefix: str = "") -> SpecError:
     """Turn the first pydantic error into a :class:`SpecError` naming the field."""
     e = err.errors()[0]
@@ -82,4 +94,4 @@ def build_model(data: dict | ModelSpec, seed: int = 0) -> Model:
     return MODELS[spec.model][1](spec, seed=seed)
 
 
-__all__ = ["MODELS", "Model", "ModelSpec", "build_model", "model_spec", "pydantic_error"]
+__all__ = ["MODELS", "Model", "ModelSpec", "build_model", "gauge_names", "model_spec", "pydantic_error"]

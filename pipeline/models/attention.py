@@ -44,7 +44,7 @@ from pydantic import Field as PydField
 
 from ..errors import SpecError
 from ..papers import ATTENTION_HYPERSURFACE
-from .base import Gauge, Model, ModelSpec, ParameterMap, Symmetries
+from .base import Gauge, Model, ModelSpec, ParameterMap, Symmetries, SymmetryBlocks
 
 
 class AttentionSpec(ModelSpec):
@@ -88,6 +88,12 @@ class Attention(Model):
     """
 
     name = "attention"
+    gauge_names = ("incoming",)
+
+    @classmethod
+    def examples(cls) -> list[dict]:
+        return [{"model": "attention", "d": 2, "d_out": 1, "n": 2, "t": 2},
+                {"model": "attention", "d": 2, "d_out": 1, "n": 1, "t": 2}]
     lightning_attention = True
 
     def __init__(self, spec: AttentionSpec, seed: int = 0):
@@ -264,7 +270,10 @@ class Attention(Model):
         q, d = min(self.n, self.d), self.d
         gens, order = self._swaps()
         per_layer = 2 * self.n * d - q * (2 * d - q) + 1
-        return Symmetries(self.L * per_layer + (self.L - 1) * d * d, gens, order, ("incoming",))
+        blocks = ()
+        if self.L == 1 and order == 2:  # the swap of the rows V and K: S_2 permuting two blocks
+            blocks = (SymmetryBlocks(((tuple(range(d)),), (tuple(range(d, 2 * d)),)), None, "rows V and K"),)
+        return Symmetries(self.L * per_layer + (self.L - 1) * d * d, gens, order, ("incoming",), blocks)
 
     def _swaps(self):
         """Finite symmetries when ``n = 1`` (rows ``k``, ``q``) and ``d >= 2``; ``(generators, order)``.

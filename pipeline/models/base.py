@@ -52,16 +52,16 @@ Example
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
 from math import prod
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from ..algebra.field import Field, ObjectRing
+from ..algebra.gauge import Gauge, ParameterMap, SymmetryBlocks, Symmetries  # noqa: F401 - part of the protocol
 from ..algebra.monomials import monomial_count, monomial_exponents  # noqa: F401 - part of the protocol
 
 
@@ -69,107 +69,6 @@ class ModelSpec(BaseModel):
     """Base of the validated, canonical description of a model (one per module)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# ----------------------------------------------------------------------------- symmetries
-@dataclass(frozen=True)
-class ParameterMap:
-    """``theta'[i] = zeta^exponents[i] * theta[perm[i]]`` with ``zeta = exp(2 pi i / order)``.
-
-    A generator of a finite group of parameter symmetries: an index permutation
-    followed by scalings by ``order``-th roots of unity (``order = 1``: a pure
-    permutation; ``order = 2``: signs). Exact: the roots of unity are named by
-    their exponents, so the map can be applied over ``GF(p)`` given a
-    primitive ``order``-th root there.
-
-    >>> g = ParameterMap(perm=(1, 0, 2), order=2, exponents=(0, 0, 1))
-    >>> g(np.array([1.0, 2.0, 3.0])).real.tolist()
-    [2.0, 1.0, -3.0]
-    """
-
-    perm: tuple[int, ...]
-    order: int = 1
-    exponents: tuple[int, ...] | None = None
-    description: str = ""
-
-    def __call__(self, theta, zeta=None):
-        """Apply to ``theta`` (complex by default; pass ``zeta`` to act in another field)."""
-        theta = np.asarray(theta)
-        out = theta[..., list(self.perm)]
-        if self.order == 1 or self.exponents is None or not any(self.exponents):
-            return out if zeta is not None else out.astype(np.complex128)
-        if zeta is None:
-            scale = np.exp(2j * np.pi * np.asarray(self.exponents) / self.order)
-            return out.astype(np.complex128) * scale
-        return out * np.array([zeta**e for e in self.exponents], dtype=object)
-
-
-@dataclass(frozen=True)
-class Gauge:
-    """An affine slice ``theta[k] = fixed[k]`` fixing the continuous symmetries.
-
-    Attributes
-    ----------
-    kind : str
-        The gauge's name (``incoming``, ``outgoing``, ``gl``, ``none``, ...).
-    fixed : dict[int, int]
-        Parameter index -> the integer it is set to.
-    residual_order : int
-        ``|R|``: how many points of the slice each orbit of the continuous group meets.
-    permutation_order : int
-        Fiber points contributed by the finite symmetries outside the continuous group.
-    description : str
-    complete : bool
-        False when the slice leaves continuous known symmetries unfixed (then no count is expected).
-    project : callable, optional
-        ``theta -> array (k, P)``: the points of the slice in the continuous orbit of
-        ``theta`` (the residual group's orbit); used to bring images of the finite
-        group back into the slice. None: the finite group preserves the slice.
-    """
-
-    kind: str
-    fixed: dict[int, int] = field(default_factory=dict)
-    residual_order: int = 1
-    permutation_order: int = 1
-    description: str = ""
-    complete: bool = True
-    project: Callable | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def expected_points(self) -> int | None:
-        """Points of ``fiber ∩ slice`` when the fiber is only the known symmetries (None if not finite)."""
-        return self.permutation_order * self.residual_order if self.complete else None
-
-    def free(self, num_params: int) -> np.ndarray:
-        """Indices of the parameters not fixed by the slice."""
-        return np.array([k for k in range(num_params) if k not in self.fixed], dtype=np.int64)
-
-
-@dataclass(frozen=True)
-class Symmetries:
-    """The declared symmetries of ``theta -> f_theta``.
-
-    Attributes
-    ----------
-    continuous_dimension : int
-        Dimension of the known continuous group (the expected generic fiber dimension).
-    generators : tuple of ParameterMap
-        Generators of a finite group of symmetries acting on ``theta``.
-    group_order : int
-        Order of the finite group modulo the continuous one (the fiber points it
-        contributes in a gauge slice; 1 when it lies inside the continuous group).
-    gauges : tuple of str
-        The gauges :meth:`Model.gauge` accepts besides ``auto`` and ``none``.
-    """
-
-    continuous_dimension: int
-    generators: tuple[ParameterMap, ...] = ()
-    group_order: int = 1
-    gauges: tuple[str, ...] = ()
-
-
-#: Every gauge name any model declares (the ``gauge`` option validates against it).
-GAUGES = ("auto", "incoming", "outgoing", "gl", "none")
 
 
 # ----------------------------------------------------------------------------- the protocol
@@ -405,6 +304,8 @@ class Model(ABC):
         """Parameters minus known symmetries, capped by the ambient dimension."""
         return min(self.num_params - self.symmetry_dimension, self.ambient_dimension)
 
+    #: The gauges instances of this class may declare (:attr:`Symmetries.gauges`), besides ``auto`` and ``none``.
+    gauge_names: ClassVar[tuple[str, ...]] = ()
     #: Declared architecture: a dense layered network ``W_L s ... s W_1`` with free weights and
     #: record columns ``widths``, ``activation``, ``bias`` (what the catalog's MLP theorems are about).
     dense_layered: ClassVar[bool] = False
@@ -414,6 +315,12 @@ class Model(ABC):
     lightning_attention: ClassVar[bool] = False
     #: The activation when the model has no ``activation`` field (``"x"`` for linear networks), else None.
     fixed_activation: ClassVar[str | None] = None
+
+    @classmethod
+    def examples(cls) -> list[dict]:
+        """Small descriptions of this model (``build_model`` inputs, seconds to compute with) that the
+        protocol's tests run on: every registered model is tested through them, with no test edited."""
+        return []
 
     def record(self) -> dict:
         """The model's inputs as catalog columns."""

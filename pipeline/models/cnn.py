@@ -82,6 +82,12 @@ class CNNSpec(ModelSpec):
 
 class CNN(LayeredNetwork):
     name = "cnn"
+    gauge_names = ("incoming",)
+
+    @classmethod
+    def examples(cls) -> list[dict]:
+        return [{"model": "cnn", "filters": [3, 2], "activation": "x^2"},
+                {"model": "cnn", "filters": [2, 2], "strides": [2, 1], "bias": True, "activation": "x^2"}]
     convolutional = True
 
     def __init__(self, spec: CNNSpec, seed: int = 0):

@@ -38,6 +38,10 @@ class Linear(MLP):
     name = "linear"
     fixed_activation = "x"
 
+    @classmethod
+    def examples(cls) -> list[dict]:
+        return [{"model": "linear", "widths": [3, 2, 2]}]
+
     def __init__(self, spec: LinearSpec, seed: int = 0):
         super().__init__(MLPSpec(widths=spec.widths, activation="x", bias=spec.bias), seed)
         self.spec = spec

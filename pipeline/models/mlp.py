@@ -9,6 +9,32 @@ symbolic expansion): for layer ``l`` with pre-activation ``z_l = W_l h_{l-1} + b
 ``d f_o / d W_l[a, b] = delta_l[o, a] * h_{l-1}[b]`` where
 ``delta_L = I`` and ``delta_l = (W_{l+1}^T delta_{l+1}) * s'(z_l)``.
 
+Gauges
+------
+**Monomial activation** ``s = c x^r`` (``r >= 2``). Neuron ``j`` of hidden
+layer ``i`` has the scaling ``W_i[j, :] -> t W_i[j, :]``, ``b_i[j] -> t b_i[j]``,
+``W_{i+1}[:, j] -> t^(-r) W_{i+1}[:, j]`` (``s(t z) = t^r s(z)``), a torus
+``(C^*)^(d_1 + ... + d_{L-1})``.
+
+- ``incoming`` (default): ``W_i[j, 0] = 1`` for every hidden neuron. Going
+  through the layers in order, the scalings of layer ``i - 1`` are already
+  fixed, so ``t_{i,j} W_i[j, 0] = 1`` determines ``t_{i,j}`` uniquely: the
+  residual group is trivial, ``|R| = 1``.
+- ``outgoing``: ``W_{i+1}[0, j] = 1``. Going through the layers backwards,
+  ``t_{i+1,0}`` is fixed and ``t_{i+1,0} t_{i,j}^(-r) = 1`` has ``r`` solutions
+  ``t_{i,j}``: ``|R| = r^(d_1 + ... + d_{L-1})`` (the complex ``r``-th roots of
+  unity, counted over the algebraic closure, as msolve does).
+
+**Linear activation** ``s = x`` (``GL(d_i)`` per hidden layer, affine group with
+bias). ``gl``: ``W_i[:, :d_i] = I`` (and ``b_i = 0``) for every hidden layer; a
+section with trivial residual group when ``d_0 >= d_1 >= ... >= d_{L-1}``.
+Expected count: 1 (the permutations lie inside ``GL``).
+
+**Any other activation**: no continuous symmetry is known; no gauge, except
+for the affine shapes of :func:`pipeline.models.mlp.affine_shape`: with bias
+every cubic has a sign flip per hidden neuron, ``|R| = 2^(d_1 + ... + d_{L-1})``;
+with bias every quadratic is a shifted ``x^2`` (unfixed scalings, no count).
+
 Example
 -------
 >>> m = MLP(MLPSpec(widths=(2, 2, 1), activation="x^3"))
@@ -27,7 +53,7 @@ from pydantic import field_validator
 from ..errors import SpecError
 from ..papers import rank_variety_dimension
 from .activation import Activation
-from .base import Gauge, ModelSpec, ParameterMap, Symmetries, monomial_exponents
+from .base import Gauge, ModelSpec, ParameterMap, Symmetries, SymmetryBlocks, monomial_exponents
 from .layered import (LayeredNetwork, affine_shape, forward, layer_shapes, minors, network_jacobian,  # noqa: F401
                       param_offsets, unpack)
 
@@ -67,6 +93,12 @@ class MLP(LayeredNetwork):
 
     name = "mlp"
     dense_layered = True
+    gauge_names = ("incoming", "outgoing", "gl")
+
+    @classmethod
+    def examples(cls) -> list[dict]:
+        return [{"model": "mlp", "widths": [2, 2, 1], "activation": "x^2"},
+                {"model": "mlp", "widths": [2, 2, 2], "activation": "x^3 + 2*x", "bias": True}]
 
     def __init__(self, spec: MLPSpec, seed: int = 0):
         self.spec = spec
@@ -150,14 +182,26 @@ class MLP(LayeredNetwork):
                 gens.append(ParameterMap(tuple(perm), description=f"swap neurons {j}, {j + 1} of hidden layer {i + 1}"))
         order = 1 if act.is_linear else prod(factorial(d) for d in hidden)
         kinds = ("gl",) if act.is_linear else (("incoming", "outgoing") if act.is_monomial else ())
-        return Symmetries(cont, tuple(gens), order, kinds)
+        return Symmetries(cont, tuple(gens), order, kinds, () if act.is_linear else self._neuron_blocks())
+
+    def _neuron_blocks(self) -> tuple[SymmetryBlocks, ...]:
+        """The layout of the neuron permutations: per hidden layer, the neurons' blocks (row of ``W_i``,
+        bias, column of ``W_(i+1)``), with the weights of the scaling ``s(t z) = t^r s(z)`` for ``x^r``."""
+        offs, out = param_offsets(self.widths, self.bias), []
+        r = self.activation.degree if self.activation.is_monomial else None
+        for i, d in enumerate(self.hidden_widths):
+            (w0, b0), (wn, _) = offs[i], offs[i + 1]
+            cols, rows = self.widths[i], self.widths[i + 2]
+            blocks = tuple((tuple(range(w0 + j * cols, w0 + (j + 1) * cols)) + ((b0 + j,) if b0 is not None else ())
+                            + tuple(wn + a * d + j for a in range(rows)),) for j in range(d))
+            weights = None if r is None else (1,) * (cols + (b0 is not None)) + (-r,) * rows
+            out.append(SymmetryBlocks(blocks, weights, f"neurons of hidden layer {i + 1}"))
+        return tuple(out)
 
     def gauge(self, kind: str = "auto") -> Gauge:
-        """Slices fixing the continuous symmetries; see :mod:`pipeline.algebra.gauge` for the derivations."""
-        from ..algebra.gauge import GAUGES
-
-        if kind not in GAUGES:
-            raise ValueError(f"gauge must be one of {', '.join(GAUGES)}, got {kind!r}")
+        """Slices fixing the continuous symmetries; see this module's docstring for the derivations."""
+        if kind not in ("auto", "none") + self.gauge_names:
+            raise ValueError(f"gauge must be one of auto, none, {', '.join(self.gauge_names)}, got {kind!r}")
         widths = tuple(self.widths)
         hidden = widths[1:-1]
         act = self.activation

@@ -34,7 +34,7 @@ from pydantic import Field as PydField
 from pydantic import field_validator
 
 from .activation import Activation
-from .base import Gauge, Model, ModelSpec, ParameterMap, Symmetries
+from .base import Gauge, Model, ModelSpec, ParameterMap, Symmetries, SymmetryBlocks
 
 
 class ResNetSpec(ModelSpec):
@@ -65,6 +65,12 @@ class ResNet(Model):
     """``B`` residual blocks ``h -> h + W_2 s(W_1 h + b_1) + b_2`` on a stream of width ``d``."""
 
     name = "resnet"
+    gauge_names = ("incoming",)
+
+    @classmethod
+    def examples(cls) -> list[dict]:
+        return [{"model": "resnet", "widths": [2, 2], "blocks": 1, "activation": "x^2"},
+                {"model": "resnet", "widths": [2, 1], "blocks": 2, "activation": "x^2", "bias": True}]
 
     def __init__(self, spec: ResNetSpec, seed: int = 0):
         self.spec = spec
@@ -159,7 +165,23 @@ class ResNet(Model):
                     swap(base + m * d + j, base + m * d + j + 1)
                 gens.append(ParameterMap(tuple(perm), description=f"swap neurons {j}, {j + 1} of block {b + 1}"))
         order = 1 if act.is_linear else factorial(m) ** B
-        return Symmetries(cont, tuple(gens), order, ("incoming",) if act.is_monomial and not act.is_linear else ())
+        return Symmetries(cont, tuple(gens), order, ("incoming",) if act.is_monomial and not act.is_linear else (),
+                          () if act.is_linear else self._neuron_blocks())
+
+    def _neuron_blocks(self) -> tuple[SymmetryBlocks, ...]:
+        """Per block, its neurons (row of ``W_1``, bias, column of ``W_2``), with the weights of the
+        scaling ``s(t z) = t^r s(z)`` when ``s = x^r``."""
+        m, d, out = self.m, self.d, []
+        r = self.activation.degree if self.activation.is_monomial else None
+        for b in range(self.blocks):
+            base = b * self._block_size
+            w2 = base + m * d + (m if self.bias else 0)
+            parts = tuple((tuple(range(base + j * d, base + (j + 1) * d))
+                           + ((base + m * d + j,) if self.bias else ()) + tuple(w2 + c * m + j for c in range(d)),)
+                          for j in range(m))
+            weights = None if r is None else (1,) * (d + self.bias) + (-r,) * d
+            out.append(SymmetryBlocks(parts, weights, f"neurons of block {b + 1}"))
+        return tuple(out)
 
     def gauge(self, kind: str = "auto") -> Gauge:
         """``incoming``: ``W_1[j, 0] = 1`` in every block (monomial activations ``x^r``, ``r >= 2``)."""

@@ -34,7 +34,7 @@ import numpy as np
 
 from .budget import blas_threads, deadline, expired, remaining
 from .certify import certify
-from .distribute import LoopExecutor, default_mode
+from .distribute import LoopExecutor
 from .monodromy import MonodromyResult, monodromy_solve
 from .trace import TraceTestResult, trace_test
 from .trust import Verdict, verdict
@@ -71,8 +71,8 @@ class CertifiedCount:
 
 def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, seed: int = 0,
                     time_limit: float | None = None, stall_loops: int = 5, filter=None, exact: int | None = None,
-                    trace_attempts: int = 3, distribute: str | None = None, image=None, direction=None,
-                    witnesses=None, **monodromy_options) -> CertifiedCount:
+                    trace_attempts: int = 3, distribute: str | None = None, client=None, image=None,
+                    direction=None, witnesses=None, **monodromy_options) -> CertifiedCount:
     """Solve by monodromy, certify, prove freeness, run the trace test and apply the trust rule.
 
     Parameters
@@ -99,8 +99,11 @@ def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, se
         Trace tests with fresh random lines before giving up.
     distribute : str, optional
         ``auto``, ``always`` or ``never``: spread the monodromy rounds over the
-        Dask cluster this runs in (:mod:`pipeline.numeric.distribute`); default
-        ``NEUROVAR_DISTRIBUTE`` or ``auto``. The answer does not depend on it.
+        Dask ``client`` (:mod:`pipeline.numeric.distribute`); default ``auto``.
+        The answer does not depend on it.
+    client : distributed.Client or callable, optional
+        Where spread rounds go (a client, or a function returning one or None);
+        None: this process.
     image : System, optional
         When what is counted are the images ``y(x)`` of the solutions (a
         parametrization's critical parameters): the trace test runs on the
@@ -118,7 +121,8 @@ def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, se
     with threadpool_limits(limits=blas_threads(), user_api="blas"):
         with deadline(time_limit):
             return _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filter, exact,
-                                    trace_attempts, distribute, monodromy_options, image, (direction, witnesses))
+                                    trace_attempts, LoopExecutor(distribute or "auto", client), monodromy_options,
+                                    image, (direction, witnesses))
 
 
 def _certified_set(system, R, group):
@@ -166,10 +170,9 @@ def _trace(system, X, R, group, seed, attempts, loops, total, image=None, line=(
 
 
 def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filter, exact,
-                     trace_attempts, distribute, monodromy_options, image=None, line=(None, None),
+                     trace_attempts, loops, monodromy_options, image=None, line=(None, None),
                      resume_rounds: int = 3) -> CertifiedCount:
     t0 = time.perf_counter()
-    loops = LoopExecutor(distribute or default_mode())
     total = remaining()
     R = monodromy_solve(system, x0, p0, start_pair=start_pair, group=group, seed=seed, stall_loops=stall_loops,
                         time_limit=None if total is None else 0.6 * total, certify=False, loop_tracker=loops,

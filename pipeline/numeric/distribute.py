@@ -12,16 +12,16 @@ central solution set, merged in a fixed order. Each path is tracked by the same
 code with its own step sizes whichever process runs it, so the answer (counts,
 certificates) is the same on 1 and on N workers and with or without a cluster.
 
-**Where the tasks go.** Inside a Dask worker (a grid's batch) the worker's
-client (:func:`distributed.get_client`); in the killable child process of a
-cell with ``timeout_s`` (:mod:`pipeline.runner`) a client of the scheduler whose
-address the worker passes in :data:`SCHEDULER_ENV`; elsewhere (the CLI, a
-notebook) nowhere: the paths are tracked in this process as before. The
-coordinator never blocks its worker's slot waiting: it submits the chunks with
-a high priority, then tracks the last chunks that no worker has started
-itself (and cancels their tasks) while the other workers take the first ones.
-On a 1-worker cluster it tracks everything itself; a lost worker's chunk is
-tracked by the coordinator. No deadlock, no thread oversubscription.
+**Where the tasks go.** To the Dask client the caller passes in (a client, or
+a function returning one or None, called at the first spread round); with no
+client the paths are tracked in this process. This module never looks for a
+cluster itself: which client a cell uses is decided by the compute layer
+(:mod:`pipeline.compute.cluster`). The coordinator never blocks its worker's
+slot waiting: it submits the chunks with a high priority, then tracks the last
+chunks that no worker has started itself (and cancels their tasks) while the
+other workers take the first ones. On a 1-worker cluster it tracks everything
+itself; a lost worker's chunk is tracked by the coordinator. No deadlock, no
+thread oversubscription.
 
 **Large.** With ``distribute="auto"`` a round is spread when its *work
 estimate* ``paths x unknowns^2`` (a Newton step costs a linear solve per path,
@@ -47,7 +47,6 @@ Example
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import numpy as np
@@ -62,18 +61,6 @@ LARGE_WORK = 30_000
 #: Paths per chunk (at least; at most :data:`MAX_CHUNKS` chunks per round).
 MIN_CHUNK = 32
 MAX_CHUNKS = 8
-#: Environment variable with the scheduler address, for cells run in a child process of a worker.
-SCHEDULER_ENV = "NEUROVAR_CLUSTER_SCHEDULER"
-#: Environment variable with the default mode (``auto`` when unset).
-MODE_ENV = "NEUROVAR_DISTRIBUTE"
-
-_CLIENT = None
-
-
-def default_mode() -> str:
-    """``NEUROVAR_DISTRIBUTE`` if it names a mode, else ``auto``."""
-    m = os.environ.get(MODE_ENV, "auto").strip().lower()
-    return m if m in MODES else "auto"
 
 
 def work_estimate(system, paths: int) -> int:
@@ -123,30 +110,6 @@ def _track_rows(system, starts, p0, p1, gamma, options):
     return R.solutions, R.status
 
 
-def cluster_client():
-    """The Dask client of the cluster this process works for, or None (see the module docstring)."""
-    global _CLIENT
-    try:
-        from distributed import get_client, get_worker
-
-        get_worker()
-        return get_client()
-    except (ImportError, ValueError):
-        pass
-    addr = os.environ.get(SCHEDULER_ENV)
-    if not addr:
-        return None
-    if _CLIENT is not None and _CLIENT.status == "running" and _CLIENT.scheduler.address == addr:
-        return _CLIENT
-    try:
-        from distributed import Client
-
-        _CLIENT = Client(addr, timeout="10s", set_as_default=False)
-    except Exception:  # no scheduler there any more: track locally
-        _CLIENT = None
-    return _CLIENT
-
-
 class LoopExecutor:
     """A drop-in for :func:`~pipeline.numeric.tracker.track_loops` that spreads large rounds over the cluster.
 
@@ -155,8 +118,9 @@ class LoopExecutor:
     mode : str
         ``auto`` (spread rounds whose :func:`work_estimate` reaches ``large_work``),
         ``always`` or ``never``.
-    client : distributed.Client, optional
-        Default: :func:`cluster_client` at the first spread round.
+    client : distributed.Client or callable, optional
+        Where spread rounds go: a client, or a function returning a client or
+        None (called once, at the first spread round). None: this process.
     large_work : int
 
     Attributes
@@ -178,6 +142,12 @@ class LoopExecutor:
         if self.mode == "never" or paths < 2:
             return False
         return self.mode == "always" or work_estimate(system, paths) >= self.large_work
+
+    def _client(self):
+        """The client passed in (a factory is called once, at the first spread round)."""
+        if callable(self.client) and not hasattr(self.client, "submit"):
+            self.client = self.client()
+        return self.client
 
     def _system_ref(self, client, system):
         key = (id(client), id(system))
@@ -217,7 +187,7 @@ class LoopExecutor:
         self.stats["spread_rounds"] += 1
         parts = chunks(paths)
         self.stats["chunks"] += len(parts)
-        client = self.client if self.client is not None else cluster_client()
+        client = self._client()
         results: list = [None] * len(parts)
         if client is not None:
             try:
@@ -270,4 +240,4 @@ class LoopExecutor:
                 f.release()
 
 
-__all__ = ["LARGE_WORK", "LoopExecutor", "MODES", "chunks", "cluster_client", "default_mode", "work_estimate"]
+__all__ = ["LARGE_WORK", "LoopExecutor", "MODES", "chunks", "work_estimate"]

@@ -1,13 +1,15 @@
 """Finite groups that permute blocks of coordinates: orbits without enumerating the group.
 
-A :class:`BlockPermutationGroup` is a product of symmetric groups
-``S_{k_1} x ... x S_{k_f}``; factor ``i`` permutes ``k_i`` blocks of ``b_i``
-coordinates each (block ``j`` of factor ``i`` is the index row ``blocks[i][j]``).
-The hidden neurons of a network with one hidden layer are such blocks: the
-permutation of neurons ``pi`` sends the parameters of neuron ``j`` (its row of
-``W_1``, its bias, its column of ``W_2``) to neuron ``pi(j)``; in the
-``incoming`` gauge (``W_1[j, 0] = 1``) the slice is preserved, so the action on
-the free parameters is a permutation of coordinates.
+A :class:`BlockPermutationGroup` is a product of wreath products
+``(S_{m_1} wr S_{k_1}) x ... x (S_{m_f} wr S_{k_f})``: factor ``i`` permutes
+``k_i`` blocks, each made of ``m_i`` parts of ``b_i`` coordinates, and permutes
+the parts inside each block independently (``m_i = 1``: a symmetric group
+``S_{k_i}`` permuting blocks; block ``j`` of factor ``i``, part ``a`` is the
+index row ``blocks[i][j, a]``). Its order is ``k_i! (m_i!)^{k_i}`` per factor.
+The hidden neurons of a network are such blocks (a permutation of neurons moves
+each neuron's parameters together); a neuron whose output is symmetric in two
+of its weight vectors (``(W_1 x) * (W_2 x)``) has two parts. The problem layer
+(:mod:`pipeline.problems`) builds these groups from what a model declares.
 
 Nothing here enumerates the group (``12!`` and ``15!`` stay numbers):
 
@@ -58,16 +60,25 @@ class BlockPermutationGroup:
     n : int
         Number of coordinates the group acts on (further coordinates, e.g. a
         multiplier appended by a solver, are fixed).
-    blocks : sequence of int arrays of shape (k_i, b_i)
-        ``blocks[i][j]``: the coordinates of block ``j`` of factor ``i``; blocks
-        are disjoint.
+    blocks : sequence of int arrays of shape (k_i, b_i) or (k_i, m_i, b_i)
+        ``blocks[i][j]``: the coordinates of block ``j`` of factor ``i`` (with
+        ``m_i`` parts, permuted inside the block); blocks are disjoint.
+    shared : sequence of int arrays of shape (k_i, s_i) or None, optional
+        Coordinates of each block that move with the block but not with the
+        permutations of its parts (a neuron's output weights when its two
+        incoming weight vectors may be swapped).
     seed : int
         Seed of the random projection that orders blocks.
     """
 
-    def __init__(self, n: int, blocks: Sequence[np.ndarray], seed: int = 0x5EED):
-        self.n = int(n)
-        self.blocks = [np.asarray(b, dtype=np.int64).reshape(len(b), -1) for b in blocks]
+    def __init__(self, n: int, blocks: Sequence[np.ndarray], seed: int = 0x5EED, shared=None):
+        self.n, self.seed = int(n), seed
+        self.parts = [np.asarray(b, dtype=np.int64).reshape(len(b), 1 if np.ndim(b) < 3 else np.shape(b)[1], -1)
+                      for b in blocks]
+        shared = [None] * len(self.parts) if shared is None else list(shared)
+        self.shared = [np.zeros((P.shape[0], 0), dtype=np.int64) if s is None else
+                       np.asarray(s, dtype=np.int64).reshape(P.shape[0], -1) for P, s in zip(self.parts, shared)]
+        self.blocks = [np.concatenate([P.reshape(P.shape[0], -1), s], axis=1) for P, s in zip(self.parts, self.shared)]
         used = np.concatenate([b.ravel() for b in self.blocks]) if self.blocks else np.zeros(0, dtype=np.int64)
         if len(set(used.tolist())) != len(used) or (len(used) and (used.min() < 0 or used.max() >= n)):
             raise ValueError("blocks must be disjoint sets of coordinates in range(n)")
@@ -75,31 +86,47 @@ class BlockPermutationGroup:
         rng = np.random.default_rng(seed)
         self._w = [rng.normal(size=b.shape[1]) + 0.5 for b in self.blocks]
         self._wi = [rng.normal(size=b.shape[1]) for b in self.blocks]
+        self._pw = [rng.normal(size=P.shape[2]) + 0.5 for P in self.parts]
+        self._pwi = [rng.normal(size=P.shape[2]) for P in self.parts]
 
     @property
     def order(self) -> int:
-        """``|G| = prod k_i!`` as a Python int."""
-        return prod(factorial(b.shape[0]) for b in self.blocks)
+        """``|G| = prod k_i! (m_i!)^k_i`` as a Python int."""
+        return prod(factorial(P.shape[0]) * factorial(P.shape[1]) ** P.shape[0] for P in self.parts)
 
     @property
     def description(self) -> str:
-        return " x ".join(f"S_{b.shape[0]}" for b in self.blocks) or "trivial"
+        return " x ".join(f"S_{P.shape[0]}" if P.shape[1] == 1 else f"S_{P.shape[1]} wr S_{P.shape[0]}"
+                          for P in self.parts) or "trivial"
 
     def canonical(self, X: np.ndarray) -> np.ndarray:
-        """The orbit representative of each row of ``X``: blocks sorted by a random projection."""
+        """The orbit representative of each row of ``X``: parts, then blocks, sorted by random projections."""
         X = np.array(np.atleast_2d(X), dtype=np.complex128)
-        for B, w, wi in zip(self.blocks, self._w, self._wi):
-            V = X[:, B]  # (P, k, b)
+        for P, B, w, wi, pw, pwi in zip(self.parts, self.blocks, self._w, self._wi, self._pw, self._pwi):
+            if P.shape[1] > 1:
+                V = X[:, P]  # (P, k, m, b)
+                keys = V.real @ pw + V.imag @ pwi  # (P, k, m)
+                order = np.argsort(keys, axis=2, kind="stable")
+                X[:, P] = np.take_along_axis(V, order[:, :, :, None], axis=2)
+            V = X[:, B]  # (P, k, m b + s)
             keys = V.real @ w + V.imag @ wi  # (P, k)
             order = np.argsort(keys, axis=1, kind="stable")
             X[:, B] = np.take_along_axis(V, order[:, :, None], axis=1)
         return X
 
+    def lifted(self, width: int) -> "BlockPermutationGroup":
+        """The same group acting on ``C^width`` (``width >= n``; the extra coordinates fixed)."""
+        return BlockPermutationGroup(width, self.parts, self.seed, self.shared)
+
+    def _units(self):
+        """The smallest moved units, as ``(k m, b)`` index arrays: the parts of every block of a factor."""
+        return [P.reshape(-1, P.shape[2]) for P in self.parts]
+
     def invariant_forms(self, width: int | None = None) -> np.ndarray:
         """Columns spanning the invariant linear forms on ``C^width`` (``width >= n``; extra coordinates fixed)."""
         width = self.n if width is None else width
         cols = []
-        for B in self.blocks:
+        for B in self._units() + [s for s in self.shared if s.shape[1]]:
             for c in range(B.shape[1]):
                 a = np.zeros(width)
                 a[B[:, c]] = 1.0
@@ -111,7 +138,7 @@ class BlockPermutationGroup:
         return np.array(cols, dtype=np.complex128).T.reshape(width, -1)
 
     def free_on(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        """Whether the stabiliser of each certified point is trivial (blocks pairwise disjoint boxes).
+        """Whether the stabiliser of each certified point is trivial (parts of all blocks pairwise disjoint boxes).
 
         ``lo, hi`` have shape ``(P, 2 n)``: lower and upper ends of the real
         parts (first ``n``) and imaginary parts (last ``n``) of the enclosures.
@@ -119,7 +146,7 @@ class BlockPermutationGroup:
         lo, hi = np.atleast_2d(lo), np.atleast_2d(hi)
         n = lo.shape[1] // 2
         ok = np.all(np.isfinite(lo), axis=1) & np.all(np.isfinite(hi), axis=1)
-        for B in self.blocks:
+        for B in self._units():
             idx = np.concatenate([B, B + n], axis=1)  # (k, 2b)
             L, H = lo[:, idx], hi[:, idx]  # (P, k, 2b)
             # boxes j, l overlap iff every coordinate interval overlaps
@@ -150,7 +177,7 @@ class BlockPermutationGroup:
             differ = np.zeros(len(E), dtype=bool)
             if len(fidx):
                 differ |= np.any((lo[E][:, fidx] > hi[i, fidx]) | (hi[E][:, fidx] < lo[i, fidx]), axis=1)
-            for B in self.blocks:
+            for B in self._units():
                 bidx = np.concatenate([B, B + n], axis=1)  # (k, 2b)
                 Li, Hi = lo[i, bidx], hi[i, bidx]  # (k, 2b)
                 Le, He = lo[E][:, bidx], hi[E][:, bidx]  # (e, k, 2b)
@@ -163,51 +190,4 @@ class BlockPermutationGroup:
         return keep
 
 
-def network_block_group(model, gauge, free: np.ndarray) -> BlockPermutationGroup | None:
-    """The neuron permutations of a one-hidden-layer network as a block group on the free parameters.
-
-    Returns None when the permutations do not act by permuting the free
-    coordinates (more than one hidden layer: a permutation of layer ``i``
-    moves the gauge entries of layer ``i + 1``; the ``outgoing`` gauge adds
-    roots of unity; ``gl`` absorbs the permutations).
-
-    Example
-    -------
-    >>> from neurovar.pipeline.models import build_model
-    >>> from neurovar.pipeline.algebra.gauge import choose_gauge
-    >>> m = build_model({"model": "mlp", "widths": [3, 4, 1], "activation": "x^3"})
-    >>> g = choose_gauge(m)
-    >>> free = np.array([k for k in range(m.num_params) if k not in g.fixed])
-    >>> G = network_block_group(m, g, free)
-    >>> G.order, G.blocks[0].shape
-    (24, (4, 3))
-    """
-    widths = tuple(getattr(model, "widths", ()))
-    if not getattr(model, "dense_layered", False) or len(widths) != 3 or gauge.kind not in ("incoming", "none"):
-        return None
-    k = widths[1]
-    # the neurons' coordinate blocks, read off the declared generators (adjacent transpositions of
-    # the hidden neurons): block 0 is the lower index of each pair s_0 swaps, block j+1 = s_j(block j)
-    gens = [g for g in model.symmetries().generators if g.order == 1 or not any(g.exponents or ())]
-    if len(gens) != k - 1:
-        return None
-    perms = [np.asarray(g.perm) for g in gens]
-    if k == 1:
-        neuron = [list(range(model.num_params))]
-    else:
-        moved = np.flatnonzero(perms[0] != np.arange(len(perms[0])))
-        neuron = [sorted({int(min(x, perms[0][x])) for x in moved})]
-        for j in range(k - 1):
-            neuron.append([int(perms[j][c]) for c in neuron[j]])
-    pos = {int(p): i for i, p in enumerate(free)}
-    blocks = []
-    for j, coords in enumerate(neuron):
-        if any(c in gauge.fixed and c != coords[0] for c in coords):
-            return None
-        blocks.append([pos[c] for c in coords if c in pos])
-    if len({len(b) for b in blocks}) != 1 or not blocks[0]:
-        return None
-    return BlockPermutationGroup(len(free), [np.array(blocks, dtype=np.int64)])
-
-
-__all__ = ["BlockPermutationGroup", "network_block_group"]
+__all__ = ["BlockPermutationGroup"]

@@ -42,7 +42,7 @@ and the test is repeated while new extra witnesses come.
 on the image of the quotient curve ``C / G`` under invariant linear forms
 ``y = A^T x`` (:class:`LinearImage`: by default all of the group's; a network
 fiber passes the sums over neurons of their incoming weights,
-:func:`~pipeline.numeric.fiber.incoming_sums`): ``phi = -(a . y - 1) lam``, one
+:func:`~pipeline.problems.fiber.incoming_sums`): ``phi = -(a . y - 1) lam``, one
 representative per orbit is tracked, and the traces are those of ``y`` and
 ``lam``. The images must separate the orbits: two found orbits (or two extra
 witnesses) with one image make the test inconclusive, never a pass. Where two
@@ -184,9 +184,7 @@ def _lift_group(group, width):
     """The group acting on ``(x, lam)`` (``lam`` fixed)."""
     if group is None:
         return None
-    from .symmetry import BlockPermutationGroup
-
-    return BlockPermutationGroup(width, group.blocks)
+    return group.lifted(width)
 
 
 def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: float | None = None,
@@ -224,11 +222,11 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
         random vector of ``p0``'s scale). A family whose solutions are far more
         sensitive to some parameters than to others passes a direction that
         moves a solution at unit speed (see
-        :meth:`~pipeline.numeric.fiber.NetworkFiberFamily.trace_direction`).
+        :meth:`~pipeline.problems.fiber.NetworkFiberFamily.trace_direction`).
     witnesses : callable, optional
         ``witnesses(p0, v, beta, seed, time_limit) -> points (x, lam)`` of
         ``C ∩ {q = 0}`` found another way (for network fibers the chart
-        crossings, :class:`~pipeline.numeric.poles.ChartCrossings`); after a
+        crossings, :class:`~pipeline.problems.crossings.ChartCrossings`); after a
         failed test the extra witnesses' monodromy continues from them too.
     image : System, optional
         A map ``y(x)`` (no parameters) whose *images* are counted: the test is

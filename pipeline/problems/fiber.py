@@ -55,9 +55,10 @@ import flint
 import numpy as np
 
 from ..algebra.gauge import Gauge, choose_gauge, symmetry_orbit
-from .system import System
-from .poles import ChartCrossings
-from .tracker import TrackerOptions
+from ..numeric.system import System
+from ..numeric.tracker import TrackerOptions
+from .crossings import ChartCrossings
+from .groups import declared_block_group
 
 
 @dataclass
@@ -221,15 +222,17 @@ def network_fiber_family(model, gauge: Gauge | None = None, seed: int = 0, heigh
 
 def numerical_fiber(model, gauge: Gauge | None = None, seed: int = 0, *, target_count: int | None = None,
                     stall_loops: int = 5, time_limit: float | None = None, certify: bool = True,
-                    use_symmetries: bool = True, exact: int | None = None, distribute: str | None = None) -> dict:
+                    use_symmetries: bool = True, exact: int | None = None, distribute: str | None = None,
+                    client=None) -> dict:
     """Points of the generic fiber in the gauge slice, by monodromy from ``theta0``, certified.
 
     Parameters
     ----------
     model : Model
-        An MLP or linear network whose generic fiber in the slice is finite
+        Any model of the protocol whose generic fiber in the slice is finite
         (check the slice Jacobian's rank first; a positive-dimensional fiber
         makes ``theta0`` a non-isolated solution and is refused by Newton).
+        What it declares decides the fast paths (see ``fast_paths``).
     gauge : Gauge, optional
         Default :func:`choose_gauge` ``(model)``.
     seed : int
@@ -246,15 +249,19 @@ def numerical_fiber(model, gauge: Gauge | None = None, seed: int = 0, *, target_
         Kept for compatibility: the count is always certified (the trust rule
         needs it).
     use_symmetries : bool
-        Use the known neuron permutations: for one hidden layer as a block
-        permutation group (one representative per orbit, never enumerated),
-        otherwise as an enumerated group action.
+        Use the declared finite symmetries: as a block permutation group when
+        the model declares their layout and the gauge keeps it
+        (:mod:`pipeline.problems.groups`; one representative per orbit, never
+        enumerated), otherwise the declared generators as an enumerated group
+        action (each point then counts as its own orbit).
     exact : int, optional
         An exact count of the fiber to compare with (``completeness`` is then
         ``exact-agrees`` when it equals the certified points).
     distribute : str, optional
         ``auto``, ``always`` or ``never``: monodromy rounds as Dask tasks on
-        the current cluster (:mod:`pipeline.numeric.distribute`).
+        ``client`` (:mod:`pipeline.numeric.distribute`).
+    client : distributed.Client or callable, optional
+        Where spread rounds go (None: this process).
 
     Returns
     -------
@@ -267,32 +274,36 @@ def numerical_fiber(model, gauge: Gauge | None = None, seed: int = 0, *, target_
         ``stop_reason`` (what stopped monodromy: never a certificate),
         ``squared_up``, ``solutions_squared_up``, ``loops``, ``paths_tracked``,
         ``seconds``, ``num_unknowns``, ``num_equations``, ``solutions``
-        (certified representatives passing the filter).
+        (certified representatives passing the filter), ``fast_paths`` (which of
+        ``block-group``, ``enumerated-group``, ``traced-incoming-sums`` and
+        ``chart-crossings`` applied, comma-separated, or ``none``).
     """
-    from .count import certified_count
-    from .symmetry import network_block_group
+    from ..numeric.count import certified_count
 
     t0 = time.perf_counter()
     fam = network_fiber_family(model, gauge, seed)
     S = fam.system
     x0 = fam.theta0[fam.free]
-    group = network_block_group(model, fam.gauge, fam.free) if use_symmetries else None
-    action = fam.group_action if use_symmetries and group is None else None
+    group, weights = declared_block_group(model, fam.gauge, fam.free) if use_symmetries else (None, None)
+    action = fam.group_action if use_symmetries and group is None and fam.gauge.permutation_order > 1 else None
     filt = (lambda X: fam.residual(X) <= 1e-8) if fam.squared_up else None
     # loop endpoints are judged by the equilibrated condition number: a decomposition with a neuron near
     # the gauge chart's line at infinity (incoming weights ~13, output weight ~1e-8) is a simple root
     # whose raw condition number is ~1e11; with the raw bound of 1e10 the (3, 12, 1) x^7 fibre over
     # seed 1 kept 4 of its 5 orbits after 198 loops, with this one all 5 after 65
     loop_opts = TrackerOptions(endgame=False, corrector_tol=1e-4, singular_condition=1e12, equilibrated=True)
-    image = incoming_sums(model, group, fam.free)
+    image = incoming_sums(group, weights)
+    crossings = ChartCrossings.for_fiber(model, fam, image, network_fiber_family)
     C = certified_count(S, x0, fam.base_parameters, group=group, seed=seed, time_limit=time_limit, options=loop_opts,
                         stall_loops=stall_loops, filter=filt, exact=exact,
                         target_count=None if fam.squared_up else target_count, group_action=action,
-                        distribute=distribute, image=image,
-                        direction=fam.trace_direction,
-                        witnesses=ChartCrossings.for_fiber(model, fam, image, network_fiber_family))
+                        distribute=distribute, client=client, image=image,
+                        direction=fam.trace_direction, witnesses=crossings)
     R = C.monodromy
     order = C.group_order
+    fast = [name for name, used in (("block-group", group is not None), ("enumerated-group", action is not None),
+                                    ("traced-incoming-sums", image is not None),
+                                    ("chart-crossings", crossings is not None)) if used]
     return {
         "fiber_points": C.count,
         "count": int(C.orbits) * order,
@@ -302,7 +313,7 @@ def numerical_fiber(model, gauge: Gauge | None = None, seed: int = 0, *, target_
         "completeness": C.completeness,
         "reason": C.reason,
         "trusted": C.count is not None,
-        "orbits": C.orbits if group is not None else R.orbits,
+        "orbits": C.orbits,
         "group_order": order,
         "free": C.free,
         "stop_reason": R.stop_reason,
@@ -315,31 +326,28 @@ def numerical_fiber(model, gauge: Gauge | None = None, seed: int = 0, *, target_
         "num_equations": fam.full.n_equations,
         "solutions": C.solutions,
         "trace": C.trace,
+        "fast_paths": ",".join(fast) or "none",
     }
 
 
-def incoming_sums(model, group, free):
-    """The trace test's forms for a neuron-permutation group: the sums over neurons of their incoming weights.
+def incoming_sums(group, weights):
+    """The trace test's forms for a block group: the sums over blocks of their incoming coordinates.
 
     A :class:`~pipeline.numeric.trace_forms.LinearImage` of the group's
-    invariant linear forms, without the output weights' sums: those grow with
-    the target (a pole at ``lam = infinity``) and dominate the image, and with
-    them the extra witnesses' monodromy stalls early (measured on the plane
-    quintic: 3 to 14 of its 35 extra witnesses, against all 35 without them).
-    None without a group, or when no incoming weight is free.
+    invariant linear forms on the coordinates of declared weight ``+1`` (a
+    neuron's incoming weights), without the others (the output weights): those
+    grow with the target (a pole at ``lam = infinity``) and dominate the image,
+    and with them the extra witnesses' monodromy stalls early (measured on the
+    plane quintic: 3 to 14 of its 35 extra witnesses, against all 35 without
+    them). None without a group or declared weights, or when no incoming
+    coordinate is free (the trace test then traces all invariant forms).
     """
-    from .trace_forms import LinearImage
+    from ..numeric.trace_forms import LinearImage
 
-    if group is None:
+    if group is None or weights is None or len(group.parts) != 1 or group.parts[0].shape[1] != 1:
         return None
-    widths = tuple(getattr(model, "widths", ()))
-    if len(widths) != 3:
-        return None
-    from ..models.layered import param_offsets
-
-    first_out = param_offsets(widths, getattr(model, "bias", False))[1][0]
-    A = group.invariant_forms(len(free))
-    cols = [c for c in range(group.blocks[0].shape[1]) if free[group.blocks[0][0, c]] < first_out]
+    A = group.invariant_forms(group.n)
+    cols = [c for c, w in enumerate(weights) if w == 1]
     return LinearImage(A[:, cols]) if cols else None
 
 
