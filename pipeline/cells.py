@@ -118,6 +118,11 @@ def make_cell(
         raise SpecError(f"{pre}seed", f"must be a non-negative integer, got {seed!r}")
     if timeout_s is not None and (not isinstance(timeout_s, (int, float)) or timeout_s <= 0):
         raise SpecError(f"{pre}timeout_s", f"must be a positive number of seconds, got {timeout_s!r}")
+    if comp.check is not None and mdump is not None:
+        try:
+            comp.check(build_model(mdump, seed=seed), p)
+        except SpecError as e:
+            raise SpecError(f"{pre}{e.field}", e.message) from None
     return Cell(computation=computation, model=mdump, params=p.model_dump(mode="json"), seed=seed, timeout_s=timeout_s)
 
 

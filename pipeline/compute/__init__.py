@@ -82,6 +82,8 @@ class Computation:
     description: str = ""
     #: rough relative cost of a cell, used to pack batches (seconds, a guess)
     cost: Callable[..., float] | None = field(default=None, compare=False)
+    #: ``check(model, params)`` raises SpecError when the model has no route at that size (exit 2 before running)
+    check: Callable[..., None] | None = field(default=None, compare=False)
     #: The output schema (a dataclass) the column kinds were derived from.
     schema: type | None = field(default=None, compare=False)
 
