@@ -48,6 +48,9 @@ import numpy as np
 
 #: relative tolerance for a zero loss and for ties between strata
 RTOL = 1e-9
+#: Endpoints in the gauge chart can be large and badly scaled (a neuron nearly along the chart's boundary
+#: ``w[0] = 0``): the tracker does not judge them by conditioning; Krawczyk certificates at ``u`` do.
+ENDPOINTS = dict(infinity_threshold=1e12, singular_condition=1e30)
 
 
 @dataclass
@@ -155,7 +158,7 @@ def carry(solved: SolvedStratum, U: np.ndarray, Q, seed: int = 0) -> list[Stratu
     starts = np.tile(solved.solutions, (S, 1))
     p1 = np.repeat(np.asarray(U, dtype=complex), K, axis=0)
     T = track(solved.system, starts, solved.base, p1, gamma=np.repeat(gam, K),
-              options=TrackerOptions(infinity_threshold=1e12))
+              options=TrackerOptions(**ENDPOINTS))
     out = []
     for s in range(S):
         rows = slice(s * K, (s + 1) * K)
@@ -164,7 +167,7 @@ def carry(solved: SolvedStratum, U: np.ndarray, Q, seed: int = 0) -> list[Stratu
         if not ok.all():
             # a second attempt with a fresh gamma before giving up on the sample
             T2 = track(solved.system, solved.solutions, solved.base, np.asarray(U[s], dtype=complex),
-                       gamma=np.exp(2j * np.pi * rng.random()), options=TrackerOptions(infinity_threshold=1e12))
+                       gamma=np.exp(2j * np.pi * rng.random()), options=TrackerOptions(**ENDPOINTS))
             X, ok = T2.solutions, T2.regular
             if not ok.all():
                 out.append(StratumMinimum(False, reason=f"{solved.stratum.label}: {int((~ok).sum())} of {K} "
