@@ -87,3 +87,19 @@ def test_bad_input_exits_2_naming_the_field(args, field):
     assert field in p.stderr
     if field == "--widths":
         assert "use (2, 2, 1)" in p.stderr  # what would work instead
+
+
+def test_four_data_points_zero_loss_iff_the_interpolating_cubic_has_one_real_root():
+    """With 4 inputs Q = A^T A is invertible (dim V = 4): the labels are fitted exactly iff the unique
+    interpolating binary cubic u = A^-1 t is a sum of two real cubes, i.e. has one real root."""
+    from neurovar.pipeline.compute.bias_strata import metric
+
+    m = _cubic()
+    r = bias(m, BiasParams(samples=40, dataset_size=4), seed=0)
+    _, sample = metric(m, "identity", 4, 0)
+    U, off = sample(np.random.default_rng([0, 0xB1A5]), 40)
+    assert np.abs(off).max() < 1e-8  # four points, four coefficients: u interpolates the labels
+    one_root = sum(int(np.sum(np.abs(np.roots(u).imag) < 1e-9)) == 1 for u in U)
+    assert r["certified"] == 40
+    assert r["counts"]["zero-loss"] == one_root
+    assert r["counts"]["zero-loss"] + r["counts"]["boundary"] == 40
