@@ -15,6 +15,15 @@ enter linearly, so the *global* minimum over ``(a, w)`` is the minimum over
 the infimum over the closure of the real image (``w_i -> +-infinity``
 included).
 
+Two inputs
+----------
+Widths ``(2, 2, 1)`` go to :mod:`.bias_strata`: the network, one neuron and the
+merging-neuron limit are each solved once at a generic complex target and carried
+to every sample by a parameter homotopy (:mod:`.bias_param`), with Gaussian targets
+``u ~ N(0, Q^{-1})`` for ``weights`` (``bombieri``: Kostlan forms) or datasets of at
+least ``dim V`` points. Other widths are refused before running (exit 2) with the
+routes that exist.
+
 Search and certificate
 ----------------------
 ``l`` is evaluated on a grid in ``phi_i = arctan w_i`` over ``[-pi/2, pi/2]^k``
