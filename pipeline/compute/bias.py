@@ -15,6 +15,15 @@ enter linearly, so the *global* minimum over ``(a, w)`` is the minimum over
 the infimum over the closure of the real image (``w_i -> +-infinity``
 included).
 
+Two inputs
+----------
+Widths ``(2, 2, 1)`` go to :mod:`.bias_strata`: the network, one neuron and the
+merging-neuron limit are each solved once at a generic complex target and carried
+to every sample by a parameter homotopy (:mod:`.bias_param`), with Gaussian targets
+``u ~ N(0, Q^{-1})`` for ``weights`` (``bombieri``: Kostlan forms) or datasets of at
+least ``dim V`` points. Other widths are refused before running (exit 2) with the
+routes that exist.
+
 Search and certificate
 ----------------------
 ``l`` is evaluated on a grid in ``phi_i = arctan w_i`` over ``[-pi/2, pi/2]^k``
@@ -97,6 +106,7 @@ from ..errors import SpecError
 from ..stats import wilson_interval
 from .bias_exact import ExactMinimum, exact_two_neuron
 from .bias_search import Problem, certified_one_neuron, confluent_boundary, search
+from .bias_strata import bias_shallow, check_route
 
 VERSION = "1"
 STRATA = ("smooth", "zero-loss", "boundary", "ramification", "sparse: neuron removed", "sparse: zero W1")
@@ -109,6 +119,19 @@ class BiasParams(BaseModel):
     samples: int = Field(200, description="number of data samples (u, or datasets)")
     dataset_size: int | None = Field(None, description="points in each random dataset (default: Gaussian u, Q = I)")
     grid: int = Field(0, description="grid points per parameter (0: 1001 for k = 1, 101 for k = 2, 31 for k = 3)")
+    weights: str = Field("identity", description="Q of Gaussian targets u ~ N(0, Q^-1) without a dataset: identity, "
+                         "bombieri (Kostlan forms), generic, diag:a,b,..; widths (d0 >= 2, k, 1) only")
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v):
+        from ..algebra.weights import parse_weights
+
+        kind, _ = parse_weights(v)
+        if kind in ("data", "psd", "file"):
+            raise ValueError(f"{v!r} is not a Gaussian target's Q: use identity, bombieri, generic or diag:..; "
+                             "for data set dataset_size")
+        return v
 
     @field_validator("samples")
     @classmethod
@@ -123,6 +146,16 @@ class BiasParams(BaseModel):
         if v is not None and v < 1:
             raise ValueError(f"a dataset needs at least 1 point, got {v}; omit it for Gaussian data with Q = I")
         return v
+
+
+def check(model, params: BiasParams) -> None:
+    """The model and options have a certified route (raises :class:`SpecError` naming the field and the fix)."""
+    if model.dense_layered and len(model.widths) == 3 and model.widths[0] == 1:
+        _check_model(model)
+        if params.weights != "identity":
+            raise SpecError("params.weights", "widths (1, k, 1) use Q = I or a dataset: drop weights")
+        return
+    check_route(model, params.weights, params.dataset_size)
 
 
 def _check_model(model) -> int:
@@ -189,6 +222,9 @@ def _projection_critical(prob: Problem, w: np.ndarray, a: np.ndarray) -> bool:
 
 def bias(model, params: BiasParams, seed: int = 0) -> dict:
     """Monte Carlo over data of the stratum of the global minimiser (see the module docstring)."""
+    check(model, params)
+    if model.widths[0] != 1:
+        return bias_shallow(model, params, seed)
     k = _check_model(model)
     act = model.activation
     coeffs = [Fraction(x) for x in act.coeffs]
@@ -318,6 +354,11 @@ class BiasOutputs:
     search_disagreements: int | None = None
     degenerate_q: bool | None = None
     case2: bool | None = None
+    certified_share: float | None = None
+    uncertified_reasons: dict | list | None = None
+    route: str | None = None
+    strata_solutions: dict | list | None = None
+    strata_complete: dict | list | None = None
 
 
 COMPUTATION = Computation(
@@ -325,9 +366,10 @@ COMPUTATION = Computation(
     version=VERSION,
     run=_run,
     params=BiasParams,
-    description="Monte Carlo over data of the stratum of the global minimiser (shallow networks (1, k, 1))",
+    description="Monte Carlo over data of the stratum of the global minimiser (shallow networks (1, k, 1) and "
+                "(2, 2, 1), certified by exact critical points or one parameter homotopy per sample)",
     models=("mlp",),
     outputs=BiasOutputs,
     cost=lambda model, params: params.samples * (0.02 if model.widths[1] == 1 else 0.1),
-    check=lambda model, params: _check_model(model),
+    check=check,
 )
