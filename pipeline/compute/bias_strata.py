@@ -72,6 +72,10 @@ def check_route(model, weights: str, dataset_size: int | None) -> None:
                         "(the critical sets are too large to carry per sample): use (2, 2, 1) or (1, k, 1), k <= 3")
     if model.bias:
         raise SpecError("model.bias", "bias supports networks without bias: set bias false")
+    act = model.activation
+    if not (act.is_monomial and act.degree == 3 and act.coeffs[3] == 1):  # the strata are derived for cubes
+        raise SpecError("model.activation", f"bias's certified route for widths {list(w)} is for the activation "
+                        f"x^3 (sums of cubes of linear forms), got {act.text}: use x^3, or widths (1, k, 1)")
     if dataset_size is not None and dataset_size < model.ambient_dimension:
         raise SpecError("params.dataset_size", f"a dataset of {dataset_size} points gives a degenerate Q "
                         f"(dim V = {model.ambient_dimension}) with positive-dimensional critical sets, which has "
