@@ -63,7 +63,7 @@ def check_route(model, weights: str, dataset_size: int | None) -> None:
         if model.dense_layered:
             raise SpecError("model.widths", f"bias has no certified route for widths {list(w)}: use (1, k, 1) "
                             "with k <= 3 or (2, 2, 1) (each sample solved by parameter homotopy)")
-        raise SpecError("model.model", f"bias has no certified route for model {model.name!r}: use model mlp with "
+        raise SpecError("model.model", "bias has no certified route for this model: use model mlp with "
                         "widths (1, k, 1), k <= 3, or (2, 2, 1)")
     if w[0] == 1:
         return
