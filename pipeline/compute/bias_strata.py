@@ -170,13 +170,13 @@ def metric(model, weights: str, dataset_size: int | None, seed: int):
     # a fixed dataset per cell (inputs from the seed), Gaussian labels per sample
     rng0 = np.random.default_rng([seed, 0xDA7A])
     X = np.round(rng0.standard_normal((dataset_size, model.input_dim)) * 2**10) / 2**10
-    A = [model.features([Fraction(v) for v in row])[0] for row in X]
+    A = [a for row in X for a in model.features([Fraction(v) for v in row])]  # every output of every input
     Q = [[sum((r[i] * r[j] for r in A), Fraction(0)) for j in range(n)] for i in range(n)]
     Af = np.array([[float(v) for v in r] for r in A])
     Qf = Af.T @ Af
 
     def sample(rng, S):
-        t = rng.standard_normal((S, dataset_size))
+        t = rng.standard_normal((S, len(A)))
         U = np.linalg.solve(Qf, Af.T @ t.T).T
         off = np.einsum("sn,sn->s", t, t) - np.einsum("si,ij,sj->s", U, Qf, U)
         return U, off
