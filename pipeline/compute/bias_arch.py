@@ -112,18 +112,17 @@ def check_arch(model, weights: str, dataset_size: int | None, seed: int = 0) -> 
 
 
 @lru_cache(maxsize=8)
-def _solved(spec_json: str, weights: str, dataset_size: int | None, seed: int):
-    """The families solved once per process (every cell with the same model and ``Q`` reuses them)."""
+def _solved(spec_json: str, Q: tuple):
+    """The families solved once per process for the model and ``Q``: cells that differ in their seed but have the
+    same ``Q`` (Gaussian targets) reuse them. The start is fixed (seed 0, then fresh ones if a certificate fails)."""
     from ..models import build_model
-    from .bias_strata import metric
 
     model = build_model(json.loads(spec_json))
-    Q = metric(model, weights, dataset_size, seed)[0]
     out = []
     for s in arch_strata(model):
         S = None
         for attempt in range(ATTEMPTS if s.names else 0):  # a failed certificate: a fresh random start
-            S = solve_stratum(s, Q, seed=seed + 1000 * attempt)
+            S = solve_stratum(s, [list(row) for row in Q], seed=1000 * attempt)
             if S.complete:
                 break
         out.append(S)
@@ -132,9 +131,12 @@ def _solved(spec_json: str, weights: str, dataset_size: int | None, seed: int):
 
 def solved_strata(model, weights: str = "identity", dataset_size: int | None = None, seed: int = 0):
     """``(families, solved sets)`` for the model and ``Q`` (``None`` for the zero function), cached per process."""
+    from .bias_strata import metric
+
     check_arch(model, weights, dataset_size, seed)
-    return arch_strata(model), _solved(json.dumps(model.spec.model_dump(mode="json"), sort_keys=True), weights,
-                                       dataset_size, seed)
+    Q = metric(model, weights, dataset_size, seed)[0]
+    return arch_strata(model), _solved(json.dumps(model.spec.model_dump(mode="json"), sort_keys=True),
+                                       tuple(tuple(row) for row in Q))
 
 
 def least(mins: dict, dims: dict, scale: float) -> str:
