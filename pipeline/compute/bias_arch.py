@@ -17,7 +17,7 @@ and one-layer lightning attention with ``d = 2`` do) gets the certified route of
    least certified real critical value is the global minimum and the family
    attaining it is the sample's stratum.
 
-Strata: ``zero-loss`` (the least loss is 0, relative ``1e-9``), else the family
+Strata: ``zero-loss`` (the least loss is 0, relative ``1e-12``), else the family
 attaining the minimum; ties go to the family with fewer parameters (the
 lower-dimensional stratum). ``ramification`` needs a degenerate ``Q``
 (``dataset_size`` at most ``dim M``), which has positive-dimensional critical sets
@@ -27,7 +27,8 @@ Data as in :func:`.bias_strata.metric`: Gaussian targets ``u ~ N(0, Q^{-1})`` fo
 ``weights`` (``bombieri`` where the coordinates are coefficients of forms:
 Kostlan forms), or a dataset whose ``Q = A^T A`` (every output row of every input)
 is invertible. A sample is ``certified`` when every family's set is complete at its
-``u``; otherwise it counts as ``uncertified`` with the reason.
+``u``; otherwise it counts as ``uncertified`` with the reason, in ``counts`` too: a stratum is only
+ever a certified one (``fractions`` are over all samples, so they still add up to 1).
 
 Example
 -------
@@ -55,6 +56,9 @@ from .bias_param import RTOL, Stratum, carry, solve_stratum
 
 #: samples per vectorised homotopy (memory: samples x solutions x unknowns x ...)
 CHUNK = 200
+#: a zero loss, relative to ``||u||_Q^2``: a squared distance, so ``1e-12`` is a distance of ``1e-6 |u|`` (certified
+#: critical points are accurate far below it; a Gaussian target that close to a proper variety is a ``1e-6`` event)
+ZERO_RTOL = 1e-12
 #: solves per family before its set is left uncertified (each from a new random start pair)
 ATTEMPTS = 3
 
@@ -166,7 +170,7 @@ def classify_targets(strata, solved, U, off, Q, seed: int = 0):
             mins = {s.label: (per[s.label][i].loss if s.names else nu) for s in strata}
             scale = max(nu + off[c0 + i], 1e-300)
             best = min(v for v in mins.values() if v is not None)
-            stratum = "zero-loss" if best + off[c0 + i] <= RTOL * scale else least(mins, dims, scale)
+            stratum = "zero-loss" if best + off[c0 + i] <= ZERO_RTOL * scale else least(mins, dims, scale)
             out.append((stratum, [v[i].reason or f"{k}: incomplete" for k, v in per.items() if not v[i].complete]))
     return out
 
@@ -178,13 +182,13 @@ def bias_arch(model, params, seed: int = 0) -> dict:
     strata, solved = solved_strata(model, params.weights, params.dataset_size, seed)
     Q, sample = metric(model, params.weights, params.dataset_size, seed)
     U, off = sample(np.random.default_rng([seed, 0xB1A5]), params.samples)
-    labels = ["smooth", "zero-loss", "boundary", "ramification"] + [s.label for s in strata
-                                                                    if s.label not in ("smooth", "boundary")]
+    labels = ["smooth", "zero-loss", "boundary", "ramification"] + [s.label for s in strata if s.label not in
+                                                                    ("smooth", "boundary")] + ["uncertified"]
     counts = {s: 0 for s in labels}
     reasons: Counter = Counter()
     certified = 0
     for stratum, bad in classify_targets(strata, solved, U, off, Q, seed):
-        counts[stratum] += 1
+        counts["uncertified" if bad else stratum] += 1  # an incomplete set gives no certified stratum
         reasons.update(bad)
         certified += not bad
     n = params.samples

@@ -64,7 +64,8 @@ def check_route(model, weights: str, dataset_size: int | None) -> None:
             raise SpecError("model.widths", f"bias has no certified route for widths {list(w)}: use (1, k, 1) "
                             "with k <= 3 or (2, 2, 1) (each sample solved by parameter homotopy)")
         raise SpecError("model.model", "bias has no certified route for this model: use model mlp with "
-                        "widths (1, k, 1), k <= 3, or (2, 2, 1)")
+                        "widths (1, k, 1), k <= 3, or (2, 2, 1); model cnn with filters 2,2; or model attention "
+                        "with d 2, d_out 1")
     if w[0] == 1:
         return
     if w not in ROUTE_WIDTHS:
