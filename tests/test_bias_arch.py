@@ -28,12 +28,12 @@ def test_linear_cnn_kostlan_quadratics_zero_loss_is_edelman_kostlan():
     average, and it has 0 or 2, so P(real roots) = sqrt(2) / 2 = 0.707: the zero-loss fraction. The other
     targets are nearest to a square c (1 + v t)^2 (the boundary of the real image, where the roots meet)."""
     m = build_model({"model": "cnn", "filters": [2, 2], "activation": "x"})
-    r = bias(m, BiasParams(samples=120, weights=KOSTLAN2), seed=0)
+    r = bias(m, BiasParams(samples=100, weights=KOSTLAN2), seed=0)
     lo, hi = r["intervals"]["zero-loss"]
     assert lo <= math.sqrt(2) / 2 <= hi
-    assert hi - lo < 0.17
+    assert hi - lo < 0.19
     # every certified sample is fitted or lands on the boundary; none on the interior (the network fills V)
-    assert r["counts"]["zero-loss"] + r["counts"]["boundary"] == r["certified"] >= 115
+    assert r["counts"]["zero-loss"] + r["counts"]["boundary"] == r["certified"] >= 95
     assert r["counts"]["uncertified"] == r["uncertified"]
     # a generic quadratic has 2 factorisations (p + q t)(a + b t) with p = 1 (the roots swapped)
     assert r["strata_solutions"]["smooth"] == 2

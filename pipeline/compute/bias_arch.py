@@ -51,8 +51,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import SpecError
-from ..stats import wilson_interval
-from .bias_param import RTOL, Stratum, carry, solve_stratum
+from .bias_param import RTOL, Stratum, carry, solve_stratum, strata_outputs
 
 #: samples per vectorised homotopy (memory: samples x solutions x unknowns x ...)
 CHUNK = 200
@@ -191,21 +190,10 @@ def bias_arch(model, params, seed: int = 0) -> dict:
         counts["uncertified" if bad else stratum] += 1  # an incomplete set gives no certified stratum
         reasons.update(bad)
         certified += not bad
-    n = params.samples
-    frac = {s: counts[s] / n for s in labels}
-    sparse = sum(counts[s] for s in labels if s.startswith("sparse"))
-    return {
-        "samples": n, "counts": counts, "fractions": frac,
-        "intervals": {s: list(wilson_interval(counts[s], n)) for s in labels},
-        "sparse_fraction": sparse / n, "sparse_interval": list(wilson_interval(sparse, n)),
-        "boundary_fraction": frac["boundary"], "zero_loss_fraction": frac["zero-loss"],
-        "ramification_fraction": frac["ramification"], "smooth_fraction": frac["smooth"],
-        "certified": certified, "uncertified": n - certified, "certified_share": certified / n,
-        "uncertified_reasons": dict(reasons), "degenerate_q": False, "case2": False, "hidden": None,
-        "route": "parameter homotopy (declared strata)",
-        "strata_solutions": {s.label: (S.count if S is not None else 1) for s, S in zip(strata, solved)},
-        "strata_complete": {s.label: (S.complete if S is not None else True) for s, S in zip(strata, solved)},
-    }
+    return {**strata_outputs(counts, certified, reasons), "hidden": None,
+            "route": "parameter homotopy (declared strata)",
+            "strata_solutions": {s.label: (S.count if S is not None else 1) for s, S in zip(strata, solved)},
+            "strata_complete": {s.label: (S.complete if S is not None else True) for s, S in zip(strata, solved)}}
 
 
 __all__ = ["arch_strata", "bias_arch", "check_arch", "classify_targets", "declared", "solved_strata", "least"]

@@ -48,8 +48,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import SpecError
-from ..stats import wilson_interval
-from .bias_param import RTOL, Stratum, carry, loss_of, solve_stratum
+from .bias_param import RTOL, Stratum, carry, loss_of, solve_stratum, strata_outputs
 
 #: samples per vectorised homotopy (memory: samples x solutions x unknowns x ...)
 CHUNK = 250
@@ -227,23 +226,9 @@ def bias_shallow(model, params, seed: int = 0) -> dict:
                 reasons.update(bad)
             else:
                 certified += 1
-    n = params.samples
-    frac = {s: counts[s] / n for s in STRATA}
-    sparse = counts["sparse: neuron removed"] + counts["sparse: zero W1"]
-    return {
-        "samples": n, "counts": counts, "fractions": frac,
-        "intervals": {s: list(wilson_interval(counts[s], n)) for s in STRATA},
-        "sparse_fraction": sparse / n, "sparse_interval": list(wilson_interval(sparse, n)),
-        "boundary_fraction": frac["boundary"], "zero_loss_fraction": frac["zero-loss"],
-        "ramification_fraction": frac["ramification"], "smooth_fraction": frac["smooth"],
-        "certified": certified, "uncertified": n - certified,
-        "certified_share": certified / n,
-        "uncertified_reasons": dict(reasons),
-        "degenerate_q": False, "case2": False, "hidden": model.widths[1],
-        "route": "parameter homotopy",
-        "strata_solutions": {S.stratum.label: S.count for S in solved},
-        "strata_complete": {S.stratum.label: S.complete for S in solved},
-    }
+    return {**strata_outputs(counts, certified, reasons), "hidden": model.widths[1], "route": "parameter homotopy",
+            "strata_solutions": {S.stratum.label: S.count for S in solved},
+            "strata_complete": {S.stratum.label: S.complete for S in solved}}
 
 
 __all__ = ["STRATA", "bias_shallow", "check_route", "classify", "loss_of", "metric", "shallow_strata"]
