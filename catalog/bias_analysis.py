@@ -110,7 +110,8 @@ def stratum_points(merged: pd.DataFrame, against: str = "dataset_size", min_d0: 
 
     ``against="dataset_size"``: a panel per architecture (and ``weights`` of its Gaussian targets), ``x`` the
     dataset size (0: Gaussian targets). ``against="width"``: a panel per architecture without its widths,
-    ``dataset_size`` and ``weights``, ``x`` the hidden width (the largest); architectures without widths drop out.
+    ``dataset_size`` and ``weights`` (but with ``d0`` and the depth), ``x`` the hidden width (the largest);
+    architectures without widths drop out.
     Only networks with at least ``min_d0`` inputs.
     """
     from neurovar.pipeline.stats import wilson_interval
@@ -127,7 +128,9 @@ def stratum_points(merged: pd.DataFrame, against: str = "dataset_size", min_d0: 
         elif against == "width":
             if _missing(g["width"]):
                 continue
-            panel = _label(json.loads(g["spec"]), skip=("widths",)) + f", dataset_size {g['dataset_size']}" + q
+            spec = json.loads(g["spec"])  # one panel per number of inputs and depth: only the hidden widths vary
+            shape = f"d0={g['d0']} depth={len(spec['widths']) - 1}" if spec.get("widths") else ""
+            panel = f"{_label(spec, skip=('widths',))} {shape}, dataset_size {g['dataset_size']}{q}"
             x = int(g["width"])
         else:
             raise ValueError(f"against: choose dataset_size or width, got {against!r}")

@@ -349,11 +349,12 @@ def bias_strata_plots(bias: pd.DataFrame, out: str | Path, min_d0: int = 2) -> l
         if not len(pts):
             continue
         panels = sorted(pts["panel"].unique())
+        color = {st: f"C{i % 10}" for i, st in enumerate(sorted(pts["stratum"].unique()))}  # one colour per stratum
         fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.6), squeeze=False)
         for ax, panel in zip(axes[0], panels):
             for stratum, g in pts[pts["panel"] == panel].groupby("stratum"):
                 ax.errorbar(g["x"], g["fraction"], yerr=[g["fraction"] - g["lo"], g["hi"] - g["fraction"]],
-                            marker="o", ms=3, capsize=2, label=stratum)
+                            marker="o", ms=3, capsize=2, label=stratum, color=color[stratum])
             ax.set_title(panel, fontsize=7)
             ax.set_xlabel("dataset_size (0: Gaussian targets)" if against == "dataset_size" else "hidden width")
             ax.set_ylim(-0.03, 1.03)

@@ -36,7 +36,7 @@ def test_cells_of_one_architecture_pool_over_seeds_with_wilson_intervals():
     assert got == {("boundary", 0): 0.35, ("boundary", 10): 0.0, ("smooth", 0): 0.0, ("smooth", 10): 0.9,
                    ("zero-loss", 0): 0.65, ("zero-loss", 10): 0.1}
     w = stratum_points(m, "width")
-    zl = w[(w["stratum"] == "zero-loss") & (w["panel"].str.contains("dataset_size 0"))]
+    zl = w[(w["stratum"] == "zero-loss") & (w["panel"] == "mlp activation=x^3 d0=2 depth=2, dataset_size 0")]
     assert list(zip(zl["x"], zl["fraction"].round(3))) == [(2, 0.65), (3, 0.2)]
 
 
