@@ -26,6 +26,7 @@ from pydantic import field_validator, model_validator
 from .activation import Activation
 from .base import Gauge, ModelSpec, Symmetries
 from .layered import LayeredNetwork, backward, forward
+from .structure import Convolution1D
 
 
 class CNNSpec(ModelSpec):
@@ -88,7 +89,9 @@ class CNN(LayeredNetwork):
     def examples(cls) -> list[dict]:
         return [{"model": "cnn", "filters": [3, 2], "activation": "x^2"},
                 {"model": "cnn", "filters": [2, 2], "strides": [2, 1], "bias": True, "activation": "x^2"}]
-    convolutional = True
+
+    def structure(self) -> Convolution1D:
+        return Convolution1D(tuple(self.spec.filters), tuple(self.spec.strides), self.activation.text, bool(self.bias))
 
     def __init__(self, spec: CNNSpec, seed: int = 0):
         self.spec = spec
