@@ -139,8 +139,9 @@ class CNN(LayeredNetwork):
         point; no bias). Proof, by induction on the depth. Write ``f = sum_j c_j g_j^r`` with ``c``
         the last filter and ``g_j`` the neurons of layer ``L - 1`` (pre-activation), homogeneous of
         degree ``D = r^(L-2)``. Neuron ``j >= 1`` reads inputs from index ``s_1 ... s_(L-1) j >= 1``
-        on, so ``x_0`` occurs in ``g_0`` only; in the gauge every first tap is 1, so
-        ``g_0 = x_0^D + x_0^(D-1) u_1 + ... + u_D`` (``u_m`` free of ``x_0``). The terms of ``f``
+        on, so ``x_0`` occurs in ``g_0`` only; in the gauge every first tap is 1, so (for ``s = x^r``;
+        ``c x^r`` only adds known constant factors) ``g_0 = x_0^D + x_0^(D-1) u_1 + ... + u_D``
+        (``u_m`` free of ``x_0``). The terms of ``f``
         containing ``x_0`` are those of ``c_0 g_0^r``: its ``x_0^(rD)`` coefficient is ``c_0``, and
         its ``x_0^(rD-m)`` coefficient is ``c_0 (r u_m + P(u_1, ..., u_(m-1)))`` for ``m <= D``
         (``rD - m >= 1`` as ``r >= 2``), so ``f`` determines ``c_0`` and then ``u_1, ..., u_D``, i.e.
