@@ -89,7 +89,8 @@ class CNN(LayeredNetwork):
     @classmethod
     def examples(cls) -> list[dict]:
         return [{"model": "cnn", "filters": [3, 2], "activation": "x^2"},
-                {"model": "cnn", "filters": [2, 2], "strides": [2, 1], "bias": True, "activation": "x^2"}]
+                {"model": "cnn", "filters": [2, 2], "strides": [2, 1], "bias": True, "activation": "x^2"},
+                {"model": "cnn", "filters": [2, 2, 3], "activation": "x"}]  # a finite group: layers 1 and 2 swap
 
     def structure(self) -> Convolution1D:
         return Convolution1D(tuple(self.spec.filters), tuple(self.spec.strides), self.activation.text, bool(self.bias))
