@@ -58,8 +58,8 @@ def defect_heatmaps(dimension: pd.DataFrame, out: str | Path) -> list[Path]:
     d = derive(_ok(dimension))
     if "activation_kind" not in d or "hidden" not in d:
         return []
-    dense = d.apply(lambda row: declares(row.to_dict(), "dense_layered") is not None, axis=1) \
-        if "model" in d else False
+    dense = pd.Series([declares(row, "dense_layered") is not None for row in d.to_dict("records")],
+                      index=d.index, dtype=bool) if "model" in d else False
     mask = dense & (d["activation_kind"] == "monomial") & d["hidden"].notna()
     if "bias" in d:
         mask &= ~d["bias"].fillna(False).astype(bool)
