@@ -82,6 +82,47 @@ def _feasible(rows_eq, rhs_eq, rows_ub, rhs_ub, n, counter) -> bool:
     return res.status == 0
 
 
+def _cheap_feasible(E, e, U, u, n) -> bool:
+    """False when the edge directions ``E`` are dependent, or when the region ``{E alpha = e, U alpha <= u}``
+    has dimension at most 2 and is empty (decided in floating point with a margin; exact checks follow)."""
+    d = len(E)
+    sv = np.linalg.svd(E, compute_uv=d >= n - 2)
+    s = sv[1] if d >= n - 2 else sv
+    if s[-1] <= 1e-9 * s[0]:
+        return False
+    if d < n - 2:
+        return True
+    V = sv[2]
+    a0 = V[:d].conj().T @ ((sv[0].conj().T @ e) / s)
+    r = u - U @ a0
+    tol = 1e-7 * (1 + np.abs(u) + np.abs(U) @ np.abs(a0))
+    if d == n:
+        return bool(np.all(r >= -tol))
+    N = V[d:].T  # the region is a0 + N t, t in R^(n-d): U N t <= r
+    G = U @ N
+    if n - d == 1:
+        g = G[:, 0]
+        pos, neg, zero = g > 1e-12, g < -1e-12, np.abs(g) <= 1e-12
+        if np.any(r[zero] < -tol[zero]):
+            return False
+        hi = np.min((r[pos] + tol[pos]) / g[pos]) if pos.any() else np.inf
+        lo = np.max((r[neg] + tol[neg]) / g[neg]) if neg.any() else -np.inf
+        return bool(lo <= hi)
+    # a polygon: nonempty iff some vertex of it within a large box satisfies every constraint
+    box = 1e12
+    G = np.vstack([G, np.eye(2), -np.eye(2)])
+    r = np.concatenate([r, np.full(4, box)])
+    tol = np.concatenate([tol, np.full(4, 1e-7 * box)])
+    i, j = np.triu_indices(len(G), 1)
+    det = G[i, 0] * G[j, 1] - G[i, 1] * G[j, 0]
+    ok = np.abs(det) > 1e-12 * (np.abs(G[i]).max(axis=1) * np.abs(G[j]).max(axis=1))
+    i, j, det = i[ok], j[ok], det[ok]
+    t0 = (r[i] * G[j, 1] - r[j] * G[i, 1]) / det
+    t1 = (G[i, 0] * r[j] - G[j, 0] * r[i]) / det
+    slack = (r + tol)[:, None] - G @ np.vstack([t0, t1])
+    return bool(np.any(np.all(slack >= 0, axis=0)))
+
+
 def _edge_rows(A, w, k):
     """Equality row (and rhs) and the inequality rows of 'edge k of A is lowest' (scaled, float)."""
     a, b = k
@@ -140,37 +181,32 @@ def mixed_cells(supports: Sequence, seed: int = 0, max_lps: int | None = None) -
                 E.append(k)
         edges.append(E)
     order = sorted(range(n), key=lambda i: len(edges[i]))
+    rows = [{k: _edge_rows(S[i], W[i], k) for k in edges[i]} for i in range(n)]
     cells, normals, volume = [], [], 0
-    stack = [()]
+    stack = [((), np.zeros((0, n)), np.zeros(0), np.zeros((0, n)), np.zeros(0))]
     while stack:
-        chosen = stack.pop()
+        chosen, E0, e0, U0, u0 = stack.pop()
         d = len(chosen)
-        if d == n:
-            got = _exact_cell(S, W, order, chosen)
-            if got is not None:
-                volume += got[0]
-                back = dict(zip(order, chosen))
-                cells.append(tuple(tuple(map(tuple, S[i][list(back[i])])) for i in range(n)))
-                normals.append(tuple(got[1]))
-            continue
         i = order[d]
-        eqs, ubs = [], []
-        for j, k in zip(order, chosen):
-            (er, eb), (ur, ub) = _edge_rows(S[j], W[j], k)
-            eqs.append((er, eb))
-            ubs.append((ur, ub))
         for k in edges[i]:
-            (er, eb), (ur, ub) = _edge_rows(S[i], W[i], k)
-            E = np.array([e for e, _ in eqs] + [er])
-            if np.linalg.matrix_rank(E) < d + 1:
-                continue  # dependent edge directions: a cell of volume 0
-            if d + 1 < n:  # at a full choice the exact check decides
+            (er, eb), (ur, ub) = rows[i][k]
+            E, e = np.vstack([E0, er]), np.append(e0, eb)
+            U, u = np.vstack([U0, ur]), np.concatenate([u0, ub])
+            if not _cheap_feasible(E, e, U, u, n):
+                continue  # dependent edge directions, or infeasible in a dimension <= 1
+            if d + 1 == n:  # a full choice: the exact check decides
+                got = _exact_cell(S, W, order, chosen + (k,))
+                if got is not None:
+                    volume += got[0]
+                    back = dict(zip(order, chosen + (k,)))
+                    cells.append(tuple(tuple(map(tuple, S[j][list(back[j])])) for j in range(n)))
+                    normals.append(tuple(got[1]))
+                continue
+            if d + 1 < n - 2:  # the region has dimension >= 3: a linear program
                 over_budget()
-                U = np.vstack([u for u, _ in ubs] + [ur])
-                c = np.concatenate([r for _, r in ubs] + [ub])
-                if not _feasible(E, [b for _, b in eqs] + [eb], U, c, n, counter):
+                if not _feasible(E, e, U, u, n, counter):
                     continue
-            stack.append(chosen + (k,))
+            stack.append((chosen + (k,), E, e, U, u))
     return MixedCells(volume, cells, normals, counter[0])
 
 
