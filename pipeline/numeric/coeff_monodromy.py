@@ -15,9 +15,7 @@ solutions in ``C^n``, see :func:`~pipeline.numeric.bkk.bkk_bound`).
    solutions reaches the **BKK bound** (the mixed volume, exactly computed by
    :mod:`pipeline.numeric.bkk`). By Bernstein's theorem a generic member has
    exactly that many solutions, so the generic fibre is then complete; no
-   stall criterion and no trace test are needed. Without a bound (``bound=None``)
-   the monodromy stops by stalling and the trace test
-   (:func:`~pipeline.numeric.trace.trace_test`) certifies the generic fibre.
+   stall criterion and no trace test are needed (a time limit may cut it short).
 3. **One parameter homotopy** from ``c0`` to the target's coefficients, with
    the gamma trick: every isolated solution of the target is the end of one
    of these paths (coefficient-parameter homotopy, Morgan--Sommese). The finite
@@ -26,10 +24,9 @@ solutions in ``C^n``, see :func:`~pipeline.numeric.bkk.bkk_bound`).
 
 **Certificate.** ``completeness = "bkk-bound"`` when the target has as many
 certified distinct solutions as the bound: Bernstein's theorem says it has no
-more isolated ones, so these are all (whatever the paths did).
-``"trace-test"`` when the generic fibre passed the trace test and every path
-ended with no singular or uncertified finite end. Otherwise ``"none"`` (the
-count is a lower bound).
+more isolated ones, so these are all (whatever the paths did). Otherwise
+``"none"`` (the count is a lower bound: a solution of the target may be
+singular, or the monodromy was cut by the time limit).
 """
 
 from __future__ import annotations
@@ -104,26 +101,18 @@ def generic_start(F: System, rng, with_origin: bool = False):
     return G, x0, c0, target
 
 
-def coefficient_monodromy(F: System, bound: int | None, with_origin: bool, *, seed: int = 0,
+def coefficient_monodromy(F: System, bound: int, with_origin: bool, *, seed: int = 0,
                           time_limit: float | None = None, stall_loops: int = 5) -> CoefficientMonodromy:
-    """Solve ``F`` by monodromy in its coefficients (module docstring); ``bound`` the BKK bound or None."""
+    """Solve ``F`` by monodromy in its coefficients (module docstring); ``bound`` is the BKK bound and
+    ``with_origin`` says whether it was computed with constant terms added (:func:`~pipeline.numeric.bkk.bkk_bound`)."""
     t0 = time.perf_counter()
     rng = np.random.default_rng([seed, 0xC0EF])
     G, x0, c0, target = generic_start(F, rng, with_origin)
     M = monodromy_solve(G, x0, c0, target_count=bound, stall_loops=stall_loops, seed=seed, certify=False,
-                        time_limit=time_limit, batch_size=max(64, bound or 0))
+                        time_limit=time_limit, batch_size=max(64, bound))
     W = M.solutions
     generic = f"{len(W)} solutions of a generic member by {M.loops} monodromy loops ({M.stop_reason})"
-    trace_ok = False
-    if bound is None:
-        from .trace import trace_test
-
-        left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - t0))
-        T = trace_test(G, W, c0, seed=seed, time_limit=left)
-        trace_ok = bool(T.passed)
-        generic += f"; trace test: {T.reason}"
-    else:
-        generic += f", BKK bound {bound}"
+    generic += f", BKK bound {bound}"
     R = track(G, W, c0, target, gamma=None, seed=int(rng.integers(2**31)))
     regular = R.status == "regular"
     X = R.solutions[regular]
@@ -136,17 +125,14 @@ def coefficient_monodromy(F: System, bound: int | None, with_origin: bool, *, se
     else:
         sols, cert, real, uncertified = np.zeros((0, F.n_variables), dtype=np.complex128), 0, 0, 0
     counts = R.counts()
-    ended = counts["failed"] == 0
-    if bound is not None and cert == bound and len(W) == bound:
+    if cert == bound and len(W) == bound:
         completeness = "bkk-bound"
-    elif trace_ok and ended and not uncertified and counts["singular"] == 0:
-        completeness = "trace-test"
     else:
         completeness = "none"
     reason = (f"{generic}; {len(W)} paths to the target: {counts}; {cert} certified distinct finite solutions"
               + (f", {uncertified} end(s) not certified" if uncertified else ""))
     if completeness == "bkk-bound":
-        reason += f" = the BKK bound (Bernstein: no other isolated solution{'' if with_origin else ' in the torus'})"
+        reason += " = the BKK bound (Bernstein: there is no other isolated solution)"
     paths = {"total": len(W), **counts, "loops": M.loops, "monodromy_paths": M.paths_tracked,
              "bkk": bound, "seconds_monodromy": round(M.seconds, 3)}
     return CoefficientMonodromy(sols, cert, real, uncertified, completeness, reason, paths, counts["singular"])
