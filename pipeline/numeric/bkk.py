@@ -174,6 +174,9 @@ def mixed_cells(supports: Sequence, seed: int = 0, max_lps: int | None = None) -
     edges = []
     for A, w in zip(S, W):
         E = []
+        if np.linalg.matrix_rank(A[1:] - A[0]) == len(A) - 1:  # a simplex: every edge is a lower edge
+            edges.append(list(combinations(range(len(A)), 2)))
+            continue
         for k in combinations(range(len(A)), 2):
             (er, eb), (ur, ub) = _edge_rows(A, w, k)
             over_budget()
