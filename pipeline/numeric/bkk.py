@@ -129,35 +129,23 @@ def _feasible(rows_eq, rhs_eq, rows_ub, rhs_ub, n, counter) -> bool:
     return highs.getModelStatus() == h.HighsModelStatus.kOptimal
 
 
-def _cheap_feasible(E, e, U, u, n) -> bool:
-    """False when the edge directions ``E`` are dependent, or when the region ``{E alpha = e, U alpha <= u}``
-    has dimension at most 2 and is empty (decided in floating point with a margin; exact checks follow)."""
-    d = len(E)
-    sv = np.linalg.svd(E, compute_uv=d >= n - 2)
-    s = sv[1] if d >= n - 2 else sv
-    if s[-1] <= 1e-9 * s[0]:
-        return False
-    if d < n - 2:
-        return True
-    V = sv[2]
-    a0 = V[:d].conj().T @ ((sv[0].conj().T @ e) / s)
-    r = u - U @ a0
-    tol = 1e-7 * (1 + np.abs(u) + np.abs(U) @ np.abs(a0))
-    if d == n:
-        return bool(np.all(r >= -tol))
-    N = V[d:].T  # the region is a0 + N t, t in R^(n-d): U N t <= r
-    G = U @ N
-    if n - d == 1:
-        g = G[:, 0]
-        pos, neg, zero = g > 1e-12, g < -1e-12, np.abs(g) <= 1e-12
-        if np.any(r[zero] < -tol[zero]):
-            return False
-        hi = np.min((r[pos] + tol[pos]) / g[pos]) if pos.any() else np.inf
-        lo = np.max((r[neg] + tol[neg]) / g[neg]) if neg.any() else -np.inf
-        return bool(lo <= hi)
-    # a polygon: nonempty iff some vertex of it within a large box satisfies every constraint
+def _interval_ok(coef, rhs) -> np.ndarray:
+    """Per column ``k``: whether some ``t`` has ``coef[:, k] t <= rhs[:, k]`` for every row (with a margin)."""
+    tol = 1e-7 * (1.0 + np.abs(rhs) + np.abs(coef) * np.abs(rhs).max(axis=0, keepdims=True))
+    r = rhs + tol
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = r / coef
+    pos, neg, zero = coef > 1e-12, coef < -1e-12, np.abs(coef) <= 1e-12
+    hi = np.where(pos, q, np.inf).min(axis=0)
+    lo = np.where(neg, q, -np.inf).max(axis=0)
+    return (lo <= hi) & ~np.any(zero & (r < 0), axis=0)
+
+
+def _polygon_ok(G, r) -> bool:
+    """Whether ``{t in R^2 : G t <= r}`` is nonempty: some vertex within a large box satisfies every row."""
     box = 1e12
     G = np.vstack([G, np.eye(2), -np.eye(2)])
+    tol = 1e-7 * (1.0 + np.abs(r) + np.abs(G[:-4]).sum(axis=1) * np.abs(r).max())
     r = np.concatenate([r, np.full(4, box)])
     tol = np.concatenate([tol, np.full(4, 1e-7 * box)])
     i, j = np.triu_indices(len(G), 1)
@@ -168,6 +156,58 @@ def _cheap_feasible(E, e, U, u, n) -> bool:
     t1 = (G[i, 0] * r[j] - G[j, 0] * r[i]) / det
     slack = (r + tol)[:, None] - G @ np.vstack([t0, t1])
     return bool(np.any(np.all(slack >= 0, axis=0)))
+
+
+def _children(A, w, edges, a0, N, U, u):
+    """The edges of the lifted support ``(A, w)`` that can extend a node: ``(edge, s, N')`` each.
+
+    The node's region is ``{a0 + N s : U (a0 + N s) <= u}``; an edge ``(a, b)`` adds
+    the equation ``<b - a, alpha> = w_a - w_b`` (``g . s = h`` in the node's
+    coordinates, with ``s`` the point of it nearest to 0 and ``N'`` the rest) and
+    the rows "``a`` is lowest". Dropped here: edges whose direction depends on the
+    chosen ones (``g = 0``), and, decided in floating point with a margin (all
+    candidates at once when the new region is a point or a line), those whose new
+    region of dimension <= 2 is empty.
+    """
+    if not edges:
+        return []
+    ea, eb = np.array(edges).T
+    D = A[eb] - A[ea]
+    g = D @ N
+    h = (w[ea] - w[eb]) - D @ a0
+    gn = np.linalg.norm(g, axis=1)
+    keep = gn > 1e-9 * np.linalg.norm(D, axis=1)
+    ea, eb, g, h, gn = ea[keep], eb[keep], g[keep], h[keep], gn[keep]
+    if not len(ea):
+        return []
+    m = N.shape[1]
+    sk = g * (h / gn**2)[:, None]  # (K, m): the nearest point of each new region
+    G0, r0 = U @ N, u - U @ a0
+    P, Wt = A @ N, w + A @ a0  # lifted values of A's points: P s + Wt
+    if m <= 2:
+        if m == 1:  # a point: every row checked at it
+            q = np.zeros_like(sk)
+        else:  # a line s + t q
+            q = np.stack([-g[:, 1], g[:, 0]], axis=1) / gn[:, None]
+        coef = np.vstack([G0 @ q.T, P @ q.T - (P[ea] * q).sum(axis=1)[None, :]])
+        rhs = np.vstack([r0[:, None] - G0 @ sk.T,
+                         (P @ sk.T + Wt[:, None]) - ((P[ea] * sk).sum(axis=1) + Wt[ea])[None, :]])
+        # own rows: value(a) <= value(c), i.e. (P_a - P_c) . (s + t q) <= Wt_c - Wt_a
+        coef[len(G0):] *= -1
+        ok = _interval_ok(coef, rhs)
+    else:
+        ok = np.ones(len(ea), dtype=bool)
+    out = []
+    for j in np.flatnonzero(ok):
+        _, _, Vt = np.linalg.svd(g[j][None, :])
+        Nc = N @ Vt[1:].T
+        if m == 3:  # the new region is a polygon
+            ac = a0 + N @ sk[j]
+            Uc, uc = np.vstack([U, A[ea[j]] - A]), np.concatenate([u, w - w[ea[j]]])
+            if not _polygon_ok(Uc @ Nc, uc - Uc @ ac):
+                continue
+        out.append(((int(ea[j]), int(eb[j])), sk[j], Nc))
+    return out
 
 
 def _edge_rows(A, w, k):
@@ -231,20 +271,15 @@ def mixed_cells(supports: Sequence, seed: int = 0, max_lps: int | None = None) -
                 E.append(k)
         edges.append(E)
     order = sorted(range(n), key=lambda i: len(edges[i]))
-    rows = [{k: _edge_rows(S[i], W[i], k) for k in edges[i]} for i in range(n)]
     cells, normals, volume = [], [], 0
-    stack = [((), np.zeros((0, n)), np.zeros(0), np.zeros((0, n)), np.zeros(0))]
+    # a node: the edges chosen so far and its region {a0 + N s : U (a0 + N s) <= u} (N orthonormal columns)
+    stack = [((), np.zeros(n), np.eye(n), np.zeros((0, n)), np.zeros(0))]
     while stack:
-        chosen, E0, e0, U0, u0 = stack.pop()
-        d = len(chosen)
-        i = order[d]
-        for k in edges[i]:
-            (er, eb), (ur, ub) = rows[i][k]
-            E, e = np.vstack([E0, er]), np.append(e0, eb)
-            U, u = np.vstack([U0, ur]), np.concatenate([u0, ub])
-            if not _cheap_feasible(E, e, U, u, n):
-                continue  # dependent edge directions, or infeasible in a dimension <= 1
-            if d + 1 == n:  # a full choice: the exact check decides
+        chosen, a0, N, U, u = stack.pop()
+        i = order[len(chosen)]
+        A, w = S[i], W[i]
+        for k, s_k, Nc in _children(A, w, edges[i], a0, N, U, u):
+            if Nc.shape[1] == 0:  # a full choice: the exact check decides
                 got = _exact_cell(S, W, order, chosen + (k,))
                 if got is not None:
                     volume += got[0]
@@ -252,11 +287,13 @@ def mixed_cells(supports: Sequence, seed: int = 0, max_lps: int | None = None) -
                     cells.append(tuple(tuple(map(tuple, S[j][list(back[j])])) for j in range(n)))
                     normals.append(tuple(got[1]))
                 continue
-            if d + 1 < n - 2:  # the region has dimension >= 3: a linear program
+            ac = a0 + N @ s_k
+            Uc, uc = np.vstack([U, A[k[0]] - A]), np.concatenate([u, w - w[k[0]]])
+            if Nc.shape[1] >= 3:  # the region has dimension >= 3: a linear program
                 over_budget()
-                if not _feasible(E, e, U, u, n, counter):
+                if not _feasible(np.zeros((0, Nc.shape[1])), [], Uc @ Nc, uc - Uc @ ac, Nc.shape[1], counter):
                     continue
-            stack.append((chosen + (k,), E, e, U, u))
+            stack.append((chosen + (k,), ac, Nc, Uc, uc))
     return MixedCells(volume, cells, normals, counter[0])
 
 
