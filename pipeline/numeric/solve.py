@@ -276,11 +276,13 @@ def solve(equations: str | Sequence[str], variables: Sequence[str], *, method: s
     paths = {"total": len(Z), "bezout": prod(deg), **T.counts(), "finite": int(finite.sum()),
              "at_infinity": int(len(Z) - finite.sum() - failed)}
     singular = int((~simple).sum())
-    doubtful = failed + singular + uncertified  # paths that may have missed or not proven a solution
+    crossed = int(simple.sum()) - cert - uncertified  # two paths on one solution: one jumped
+    doubtful = failed + singular + uncertified + crossed  # paths that may have missed or not proven a solution
     completeness = "total-degree" if not doubtful else "none"
     reason = f"{len(Z)} paths of the total-degree homotopy: {cert} certified distinct finite solutions"
     if doubtful:
-        reason += (f"; {failed} failed, {singular} finite singular end(s), {uncertified} end(s) not certified")
+        reason += (f"; {failed} failed, {singular} finite singular end(s), {uncertified} end(s) not certified"
+                   + (f", {crossed} end(s) on another path's solution" if crossed else ""))
     if cert and trace != "never" and (doubtful or trace == "always"):
         T = coefficient_trace_test(F, sols, seed, time_limit)
         reason += f"; trace test on the coefficients' family: {T.reason}"
