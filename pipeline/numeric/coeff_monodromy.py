@@ -46,7 +46,8 @@ from .tracker import TrackerOptions, track, track_loops
 #: the loops' tracker: no endgame, loose tolerances and long steps. A loop path that jumps to another
 #: solution costs nothing but a loop that is not a permutation (the monodromy stops at the bound, not by
 #: stalling); every endpoint is refined by Newton's method and kept only if it converges
-LOOP_OPTIONS = TrackerOptions(endgame=False, corrector_tol=1e-4)
+#: (measured on cyclic-5 and -6: 10-15% less time than the engine's loop default, corrector 1e-4, short steps)
+LOOP_OPTIONS = TrackerOptions(endgame=False, corrector_tol=1e-3, max_step=0.34, predictor_tol=3e-2, initial_step=0.1)
 #: the parameter homotopy to the target: its ends are Newton-refined and certified, and a jump shows as fewer
 #: certified solutions than the bound (measured on cyclic-6: 27% fewer steps than the default 1e-7)
 FINAL_OPTIONS = TrackerOptions(corrector_tol=1e-6)
