@@ -1,8 +1,8 @@
 """The BKK bound (mixed volumes) against published values and hand computations, and the BKK start.
 
 Published: the mixed volume of cyclic-n is its number of solutions, 70 for
-n = 5 and 156 for n = 6 (Bjorck--Froberg; PHCpack prints these mixed volumes
-too); katsura-n has 2^n solutions, equal to its Bezout number, so the mixed
+n = 5, 156 for n = 6 and 924 for n = 7 (Bjorck--Froberg; PHCpack prints these
+mixed volumes too); katsura-n has 2^n solutions, equal to its Bezout number, so the mixed
 volume of its supports with the origin added is 2^n.
 """
 
@@ -19,7 +19,7 @@ def _supports(eqs_vars):
     return supports_of(parse_square_system(*eqs_vars))
 
 
-@pytest.mark.parametrize("n, published", [(3, 6), (5, 70), (6, 156)])
+@pytest.mark.parametrize("n, published", [(3, 6), (5, 70), (6, 156), (7, 924)])
 def test_cyclic_mixed_volume_is_the_published_count(n, published):
     A = _supports(cyclic(n))
     assert torus_only(A)  # x_1 ... x_n = 1: no zero coordinate
