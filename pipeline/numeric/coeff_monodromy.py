@@ -130,11 +130,14 @@ def fixed_loops(G, x0, c0, target: int, rng, options, time_limit=None, t0=None, 
     solution goes around every loop once (the pending pairs in one batch each
     round), so a solution costs ``2 n_loops`` paths; a loop is added only when
     every pair is done and the target is not reached (the loops' permutations
-    were not yet transitive). Measured on cyclic-6: half the paths of
+    were not yet transitive), and the known solutions go around it a sample
+    (``target / 16``) at a time: one new solution found there is enough, the
+    first loops bring the rest of its orbit. Measured on cyclic-6: half the paths of
     :func:`~pipeline.numeric.monodromy.monodromy_solve`'s rounds, which send the
     known solutions around fresh loops.
     """
     t0 = t0 or time.perf_counter()
+    chunk = max(16, target // 16)
     xr, _ = newton(G, np.asarray(x0)[None, :], c0)
     S = _Orbits(G.n_variables, 1e-6, seed + 1, None)
     S.add(xr)
@@ -160,6 +163,11 @@ def fixed_loops(G, x0, c0, target: int, rng, options, time_limit=None, t0=None, 
             new_loop()
             done = np.hstack([done, np.zeros((len(done), 1), dtype=bool)])
             continue
+        extra = np.flatnonzero(l >= n_loops)
+        if len(extra) > chunk:  # around an added loop, a sample of the known solutions at a time
+            keep = l < n_loops
+            keep[rng.choice(extra, chunk, replace=False)] = True
+            o, l = o[keep], l[keep]
         Pa = np.array(P1)
         Y, ok = track_loops(G, S.rep_points(o), c0, Pa[l], np.array(G1)[l], np.array(G2)[l], options)
         tracked += 2 * len(o)
