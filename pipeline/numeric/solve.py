@@ -112,7 +112,8 @@ class SolveResult:
         Certified distinct solutions; those certified real.
     completeness : str
         ``total-degree`` (every path of a total-degree homotopy ended),
-        ``bkk-bound`` (as many certified solutions as the BKK bound), ``trace-test`` (monodromy, generic fibre certified complete by the
+        ``bkk-bound`` (as many certified solutions as the BKK bound),
+        ``trace-test`` (monodromy, generic fibre certified complete by the
         trace test) or ``none``.
     singular : int
         Finite path ends where the Jacobian is singular (not certified, not counted).
