@@ -36,6 +36,7 @@ Example
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Sequence
@@ -76,17 +77,17 @@ class MixedCells:
     lps: int
 
 
-_HIGHS: list = []
+_LOCAL = threading.local()  # one HiGHS instance per thread (an instance is not safe to share)
 
 
 def _highs():
-    """One HiGHS instance for all the linear programs (through scipy's build of it), or None.
+    """This thread's HiGHS instance for the linear programs (through scipy's build of it), or None.
 
     scipy's ``linprog`` validates its input and sets every option again on each call: ~1.5 ms of
     overhead on these LPs of ~0.1 ms (measured). The instance is made once, quiet, without presolve;
-    if scipy's internal module is not there (another scipy version), ``linprog`` is used instead.
+    if scipy's internal module is not there or differs (another scipy version), ``linprog`` is used.
     """
-    if not _HIGHS:
+    if not hasattr(_LOCAL, "highs"):
         try:
             from scipy.optimize._highspy import _core as h
 
@@ -95,23 +96,30 @@ def _highs():
             opts.output_flag = False
             opts.presolve = "off"
             highs.passOptions(opts)
-            _HIGHS.append((h, highs))
-        except (ImportError, AttributeError):  # pragma: no cover - depends on scipy's internals
-            _HIGHS.append(None)
-    return _HIGHS[0]
+            _LOCAL.highs = (h, highs)
+        except (ImportError, AttributeError, TypeError):  # pragma: no cover - depends on scipy's internals
+            _LOCAL.highs = None
+    return _LOCAL.highs
 
 
 def _feasible(rows_eq, rhs_eq, rows_ub, rhs_ub, n, counter) -> bool:
     """Whether ``{rows_eq alpha = rhs_eq, rows_ub alpha <= rhs_ub}`` is nonempty (a linear program)."""
     counter[0] += 1
     fast = _highs()
-    if fast is None:  # pragma: no cover
-        from scipy.optimize import linprog
+    if fast is not None:
+        try:
+            return _feasible_highs(*fast, rows_eq, rhs_eq, rows_ub, rhs_ub, n)
+        except (AttributeError, TypeError):  # pragma: no cover - another scipy's internals
+            _LOCAL.highs = None
+    from scipy.optimize import linprog
 
-        res = linprog(np.zeros(n), A_ub=rows_ub if len(rows_ub) else None, b_ub=rhs_ub if len(rows_ub) else None,
-                      A_eq=rows_eq, b_eq=rhs_eq, bounds=[(None, None)] * n, method="highs")
-        return res.status == 0
-    h, highs = fast
+    res = linprog(np.zeros(n), A_ub=rows_ub if len(rows_ub) else None, b_ub=rhs_ub if len(rows_ub) else None,
+                  A_eq=rows_eq if len(rhs_eq) else None, b_eq=rhs_eq if len(rhs_eq) else None,
+                  bounds=[(None, None)] * n, method="highs")
+    return res.status == 0
+
+
+def _feasible_highs(h, highs, rows_eq, rhs_eq, rows_ub, rhs_ub, n) -> bool:
     A = np.vstack([np.asarray(rows_eq, dtype=float).reshape(-1, n), np.asarray(rows_ub, dtype=float).reshape(-1, n)])
     m_eq = len(rhs_eq)
     lp = h.HighsLp()
