@@ -69,3 +69,20 @@ def test_bkk_start_on_a_system_with_zero_coordinates():
     # x^2 + y^2 = 1, x y = 0 (forced method bkk): (+-1, 0), (0, +-1): 4 = MV with the origin added
     r = solve(["x^2 + y^2 - 1", "x*y"], ["x", "y"], method="bkk")
     assert r.paths["bkk"] == 4 and r.count == r.certified == r.real == 4 and r.completeness == "bkk-bound"
+
+
+def test_auto_keeps_total_degree_when_the_bound_is_bezouts():
+    # x y = 1, x + y = 3: every solution in the torus, but the BKK bound 2 is the Bezout number 2;
+    # x + 1/x = 3 has two real roots (3 +- sqrt 5) / 2
+    r = solve(["x*y - 1", "x + y - 3"], ["x", "y"])
+    assert r.method == "total-degree" and r.count == r.real == 2 and r.completeness == "total-degree"
+    assert sorted(np.round(r.solutions[:, 0].real, 6)) == sorted(np.round([(3 - 5 ** 0.5) / 2, (3 + 5 ** 0.5) / 2], 6))
+
+
+def test_the_linear_program_budget():
+    from neurovar.pipeline.numeric.bkk import WorkLimit
+
+    A = [np.vstack([a, np.zeros((1, 4), dtype=np.int64)]) for a in _supports(katsura(3))]
+    assert mixed_cells(A).lps > 1
+    with pytest.raises(WorkLimit):
+        mixed_cells(A, max_lps=1)
