@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .analysis import declares, derive, thresholds  # noqa: E402
+from .analysis import class_attribute, declares, derive, thresholds  # noqa: E402
 
 DPI = 110
 
@@ -58,7 +58,8 @@ def defect_heatmaps(dimension: pd.DataFrame, out: str | Path) -> list[Path]:
     d = derive(_ok(dimension))
     if "activation_kind" not in d or "hidden" not in d:
         return []
-    dense = d["model"].map(lambda m: bool(declares(m, "dense_layered"))) if "model" in d else False
+    dense = pd.Series([declares(row, "dense_layered") is not None for row in d.to_dict("records")],
+                      index=d.index, dtype=bool) if "model" in d else False
     mask = dense & (d["activation_kind"] == "monomial") & d["hidden"].notna()
     if "bias" in d:
         mask &= ~d["bias"].fillna(False).astype(bool)
@@ -187,7 +188,7 @@ def _variety(row: dict) -> str:
     model = row.get("model")
     if isinstance(model, str) and model:
         fields = [f"{k}={row[k]}" for k in ("d", "d_out", "n", "t") if k in row and not pd.isna(row[k])]
-        if declares(model, "fixed_activation") and isinstance(row.get("widths"), list):
+        if class_attribute(model, "fixed_activation") and isinstance(row.get("widths"), list):
             fields = [f"widths={row['widths']}"]
         return f"{model}({', '.join(fields)})"
     eq = str(row.get("equations") or "")

@@ -151,7 +151,8 @@ class BiasParams(BaseModel):
 
 def check(model, params: BiasParams) -> None:
     """The model and options have a certified route (raises :class:`SpecError` naming the field and the fix)."""
-    if model.dense_layered and len(model.widths) == 3 and model.widths[0] == 1:
+    net = model.declares("dense_layered")
+    if net is not None and len(net.widths) == 3 and net.widths[0] == 1:
         _check_model(model)
         if params.weights != "identity":
             raise SpecError("params.weights", "widths (1, k, 1) use Q = I or a dataset: drop weights")
@@ -162,11 +163,13 @@ def check(model, params: BiasParams) -> None:
 
 
 def _check_model(model) -> int:
-    if not model.dense_layered or len(model.widths) != 3 or model.widths[0] != 1 or model.widths[2] != 1:
-        raise SpecError("model.widths", f"bias supports shallow networks (1, k, 1); got {list(model.widths)}")
-    if model.bias:
+    net = model.declares("dense_layered")
+    if net is None or len(net.widths) != 3 or net.widths[0] != 1 or net.widths[2] != 1:
+        got = list(net.widths) if net is not None else "no declared dense layered network"
+        raise SpecError("model.widths", f"bias supports shallow networks (1, k, 1); got {got}")
+    if net.bias:
         raise SpecError("model.bias", "bias supports networks without bias: set bias false")
-    k = model.widths[1]
+    k = net.widths[1]
     if k > 3:
         raise SpecError("model.widths", f"bias supports hidden widths k <= 3 (a grid over k parameters), got {k}")
     return k

@@ -57,9 +57,10 @@ ROUTE_WIDTHS = ((2, 2, 1),)
 
 def check_route(model, weights: str, dataset_size: int | None) -> None:
     """Raise :class:`SpecError` (naming the field and what would work) when no certified route exists."""
-    w = tuple(model.widths) if model.dense_layered else None
+    net = model.declares("dense_layered")
+    w = net.widths if net is not None else None
     if w is None or len(w) != 3 or w[2] != 1 or w[1] > 3:
-        if model.dense_layered:
+        if net is not None:
             raise SpecError("model.widths", f"bias has no certified route for widths {list(w)}: use (1, k, 1) "
                             "with k <= 3 or (2, 2, 1) (each sample solved by parameter homotopy)")
         raise SpecError("model.model", "bias has no certified route for this model: use model mlp with "
@@ -70,7 +71,7 @@ def check_route(model, weights: str, dataset_size: int | None) -> None:
     if w not in ROUTE_WIDTHS:
         raise SpecError("model.widths", f"bias has no certified route for widths {list(w)} on this machine "
                         "(the critical sets are too large to carry per sample): use (2, 2, 1) or (1, k, 1), k <= 3")
-    if model.bias:
+    if net.bias:
         raise SpecError("model.bias", "bias supports networks without bias: set bias false")
     act = model.activation
     if not (act.is_monomial and act.degree == 3 and act.coeffs[3] == 1):  # the strata are derived for cubes

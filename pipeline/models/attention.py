@@ -45,6 +45,7 @@ from pydantic import Field as PydField
 from ..errors import SpecError
 from ..papers import ATTENTION_HYPERSURFACE
 from .base import Gauge, Model, ModelSpec, ParameterMap, Symmetries, SymmetryBlocks
+from .structure import LightningAttention
 
 
 class AttentionSpec(ModelSpec):
@@ -94,7 +95,9 @@ class Attention(Model):
     def examples(cls) -> list[dict]:
         return [{"model": "attention", "d": 2, "d_out": 1, "n": 2, "t": 2},
                 {"model": "attention", "d": 2, "d_out": 1, "n": 1, "t": 2}]
-    lightning_attention = True
+
+    def structure(self) -> LightningAttention:
+        return LightningAttention(self.d, self.d_out, self.n, self.t, self.L)
 
     def __init__(self, spec: AttentionSpec, seed: int = 0):
         self.spec = spec
