@@ -441,3 +441,6 @@ def rerun_command(row) -> str:
     from .rerun import rerun_command as _rerun
 
     return _rerun(row)
+
+
+from .bias_analysis import merge_bias, stratum_points  # noqa: E402,F401 - bias cells pooled over seeds

@@ -104,6 +104,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import SpecError
 from ..stats import wilson_interval
+from .bias_arch import bias_arch, check_arch, declared
 from .bias_exact import ExactMinimum, exact_two_neuron
 from .bias_search import Problem, certified_one_neuron, confluent_boundary, search
 from .bias_strata import bias_shallow, check_route
@@ -120,7 +121,7 @@ class BiasParams(BaseModel):
     dataset_size: int | None = Field(None, description="points in each random dataset (default: Gaussian u, Q = I)")
     grid: int = Field(0, description="grid points per parameter (0: 1001 for k = 1, 101 for k = 2, 31 for k = 3)")
     weights: str = Field("identity", description="Q of Gaussian targets u ~ N(0, Q^-1) without a dataset: identity, "
-                         "bombieri (Kostlan forms), generic, diag:a,b,..; widths (d0 >= 2, k, 1) only")
+                         "bombieri (Kostlan forms), generic, diag:a,b,..; widths (d0 >= 2, k, 1), CNN and attention only")
 
     @field_validator("weights")
     @classmethod
@@ -156,6 +157,8 @@ def check(model, params: BiasParams) -> None:
         if params.weights != "identity":
             raise SpecError("params.weights", "widths (1, k, 1) use Q = I or a dataset: drop weights")
         return
+    if declared(model):  # the model declares the families of its real image (CNN, attention)
+        return check_arch(model, params.weights, params.dataset_size)
     check_route(model, params.weights, params.dataset_size)
 
 
@@ -226,6 +229,8 @@ def _projection_critical(prob: Problem, w: np.ndarray, a: np.ndarray) -> bool:
 def bias(model, params: BiasParams, seed: int = 0) -> dict:
     """Monte Carlo over data of the stratum of the global minimiser (see the module docstring)."""
     check(model, params)
+    if declared(model):
+        return bias_arch(model, params, seed)
     if model.widths[0] != 1:
         return bias_shallow(model, params, seed)
     k = _check_model(model)
@@ -370,9 +375,10 @@ COMPUTATION = Computation(
     run=_run,
     params=BiasParams,
     description="Monte Carlo over data of the stratum of the global minimiser (shallow networks (1, k, 1) and "
-                "(2, 2, 1), certified by exact critical points or one parameter homotopy per sample)",
-    models=("mlp",),
+                "(2, 2, 1), CNN and attention cells, certified by exact critical points or one parameter homotopy "
+                "per sample)",
+    models=None,  # every model; check() refuses those without a certified route, saying what works
     outputs=BiasOutputs,
-    cost=lambda model, params: params.samples * (0.02 if model.widths[1] == 1 else 0.1),
+    cost=lambda model, params: params.samples * (0.02 if getattr(model, "widths", (0, 2))[1] == 1 else 0.1),
     check=check,
 )

@@ -189,4 +189,23 @@ def carry(solved: SolvedStratum, U: np.ndarray, Q, seed: int = 0) -> list[Stratu
     return out
 
 
-__all__ = ["RTOL", "SolvedStratum", "Stratum", "StratumMinimum", "carry", "fiber_system", "loss_of", "solve_stratum"]
+def strata_outputs(counts: dict, certified: int, reasons: dict) -> dict:
+    """The output columns shared by the parameter-homotopy routes: fractions and 95 % Wilson intervals per
+    stratum (over all samples), the sparse total, the certified share and the reasons of the others."""
+    from ..stats import wilson_interval
+
+    n = sum(counts.values())
+    frac = {s: c / n for s, c in counts.items()}
+    sparse = sum(c for s, c in counts.items() if s.startswith("sparse"))
+    return {
+        "samples": n, "counts": counts, "fractions": frac,
+        "intervals": {s: list(wilson_interval(c, n)) for s, c in counts.items()},
+        "sparse_fraction": sparse / n, "sparse_interval": list(wilson_interval(sparse, n)),
+        "boundary_fraction": frac["boundary"], "zero_loss_fraction": frac["zero-loss"],
+        "ramification_fraction": frac["ramification"], "smooth_fraction": frac["smooth"],
+        "certified": certified, "uncertified": n - certified, "certified_share": certified / n,
+        "uncertified_reasons": dict(reasons), "degenerate_q": False, "case2": False,
+    }
+
+
+__all__ = ["RTOL", "SolvedStratum", "Stratum", "StratumMinimum", "carry", "fiber_system", "loss_of", "solve_stratum", "strata_outputs"]

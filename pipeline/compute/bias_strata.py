@@ -48,8 +48,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import SpecError
-from ..stats import wilson_interval
-from .bias_param import RTOL, Stratum, carry, loss_of, solve_stratum
+from .bias_param import RTOL, Stratum, carry, loss_of, solve_stratum, strata_outputs
 
 #: samples per vectorised homotopy (memory: samples x solutions x unknowns x ...)
 CHUNK = 250
@@ -65,7 +64,8 @@ def check_route(model, weights: str, dataset_size: int | None) -> None:
             raise SpecError("model.widths", f"bias has no certified route for widths {list(w)}: use (1, k, 1) "
                             "with k <= 3 or (2, 2, 1) (each sample solved by parameter homotopy)")
         raise SpecError("model.model", "bias has no certified route for this model: use model mlp with "
-                        "widths (1, k, 1), k <= 3, or (2, 2, 1)")
+                        "widths (1, k, 1), k <= 3, or (2, 2, 1); model cnn with filters 2,2; or model attention "
+                        "with d 2, d_out 1")
     if w[0] == 1:
         return
     if w not in ROUTE_WIDTHS:
@@ -171,13 +171,13 @@ def metric(model, weights: str, dataset_size: int | None, seed: int):
     # a fixed dataset per cell (inputs from the seed), Gaussian labels per sample
     rng0 = np.random.default_rng([seed, 0xDA7A])
     X = np.round(rng0.standard_normal((dataset_size, model.input_dim)) * 2**10) / 2**10
-    A = [model.features([Fraction(v) for v in row])[0] for row in X]
+    A = [a for row in X for a in model.features([Fraction(v) for v in row])]  # every output of every input
     Q = [[sum((r[i] * r[j] for r in A), Fraction(0)) for j in range(n)] for i in range(n)]
     Af = np.array([[float(v) for v in r] for r in A])
     Qf = Af.T @ Af
 
     def sample(rng, S):
-        t = rng.standard_normal((S, dataset_size))
+        t = rng.standard_normal((S, len(A)))
         U = np.linalg.solve(Qf, Af.T @ t.T).T
         off = np.einsum("sn,sn->s", t, t) - np.einsum("si,ij,sj->s", U, Qf, U)
         return U, off
@@ -227,23 +227,9 @@ def bias_shallow(model, params, seed: int = 0) -> dict:
                 reasons.update(bad)
             else:
                 certified += 1
-    n = params.samples
-    frac = {s: counts[s] / n for s in STRATA}
-    sparse = counts["sparse: neuron removed"] + counts["sparse: zero W1"]
-    return {
-        "samples": n, "counts": counts, "fractions": frac,
-        "intervals": {s: list(wilson_interval(counts[s], n)) for s in STRATA},
-        "sparse_fraction": sparse / n, "sparse_interval": list(wilson_interval(sparse, n)),
-        "boundary_fraction": frac["boundary"], "zero_loss_fraction": frac["zero-loss"],
-        "ramification_fraction": frac["ramification"], "smooth_fraction": frac["smooth"],
-        "certified": certified, "uncertified": n - certified,
-        "certified_share": certified / n,
-        "uncertified_reasons": dict(reasons),
-        "degenerate_q": False, "case2": False, "hidden": model.widths[1],
-        "route": "parameter homotopy",
-        "strata_solutions": {S.stratum.label: S.count for S in solved},
-        "strata_complete": {S.stratum.label: S.complete for S in solved},
-    }
+    return {**strata_outputs(counts, certified, reasons), "hidden": model.widths[1], "route": "parameter homotopy",
+            "strata_solutions": {S.stratum.label: S.count for S in solved},
+            "strata_complete": {S.stratum.label: S.complete for S in solved}}
 
 
 __all__ = ["STRATA", "bias_shallow", "check_route", "classify", "loss_of", "metric", "shallow_strata"]

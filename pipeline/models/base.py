@@ -284,6 +284,27 @@ class Model(ABC):
             theta[k] = ctx.gens()[i]
         return pnames, self.coefficients(theta)
 
+    def bias_strata(self) -> list[tuple[str, list, list, str]] | None:
+        """The families whose union is the closure of the real image, for ``bias`` (None: no route).
+
+        Each is ``(label, parameter names, coordinates y(theta) in V, description)`` with finite
+        generic fibres: ``smooth`` (the gauge chart), ``sparse: ...``, ``boundary``; no names for a
+        single point (the zero function). The global minimiser over the closure of the real image
+        must be a real critical point of the loss on one of them (the model derives this). Raises
+        :class:`~pipeline.errors.SpecError` naming the field and what works for sizes without a route.
+        """
+        return None
+
+    def _family(self, names: list[str], theta) -> tuple[list[str], list]:
+        """``(names, y(theta))`` for ``theta(gens)``: the flat parameters as polynomials in ``names`` (or numbers)."""
+        import flint
+
+        ctx = flint.fmpq_mpoly_ctx.get(tuple(names) if names else ("t0",), "degrevlex")
+        th = np.empty(self.num_params, dtype=object)
+        for i, v in enumerate(theta(ctx.gens() if names else ())):
+            th[i] = v if hasattr(v, "context") else ctx.constant(v)
+        return list(names), self.coefficients(th)
+
     # --- declared symmetries -------------------------------------------------------
     @abstractmethod
     def symmetries(self) -> Symmetries:

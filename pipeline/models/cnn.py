@@ -224,6 +224,42 @@ class CNN(LayeredNetwork):
             raise ValueError("gauge incoming needs a monomial activation and two or more layers; use auto or none")
         return super().gauge(kind)
 
+    def bias_strata(self):
+        """The real image of filters ``(2, 2)``, stride 1, ``s = x^r``: ``f = a L_0^r + b L_1^r``, ``L_i = p x_i + q x_(i+1)``.
+
+        Derivation. With ``(p, q)`` on the unit circle (the scaling absorbed into ``(a, b)``), ``L_0^r`` and
+        ``L_1^r`` are linearly independent (``L_0`` has no ``x_2``, ``L_1`` no ``x_0``), so the real image is
+        a union of planes over a compact circle: it is *closed*, the minimum is attained at a real
+        parameter. Where ``p != 0`` the chart ``w1 = (1, v)`` is the network (``smooth``); ``p = 0`` is the
+        sparse subnetwork ``w1[0] = 0``, the plane ``a x_1^r + b x_2^r``. In the chart ``dy`` has full rank
+        except at ``a = b = 0`` for ``r >= 2`` (compare the coefficients of ``x_0^r`` and ``x_2^r``); for
+        ``r = 1`` (``f`` is the product ``(p + q t)(a + b t)``) also where the factors share a root,
+        ``(a, b) = c (1, v)``: the quadratics ``c (1 + v t)^2`` with a double root, the ``boundary`` of the
+        real image (the quadratics with real roots; over ``C`` the network fills ``V``). A minimiser is a
+        critical point of the loss on the family it lies on, so the least real critical value over these
+        families and the zero function is the global minimum.
+        """
+        from ..errors import SpecError
+
+        sp = self.spec
+        if tuple(sp.filters) != (2, 2) or tuple(sp.strides) != (1, 1) or sp.input_dim != 3:
+            raise SpecError("model.filters", f"bias's certified CNN route is for filters 2,2 with stride 1 and input "
+                            f"length 3; got filters {list(sp.filters)}, strides {list(sp.strides)}, input length "
+                            f"{sp.input_dim}: use --filters 2,2")
+        if self.bias:
+            raise SpecError("model.bias", "bias's CNN route is for networks without bias: set bias false")
+        if not self.activation.is_monomial:
+            raise SpecError("model.activation", f"bias's CNN route is for s = x^r, got {self.activation.text}: use x^2")
+        names, ys = self.parametrization()
+        out = [("smooth", names, ys, "the network, gauge w1[0] = 1")]
+        if self.activation.degree == 1:
+            out.append(("boundary", *self._family(["v", "c"], lambda g: (1, g[0], g[1], g[1] * g[0])),
+                        "a double root: (1 + v t) * c (1 + v t)"))
+        out.append(("sparse: w1[0] = 0", *self._family(["a", "b"], lambda g: (0, 1, g[0], g[1])),
+                    "w1 = (0, 1): a x1^r + b x2^r"))
+        out.append(("sparse: w2 = 0", [], [], "the zero function"))
+        return out
+
     def _project(self, theta):
         t = np.array(theta, dtype=np.complex128)
         offs, r = self._offsets(), self.activation.degree
