@@ -169,15 +169,26 @@ def _distinct(X):
     return X[_first_equal(X) == np.arange(len(X))]
 
 
-def _bridged(system, p0, v, forms, beta0, W, lam1, rng, opts) -> list:
+def _tracked(system, X, p0, p1, seed, opts, loop_tracker=None):
+    """``track(..., gamma=None, seed=seed)`` as ``(solutions, regular)``; through ``loop_tracker`` when it can
+    spread paths (the same gamma, drawn from ``seed`` as :func:`track` draws it)."""
+    if loop_tracker is not None and hasattr(loop_tracker, "track"):
+        gamma = np.exp(2j * np.pi * np.random.default_rng(seed).random())
+        ends, status = loop_tracker.track(system, X, p0, p1, gamma, opts)
+        return ends, np.asarray(status).astype(str) == "regular"
+    R = track(system, X, p0, p1, gamma=None, seed=seed, options=opts)
+    return R.solutions, R.regular
+
+
+def _bridged(system, p0, v, forms, beta0, W, lam1, rng, opts, loop_tracker=None) -> list:
     """Points of ``C ∩ {q = 0}``: ``W`` tracked to ``lam1``, then along the hyperplanes to ``{q = 0}``."""
-    Tl = track(system, W, p0, p0 + lam1 * v, gamma=None, seed=int(rng.integers(2**31)), options=opts)
-    if not Tl.regular.any():
+    Xl, ok = _tracked(system, W, p0, p0 + lam1 * v, int(rng.integers(2**31)), opts, loop_tracker)
+    if not ok.any():
         return []
     bridge = LineSystem(system, p0, v, "bridge", forms, beta=beta0, c=lam1)
-    Xl = np.c_[Tl.solutions[Tl.regular], np.full(int(Tl.regular.sum()), lam1)]
-    Tb = track(bridge, Xl, np.zeros(1), np.ones(1), gamma=None, seed=int(rng.integers(2**31)), options=opts)
-    return [Tb.solutions[Tb.regular]]
+    Xl = np.c_[Xl[ok], np.full(int(ok.sum()), lam1)]
+    Xb, okb = _tracked(bridge, Xl, np.zeros(1), np.ones(1), int(rng.integers(2**31)), opts, loop_tracker)
+    return [Xb[okb]]
 
 
 def _lift_group(group, width):
@@ -292,7 +303,8 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     # slowly, and starting from several points reaches more of them, sooner: 0.24 s against 0.41 s on
     # the attention ED; how they are found does not matter to the test). A failed test is most often a
     # missing extra witness: the monodromy continues with a stall twice as long and the test is repeated
-    starts = np.vstack([np.r_[y, lam1][None, :], *_bridged(system, p0, v, forms, beta0, W, lam1, rng, opts)])
+    starts = np.vstack([np.r_[y, lam1][None, :],
+                        *_bridged(system, p0, v, forms, beta0, W, lam1, rng, opts, loop_tracker)])
     # the extra witnesses need no certificate, only Newton's convergence: a simple root that is badly
     # scaled (a neuron near the gauge chart's line at infinity: incoming weights ~40, output weight
     # ~1e-10; raw condition 1e11 and more) is still a point of C, and dropping it leaves the set
