@@ -374,6 +374,24 @@ class LoopExecutor:
                 f.release()
 
 
+def track_paths(system, X, p0, p1, seed: int, options=None, loop_tracker=None):
+    """``track(system, X, p0, p1, gamma=None, seed=seed)`` as ``(solutions, status)``, spread by ``loop_tracker``
+    when it can (a :class:`LoopExecutor`; the same gamma, drawn from ``seed`` as :func:`track` draws it).
+
+    >>> from neurovar.pipeline.numeric.system import System
+    >>> S = System.from_text("x^2 - a", ["x"], ["a"])
+    >>> X, st = track_paths(S, np.array([[1.0], [-1.0]]), [1.0], [4.0], seed=3, loop_tracker=LoopExecutor("always"))
+    >>> np.round(X.real.ravel(), 8).tolist(), st.tolist()
+    ([2.0, -2.0], ['regular', 'regular'])
+    """
+    if loop_tracker is not None and hasattr(loop_tracker, "track"):
+        gamma = np.exp(2j * np.pi * np.random.default_rng(seed).random())
+        ends, status = loop_tracker.track(system, X, p0, p1, gamma, options)
+        return ends, np.asarray(status).astype(str)
+    R = track(system, X, p0, p1, gamma=None, seed=seed, options=options)
+    return R.solutions, R.status
+
+
 def as_executor(distribute, client=None) -> LoopExecutor:
     """``distribute`` if it is a :class:`LoopExecutor` (its stats then stay with the caller), else a new one.
 
@@ -387,4 +405,4 @@ def as_executor(distribute, client=None) -> LoopExecutor:
 
 
 __all__ = ["LARGE_WORK", "LoopExecutor", "MIN_CHUNK", "MODES", "SPREAD_SECONDS", "TASK_SECONDS", "as_executor",
-           "batches", "chunks", "work_estimate"]
+           "batches", "chunks", "track_paths", "work_estimate"]

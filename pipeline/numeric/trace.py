@@ -70,6 +70,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .distribute import track_paths
 from .trace_forms import ImageForms, LinearImage, LineSystem, Projection
 from .tracker import TrackerOptions, newton, track
 
@@ -169,26 +170,16 @@ def _distinct(X):
     return X[_first_equal(X) == np.arange(len(X))]
 
 
-def _tracked(system, X, p0, p1, seed, opts, loop_tracker=None):
-    """``track(..., gamma=None, seed=seed)`` as ``(solutions, regular)``; through ``loop_tracker`` when it can
-    spread paths (the same gamma, drawn from ``seed`` as :func:`track` draws it)."""
-    if loop_tracker is not None and hasattr(loop_tracker, "track"):
-        gamma = np.exp(2j * np.pi * np.random.default_rng(seed).random())
-        ends, status = loop_tracker.track(system, X, p0, p1, gamma, opts)
-        return ends, np.asarray(status).astype(str) == "regular"
-    R = track(system, X, p0, p1, gamma=None, seed=seed, options=opts)
-    return R.solutions, R.regular
-
-
 def _bridged(system, p0, v, forms, beta0, W, lam1, rng, opts, loop_tracker=None) -> list:
     """Points of ``C ∩ {q = 0}``: ``W`` tracked to ``lam1``, then along the hyperplanes to ``{q = 0}``."""
-    Xl, ok = _tracked(system, W, p0, p0 + lam1 * v, int(rng.integers(2**31)), opts, loop_tracker)
+    Xl, st = track_paths(system, W, p0, p0 + lam1 * v, int(rng.integers(2**31)), opts, loop_tracker)
+    ok = st == "regular"
     if not ok.any():
         return []
     bridge = LineSystem(system, p0, v, "bridge", forms, beta=beta0, c=lam1)
     Xl = np.c_[Xl[ok], np.full(int(ok.sum()), lam1)]
-    Xb, okb = _tracked(bridge, Xl, np.zeros(1), np.ones(1), int(rng.integers(2**31)), opts, loop_tracker)
-    return [Xb[okb]]
+    Xb, st = track_paths(bridge, Xl, np.zeros(1), np.ones(1), int(rng.integers(2**31)), opts, loop_tracker)
+    return [Xb[st == "regular"]]
 
 
 def _lift_group(group, width):
@@ -235,7 +226,7 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
         moves a solution at unit speed (see
         :meth:`~pipeline.problems.fiber.NetworkFiberFamily.trace_direction`).
     witnesses : callable, optional
-        ``witnesses(p0, v, beta, seed, time_limit) -> points (x, lam)`` of
+        ``witnesses(p0, v, beta, seed, time_limit, loop_tracker) -> points (x, lam)`` of
         ``C ∩ {q = 0}`` found another way (for network fibers the chart
         crossings, :class:`~pipeline.problems.crossings.ChartCrossings`); after a
         failed test the extra witnesses' monodromy continues from them too.
@@ -319,7 +310,8 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
             found, known = len(M.solutions), M.solutions
             if rnd == 1 and witnesses is not None:  # the extra witnesses found another way
                 more = witnesses(p0, v, beta0, seed=int(rng.integers(2**31)),
-                                 time_limit=None if remaining() is None else 0.5 * remaining())
+                                 time_limit=None if remaining() is None else 0.5 * remaining(),
+                                 loop_tracker=loop_tracker)
                 if len(more):
                     known = np.vstack([known, more])
             M = monodromy_solve(S, known, beta0, seed=int(rng.integers(2**31)), certify=False, options=wopts,
