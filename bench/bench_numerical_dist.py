@@ -15,7 +15,12 @@ worker its only thread runs the solve, so every round is one batch in that
 process (the in-process cost). The count and the completeness must be the same
 on every cluster size (asserted).
 
-Printed: the seconds on 1 and 2 workers and the speed-up; the serial fraction
+Printed: the seconds on 1 and 2 workers and the speed-up; the CPU seconds of
+each worker process during the solve (on a machine whose cores other work
+keeps busy the wall-clock speed-up is not the engine's: the CPU split shows
+the extra work that batching costs and how evenly it is shared, and the
+1-worker CPU time over the busiest process's is the speed-up to expect on free
+cores, waits aside); the serial fraction
 ``s`` measured on 1 worker (the time outside the spread rounds over the total)
 and the Karp-Flatt serial fraction from the 2-worker speed-up; the projected
 efficiency at 8, 32 and 128 workers by Amdahl's law ``E(N) = 1 / (N s + 1 - s)``
@@ -67,8 +72,15 @@ def run(widths, activation, seeds, workers: int, time_limit: float) -> dict:
         client.wait_for_workers(workers)
         # warm-up: every worker imports the engine before the clock starts
         client.run(lambda: __import__("neurovar.pipeline.problems.fiber"))
-        return [client.submit(solve, widths, activation, s, "always", time_limit, pure=False).result()
-                for s in seeds]
+        out = []
+        for s in seeds:
+            cpu0 = client.run(time.process_time)
+            r = client.submit(solve, widths, activation, s, "always", time_limit, pure=False).result()
+            cpu1 = client.run(time.process_time)
+            # CPU seconds of each worker process during the solve: the coordinator's, and the others'
+            r["cpu"] = sorted((cpu1[a] - cpu0[a] for a in cpu0), reverse=True)
+            out.append(r)
+        return out
 
 
 def model_projection(one: list, Ns=(8, 32, 128)) -> dict:
@@ -125,6 +137,11 @@ def main() -> None:
               f"against {sizes[0]}; counts {[r['count'] for r in rs]} ({', '.join(r['completeness'] for r in rs)}); "
               f"batches local/remote {sum(s['local_chunks'] for s in st)}/{sum(s['remote_chunks'] for s in st)}, "
               f"spread rounds {sum(s['spread_rounds'] for s in st)} ({sum(s['spread_seconds'] for s in st):.1f} s)")
+        cpu = [sum(r["cpu"][i] for r in rs) for i in range(w)]
+        cpu1 = sum(sum(r["cpu"]) for r in runs[sizes[0]])
+        print(f"   CPU seconds per worker process {[round(c, 1) for c in cpu]} (total {sum(cpu):.1f}, "
+              f"x{sum(cpu) / cpu1:.2f} the {sizes[0]}-worker total); on free cores the speed-up would be about "
+              f"x{cpu1 / max(cpu):.2f} (the {sizes[0]}-worker CPU time over the busiest process's)")
         for a, b in zip(runs[sizes[0]], rs):
             assert (a["count"], a["completeness"]) == (b["count"], b["completeness"]), \
                 f"the count depends on the cluster size: {a['count']} {a['completeness']} vs {b['count']} {b['completeness']}"

@@ -196,9 +196,11 @@ class LoopExecutor:
     stats : dict
         ``rounds``, ``spread_rounds``, ``chunks`` (batches of spread rounds),
         ``remote_chunks`` (tracked by other tasks), ``local_chunks`` (by the
-        coordinator), ``seconds`` (wall seconds in all rounds) and
-        ``spread_seconds`` (in spread rounds), ``helpers`` (other processes
-        that could take batches, at the last spread round).
+        coordinator), ``seconds`` (wall seconds in all rounds),
+        ``spread_seconds`` (in spread rounds), ``remote_seconds`` (tracking
+        time the tasks reported), ``wait_seconds`` (the coordinator waiting for
+        them), ``helpers`` (other processes that could take batches, at the last
+        spread round).
     round_log : list of tuple
         ``(paths, seconds, batches)`` of every spread round.
     """
@@ -209,7 +211,7 @@ class LoopExecutor:
             raise ValueError(f"distribute must be one of {', '.join(MODES)}, got {mode!r}")
         self.mode, self.client, self.large_work, self.task_seconds = mode, client, large_work, task_seconds
         self.stats = dict(rounds=0, spread_rounds=0, chunks=0, remote_chunks=0, local_chunks=0, seconds=0.0,
-                          spread_seconds=0.0, helpers=0)
+                          spread_seconds=0.0, remote_seconds=0.0, wait_seconds=0.0, helpers=0)
         self.round_log: list[tuple[int, float, int]] = []
         self._shipped: dict = {}
         self._rate: dict = {}
@@ -347,6 +349,7 @@ class LoopExecutor:
                     results[j] = out
                     self._measured(key, len(parts[j]), seconds)
                     self.stats["remote_chunks"] += 1
+                    self.stats["remote_seconds"] += seconds
 
         try:
             while True:
@@ -362,10 +365,12 @@ class LoopExecutor:
                     futs[j].cancel()
                     results[j] = self._local(fn, system, rows, parts[j], options, key)
                 else:
+                    t0 = time.perf_counter()
                     try:
                         wait([futs[j] for j in todo], timeout=0.25, return_when="FIRST_COMPLETED")
                     except TimeoutError:
                         pass
+                    self.stats["wait_seconds"] += time.perf_counter() - t0
         finally:
             for j, f in enumerate(futs):
                 if results[j] is None or f.status != "finished":
