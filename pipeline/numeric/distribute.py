@@ -36,9 +36,9 @@ cluster itself: which client a cell uses is decided by the compute layer
 per solve (tasks carry only their rows: start points, loop parameters). The
 coordinator never blocks its worker's slot waiting: it submits the batches with
 a high priority to the *other* workers (loosely: the scheduler may still move
-them), then takes the last batches that no worker has started itself (and
-cancels their tasks) while the other workers take the first ones, and gathers
-the rest as they complete. On a 1-worker cluster it tracks everything itself;
+them), then takes its share of the last batches that no worker has started
+(cancelling their tasks, and tracking them together as one batch) while the
+other workers take the first ones, and gathers the rest as they complete. On a 1-worker cluster it tracks everything itself;
 a lost worker's batch is tracked by the coordinator. No deadlock, no thread
 oversubscription.
 
@@ -300,7 +300,7 @@ class LoopExecutor:
             results: list = [None] * len(parts)
             if len(parts) > 1:
                 try:
-                    self._spread(client, fn, system, rows, options, parts, results, key, where)
+                    self._spread(client, fn, system, rows, options, parts, results, key, where, helpers)
                 except Exception:  # the cluster went away: whatever is missing is tracked here
                     pass
             for j, idx in enumerate(parts):
@@ -323,17 +323,18 @@ class LoopExecutor:
             self.stats["local_chunks"] += 1
         return out
 
-    def _system_ref(self, client, system):
+    def _system_ref(self, client, system, where):
         key = (id(client), id(system))
         if key not in self._shipped:
-            # to every worker at once: no batch waits for the system, and none prefers its holder
-            self._shipped[key] = (system, client.scatter(system, hash=False, broadcast=True))
+            # to one of the other workers (they fetch it from there once; not broadcast: the scheduler's record
+            # of a replication holds objects that break Client.get_events() of all topics in distributed 2026.x)
+            self._shipped[key] = (system, client.scatter(system, hash=False, workers=where or None))
         return self._shipped[key][1]
 
-    def _spread(self, client, fn, system, rows, options, parts, results, key, where):
+    def _spread(self, client, fn, system, rows, options, parts, results, key, where, helpers):
         from distributed import wait
 
-        ref = self._system_ref(client, system)
+        ref = self._system_ref(client, system, where)
         at = current()
         tag = uuid.uuid4().hex[:12]
         topic = f"neurovar-loops-{tag}"
@@ -358,12 +359,19 @@ class LoopExecutor:
                 if not todo:
                     break
                 started = {msg["key"] for _, msg in client.get_events(topic)}
-                # the last batch no worker has started (or whose task failed) is tracked here
+                # the last batches no worker has started (or whose task failed) are tracked here, as one batch:
+                # this process's share of them, so that busy workers cost a few passes, not one per batch
                 free = [j for j in todo if keys[j] not in started or futs[j].status in ("error", "cancelled")]
                 if free:
-                    j = free[-1]
-                    futs[j].cancel()
-                    results[j] = self._local(fn, system, rows, parts[j], options, key)
+                    take = free[-max(1, math.ceil(len(free) / (helpers + 1))):]
+                    for j in take:
+                        futs[j].cancel()
+                    out = self._local(fn, system, rows, np.concatenate([parts[j] for j in take]), options, key)
+                    self.stats["local_chunks"] += len(take) - 1
+                    at0 = 0
+                    for j in take:
+                        results[j] = tuple(a[at0:at0 + len(parts[j])] for a in out)
+                        at0 += len(parts[j])
                 else:
                     t0 = time.perf_counter()
                     try:
