@@ -144,12 +144,14 @@ def main() -> None:
               f"x{cpu1 / max(cpu):.2f} (the {sizes[0]}-worker CPU time over the busiest process's)")
         for a, b in zip(runs[sizes[0]], rs):
             assert (a["count"], a["completeness"]) == (b["count"], b["completeness"]), \
-                f"the count depends on the cluster size: {a['count']} {a['completeness']} vs {b['count']} {b['completeness']}"
+                f"the count depends on the cluster size: {a['count']} {a['completeness']} " \
+                f"vs {b['count']} {b['completeness']}"
         if args.serial:
             for a, b in zip(ser, rs):
                 assert (a["count"], a["completeness"]) == (b["count"], b["completeness"]), "in-process differs"
     if sum(r["seconds"] for r in runs[sizes[0]]) < 60:
-        print("note: the baseline solve took under 60 s; give --seeds 3,0,1 (solved one after the other) for a longer run")
+        print("note: the baseline solve took under 60 s; give --seeds 3,1,2,0 (solved one after the other) "
+              "for a longer run")
     m = model_projection(runs[sizes[0]])
     print(f"serial fraction on {sizes[0]} worker(s): s = {m['serial_fraction']:.3f} ({m['serial_seconds']:.1f} of "
           f"{m['total']:.1f} s outside the {m['rounds']} spread rounds)")

@@ -38,9 +38,9 @@ coordinator never blocks its worker's slot waiting: it submits the batches with
 a high priority to the *other* workers (loosely: the scheduler may still move
 them), then takes its share of the last batches that no worker has started
 (cancelling their tasks, and tracking them together as one batch) while the
-other workers take the first ones, and gathers the rest as they complete. On a 1-worker cluster it tracks everything itself;
-a lost worker's batch is tracked by the coordinator. No deadlock, no thread
-oversubscription.
+other workers take the first ones, and gathers the rest as they complete. On a
+1-worker cluster it tracks everything itself; a lost worker's batch is tracked
+by the coordinator. No deadlock, no thread oversubscription.
 
 **The serial fraction.** ``stats`` records the wall seconds spent in rounds
 that are spread (``spread_seconds``) and ``round_log`` each such round's
@@ -360,10 +360,11 @@ class LoopExecutor:
                     break
                 started = {msg["key"] for _, msg in client.get_events(topic)}
                 # the last batches no worker has started (or whose task failed) are tracked here, as one batch:
-                # this process's share of them, so that busy workers cost a few passes, not one per batch
+                # this process's share of them rounded down (the rest is taken later if no worker starts it),
+                # so that busy workers cost a few passes, not one per batch
                 free = [j for j in todo if keys[j] not in started or futs[j].status in ("error", "cancelled")]
                 if free:
-                    take = free[-max(1, math.ceil(len(free) / (helpers + 1))):]
+                    take = free[-max(1, len(free) // (helpers + 1)):]
                     for j in take:
                         futs[j].cancel()
                     out = self._local(fn, system, rows, np.concatenate([parts[j] for j in take]), options, key)
