@@ -352,13 +352,16 @@ class LoopExecutor:
                     self.stats["remote_chunks"] += 1
                     self.stats["remote_seconds"] += seconds
 
+        first = True
         try:
             while True:
                 collect()
                 todo = [j for j, r in enumerate(results) if r is None]
                 if not todo:
                     break
-                started = {msg["key"] for _, msg in client.get_events(topic)}
+                # (no round trip to the scheduler on the first pass: nothing can have started yet)
+                started = {msg["key"] for _, msg in client.get_events(topic)} if not first else set()
+                first = False
                 # the last batches no worker has started (or whose task failed) are tracked here, as one batch:
                 # this process's share of them rounded down (the rest is taken later if no worker starts it),
                 # so that busy workers cost a few passes, not one per batch
