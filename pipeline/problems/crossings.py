@@ -79,7 +79,8 @@ def _layout(model, fam):
 
 
 class ChartCrossings:
-    """``witnesses(p0, v, beta, seed, time_limit) -> (x, lam)`` points of ``C ∩ {beta . y = 1}`` (see the module).
+    """``witnesses(p0, v, beta, seed, time_limit, loop_tracker) -> (x, lam)``: points of ``C ∩ {beta . y = 1}``
+    (see the module; ``loop_tracker`` spreads the paths over a cluster).
 
     Build with :meth:`for_fiber`, which returns None where the construction
     does not apply (a layout not declared as above, another gauge, a squared-up system, no image).
@@ -110,7 +111,7 @@ class ChartCrossings:
         lay = _layout(model, fam)
         return None if lay is None else cls(model, fam, image.A, *lay, family)
 
-    def _crossings(self, p0, v, seed, time_limit):
+    def _crossings(self, p0, v, seed, time_limit, loop_tracker=None):
         """The chart crossings over ``(p0, v)``: monodromy over a random line, then tracked there."""
         from ..numeric.monodromy import monodromy_solve
         from ..numeric.symmetry import BlockPermutationGroup
@@ -133,15 +134,16 @@ class ChartCrossings:
         Pstar = np.r_[c - lam0 * vs, vs]
         opts = TrackerOptions(endgame=False, corrector_tol=1e-4, singular_condition=1e12, equilibrated=True)
         R = monodromy_solve(S, np.r_[th[free], lam0], Pstar, group=group, seed=int(rng.integers(2**31)),
-                            stall_loops=4, stall_rule="loops", certify=False, time_limit=time_limit, options=opts)
-        return track_all(S, R.solutions, Pstar, np.r_[p0, v], rng), free
+                            stall_loops=4, stall_rule="loops", certify=False, time_limit=time_limit, options=opts,
+                            loop_tracker=loop_tracker)
+        return track_all(S, R.solutions, Pstar, np.r_[p0, v], rng, loop_tracker=loop_tracker), free
 
-    def __call__(self, p0, v, beta, seed: int = 0, time_limit: float | None = None) -> np.ndarray:
+    def __call__(self, p0, v, beta, seed: int = 0, time_limit: float | None = None, loop_tracker=None) -> np.ndarray:
         N, inc = self.N, self.inc
         p0, v, beta = (np.asarray(a, dtype=np.complex128).ravel() for a in (p0, v, beta))
         empty = np.zeros((0, len(self.fam.free) + 1), dtype=np.complex128)
         self._build()
-        C, cfree = self._crossings(p0, v, seed, time_limit)
+        C, cfree = self._crossings(p0, v, seed, time_limit, loop_tracker)
         if not len(C):
             return empty
         efree = list(self.efam.free)
@@ -159,7 +161,8 @@ class ChartCrossings:
             th[:, q] = val
         th[:, cfree] = C[:, :-1]
         start = np.c_[th[:, efree], C[:, -1]]
-        Z = track_all(H, start, np.zeros(1), np.ones(1), np.random.default_rng([seed, 0xE95]))
+        Z = track_all(H, start, np.zeros(1), np.ones(1), np.random.default_rng([seed, 0xE95]),
+                      loop_tracker=loop_tracker)
         if not len(Z):
             return empty
         # back to the gauge: every coordinate of the marked block of weight w times u1^-w
