@@ -106,7 +106,8 @@ from ..errors import SpecError
 from ..stats import wilson_interval
 from .bias_exact import ExactMinimum, exact_two_neuron
 from .bias_search import Problem, certified_one_neuron, confluent_boundary, search
-from .bias_strata import bias_shallow, check_route
+from .bias_data import bias_data
+from .bias_strata import bias_shallow, check_route, shallow_route
 
 VERSION = "1"
 STRATA = ("smooth", "zero-loss", "boundary", "ramification", "sparse: neuron removed", "sparse: zero W1")
@@ -223,8 +224,10 @@ def _projection_critical(prob: Problem, w: np.ndarray, a: np.ndarray) -> bool:
 def bias(model, params: BiasParams, seed: int = 0) -> dict:
     """Monte Carlo over data of the stratum of the global minimiser (see the module docstring)."""
     check(model, params)
-    if model.widths[0] != 1:
-        return bias_shallow(model, params, seed)
+    if not (model.dense_layered and len(model.widths) == 3 and model.widths[0] == 1):
+        if shallow_route(model, params.dataset_size):
+            return bias_shallow(model, params, seed)
+        return bias_data(model, params.dataset_size, params.samples, seed)
     k = _check_model(model)
     act = model.activation
     coeffs = [Fraction(x) for x in act.coeffs]
