@@ -80,3 +80,9 @@ def test_bad_input_exits_2_naming_the_field(args, field, says):
     assert p.returncode == 2, p.stderr
     assert p.stderr.startswith(f"error: {field}") and says in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_depth_three_fits_one_point_with_a_certificate():
+    """(2, 2, 2, 1): f = a_1 s(h_1(x)) + a_2 s(h_2(x)) with output weights a; one point is always fitted."""
+    r = _run([2, 2, 2, 1], 1, samples=4)
+    assert r["counts"]["zero-loss"] == 4 and r["certified"] == 4 and r["case2"]

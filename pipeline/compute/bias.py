@@ -21,8 +21,11 @@ Widths ``(2, 2, 1)`` go to :mod:`.bias_strata`: the network, one neuron and the
 merging-neuron limit are each solved once at a generic complex target and carried
 to every sample by a parameter homotopy (:mod:`.bias_param`), with Gaussian targets
 ``u ~ N(0, Q^{-1})`` for ``weights`` (``bombieri``: Kostlan forms) or datasets of at
-least ``dim V`` points. Other widths are refused before running (exit 2) with the
-routes that exist.
+least ``dim V`` points. Datasets on other dense networks without bias of at most 10
+parameters ((2, 2, 1) and (3, 2, 1) with any polynomial activation, depth 3 such as
+(2, 2, 2, 1)) go to :mod:`.bias_data`: the data-value map, zero loss certified by a
+Krawczyk witness on the real fibre. Other models are refused before running (exit 2)
+with the routes that exist.
 
 Search and certificate
 ----------------------
@@ -321,6 +324,7 @@ def bias(model, params: BiasParams, seed: int = 0) -> dict:
         "smooth_fraction": fractions["smooth"],
         "certified": certified,
         "uncertified": uncertified,
+        "certified_share": certified / n,
         "search_disagreements": disagreements,
         "degenerate_q": params.dataset_size is not None and params.dataset_size <= r,
         "case2": degenerate,
@@ -370,9 +374,11 @@ COMPUTATION = Computation(
     run=_run,
     params=BiasParams,
     description="Monte Carlo over data of the stratum of the global minimiser (shallow networks (1, k, 1) and "
-                "(2, 2, 1), certified by exact critical points or one parameter homotopy per sample)",
+                "(2, 2, 1), certified by exact critical points or one parameter homotopy per sample; datasets on "
+                "dense networks of at most 10 parameters, zero loss certified by a witness on the real fibre)",
     models=("mlp",),
     outputs=BiasOutputs,
-    cost=lambda model, params: params.samples * (0.02 if model.widths[1] == 1 else 0.1),
+    cost=lambda model, params: params.samples * (0.02 if model.widths[1] == 1 else 0.1 if len(model.widths) == 3
+                                                 else 1.0),
     check=check,
 )

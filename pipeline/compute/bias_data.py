@@ -193,6 +193,11 @@ def bias_data(model, N: int, samples: int, seed: int = 0) -> dict:
     rng = np.random.default_rng([seed, 0xB1A5])
     T = rng.standard_normal((samples, N))
     starts = rng.standard_normal((samples * STARTS, P)) * 0.5
+    # a hidden layer after the first sees values of the size of the activation's coefficients: its weights
+    # start that much smaller, so the search starts where the network's values are of order one
+    big = float(max(abs(c) for c in model.activation.coeffs))
+    deep = [i for i, n in enumerate(names) if not n.startswith(("W1_", f"W{len(model.widths) - 1}_"))]
+    starts[:, deep] /= big
     TT = np.repeat(T, STARTS, axis=0)
     # the output weights enter linearly: each start gets the least-squares ones for its hidden weights
     out = [i for i, n in enumerate(names) if n.startswith(f"W{len(model.widths) - 1}_")]
