@@ -86,3 +86,20 @@ def test_depth_three_fits_one_point_with_a_certificate():
     """(2, 2, 2, 1): f = a_1 s(h_1(x)) + a_2 s(h_2(x)) with output weights a; one point is always fitted."""
     r = _run([2, 2, 2, 1], 1, samples=4)
     assert r["counts"]["zero-loss"] == 4 and r["certified"] == 4 and r["case2"]
+
+
+def test_an_incomplete_stratum_is_completed_by_the_total_degree_homotopy():
+    """The parabola y = (w, w^2) has ED degree 3 (the cubic (w - u1) + 2 w (w^2 - u2) = 0): a set missing two
+    of the critical points is completed at the same base, and the union is complete."""
+    import flint
+
+    from neurovar.pipeline.compute.bias_param import Stratum, solve_stratum, supplement
+
+    ctx = flint.fmpq_mpoly_ctx.get(("w",), "degrevlex")
+    (w,) = ctx.gens()
+    S = solve_stratum(Stratum("parabola", ["w"], [w, w * w]), [[1, 0], [0, 1]], seed=0)
+    assert S.complete and S.count == 3
+    X, complete, why = supplement(S.system, S.image, S.base, S.solutions[:1], 0, "one of three")
+    assert complete and len(X) == 3, why
+    roots = np.roots([2, 0, 1 - 2 * S.base[1], -S.base[0]])  # 2 w^3 + (1 - 2 u2) w - u1
+    assert np.allclose(np.sort_complex(X[:, 0]), np.sort_complex(roots), atol=1e-8)
