@@ -21,8 +21,11 @@ Widths ``(2, 2, 1)`` go to :mod:`.bias_strata`: the network, one neuron and the
 merging-neuron limit are each solved once at a generic complex target and carried
 to every sample by a parameter homotopy (:mod:`.bias_param`), with Gaussian targets
 ``u ~ N(0, Q^{-1})`` for ``weights`` (``bombieri``: Kostlan forms) or datasets of at
-least ``dim V`` points. Other widths are refused before running (exit 2) with the
-routes that exist.
+least ``dim V`` points. Datasets on other dense networks without bias of at most 10
+parameters ((2, 2, 1) and (3, 2, 1) with any polynomial activation, depth 3 such as
+(2, 2, 2, 1)) go to :mod:`.bias_data`: the data-value map, zero loss certified by a
+Krawczyk witness on the real fibre. Other models are refused before running (exit 2)
+with the routes that exist.
 
 Search and certificate
 ----------------------
@@ -107,7 +110,8 @@ from ..stats import wilson_interval
 from .bias_arch import bias_arch, check_arch, declared
 from .bias_exact import ExactMinimum, exact_two_neuron
 from .bias_search import Problem, certified_one_neuron, confluent_boundary, search
-from .bias_strata import bias_shallow, check_route
+from .bias_data import bias_data
+from .bias_strata import bias_shallow, check_route, shallow_route
 
 VERSION = "1"
 STRATA = ("smooth", "zero-loss", "boundary", "ramification", "sparse: neuron removed", "sparse: zero W1")
@@ -231,8 +235,10 @@ def bias(model, params: BiasParams, seed: int = 0) -> dict:
     check(model, params)
     if declared(model):
         return bias_arch(model, params, seed)
-    if model.widths[0] != 1:
-        return bias_shallow(model, params, seed)
+    if model.widths[0] != 1 or len(model.widths) != 3:
+        if shallow_route(model, params.dataset_size):
+            return bias_shallow(model, params, seed)
+        return bias_data(model, params.dataset_size, params.samples, seed)
     k = _check_model(model)
     act = model.activation
     coeffs = [Fraction(x) for x in act.coeffs]
@@ -326,6 +332,7 @@ def bias(model, params: BiasParams, seed: int = 0) -> dict:
         "smooth_fraction": fractions["smooth"],
         "certified": certified,
         "uncertified": uncertified,
+        "certified_share": certified / n,
         "search_disagreements": disagreements,
         "degenerate_q": params.dataset_size is not None and params.dataset_size <= r,
         "case2": degenerate,
@@ -376,9 +383,11 @@ COMPUTATION = Computation(
     params=BiasParams,
     description="Monte Carlo over data of the stratum of the global minimiser (shallow networks (1, k, 1) and "
                 "(2, 2, 1), CNN and attention cells, certified by exact critical points or one parameter homotopy "
-                "per sample)",
+                "per sample; datasets on dense networks of at most 10 parameters, zero loss certified by a witness "
+                "on the real fibre)",
     models=None,  # every model; check() refuses those without a certified route, saying what works
     outputs=BiasOutputs,
-    cost=lambda model, params: params.samples * (0.02 if getattr(model, "widths", (0, 2))[1] == 1 else 0.1),
+    cost=lambda model, params: params.samples * (0.02 if getattr(model, "widths", (0, 2))[1] == 1 else 0.1
+                                                 if len(getattr(model, "widths", (0, 2, 1))) == 3 else 1.0),
     check=check,
 )

@@ -57,33 +57,29 @@ ROUTE_WIDTHS = ((2, 2, 1),)
 
 def check_route(model, weights: str, dataset_size: int | None) -> None:
     """Raise :class:`SpecError` (naming the field and what would work) when no certified route exists."""
+    from .bias_data import check_data_route
+
     net = model.declares("dense_layered")
-    w = net.widths if net is not None else None
-    if w is None or len(w) != 3 or w[2] != 1 or w[1] > 3:
-        if net is not None:
-            raise SpecError("model.widths", f"bias has no certified route for widths {list(w)}: use (1, k, 1) "
-                            "with k <= 3 or (2, 2, 1) (each sample solved by parameter homotopy)")
+    if net is None:
         raise SpecError("model.model", "bias has no certified route for this model: use model mlp with "
-                        "widths (1, k, 1), k <= 3, or (2, 2, 1); model cnn with filters 2,2; or model attention "
-                        "with d 2, d_out 1")
-    if w[0] == 1:
+                        "widths (1, k, 1), k <= 3, (2, 2, 1), (3, 2, 1) or (2, 2, 2, 1); model cnn with filters "
+                        "2,2; or model attention with d 2, d_out 1")
+    w = tuple(net.widths)
+    if len(w) == 3 and w[0] == 1 and w[2] == 1 and w[1] <= 3:
         return
-    if w not in ROUTE_WIDTHS:
-        raise SpecError("model.widths", f"bias has no certified route for widths {list(w)} on this machine "
-                        "(the critical sets are too large to carry per sample): use (2, 2, 1) or (1, k, 1), k <= 3")
-    if net.bias:
-        raise SpecError("model.bias", "bias supports networks without bias: set bias false")
-    act = model.activation
-    if not (act.is_monomial and act.degree == 3 and act.coeffs[3] == 1):  # the strata are derived for cubes
-        raise SpecError("model.activation", f"bias's certified route for widths {list(w)} is for the activation "
-                        f"x^3 (sums of cubes of linear forms), got {act.text}: use x^3, or widths (1, k, 1)")
-    if dataset_size is not None and dataset_size < model.ambient_dimension:
-        raise SpecError("params.dataset_size", f"a dataset of {dataset_size} points gives a degenerate Q "
-                        f"(dim V = {model.ambient_dimension}) with positive-dimensional critical sets, which has "
-                        f"no certified route for widths {list(w)}: use dataset_size >= {model.ambient_dimension}, "
-                        "omit it (Gaussian targets), or use widths (1, k, 1)")
     if weights != "identity" and dataset_size is not None:
         raise SpecError("params.weights", "weights set Q for Gaussian targets; a dataset sets Q = A^T A: drop one")
+    if not shallow_route(model, dataset_size):  # the data-value map (bias_data), or a refusal naming the fix
+        return check_data_route(model, dataset_size)
+    if net.bias:
+        raise SpecError("model.bias", "bias supports networks without bias: set bias false")
+
+
+def shallow_route(model, dataset_size: int | None) -> bool:
+    """Whether the strata of this module apply: (2, 2, 1), x^3, Gaussian targets or ``N >= dim V`` points."""
+    net, act = model.declares("dense_layered"), model.activation
+    return (net is not None and tuple(net.widths) in ROUTE_WIDTHS and act.is_monomial and act.degree == 3
+            and act.coeffs[3] == 1 and (dataset_size is None or dataset_size >= model.ambient_dimension))
 
 
 def _ctx(names):
