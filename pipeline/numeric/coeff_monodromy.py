@@ -138,7 +138,7 @@ def fixed_loops(G, x0, c0, target: int, rng, options, time_limit=None, t0=None, 
     """
     t0 = t0 or time.perf_counter()
     chunk = max(16, target // 16)
-    xr, _ = newton(G, np.asarray(x0)[None, :], c0)
+    xr, _ = newton(G, np.atleast_2d(np.asarray(x0)), c0)  # one start point, or the solutions known
     S = _Orbits(G.n_variables, 1e-6, seed + 1, None)
     S.add(xr)
     P1, G1, G2 = [], [], []
@@ -178,15 +178,30 @@ def fixed_loops(G, x0, c0, target: int, rng, options, time_limit=None, t0=None, 
 
 def coefficient_monodromy(F: System, bound: int, with_origin: bool, *, seed: int = 0,
                           time_limit: float | None = None, stall_loops: int = 5,
-                          loop_options: TrackerOptions | None = None) -> CoefficientMonodromy:
+                          loop_options: TrackerOptions | None = None, cells=None) -> CoefficientMonodromy:
     """Solve ``F`` by monodromy in its coefficients (module docstring); ``bound`` is the BKK bound and
-    ``with_origin`` says whether it was computed with constant terms added (:func:`~pipeline.numeric.bkk.bkk_bound`)."""
+    ``with_origin`` says whether it was computed with constant terms added (:func:`~pipeline.numeric.bkk.bkk_bound`).
+
+    ``cells`` (the :class:`~pipeline.numeric.bkk.MixedCells` behind the bound): the generic member is
+    solved by the polyhedral homotopy instead (:mod:`~pipeline.numeric.polyhedral`, one path per
+    solution), and monodromy only finds what its paths missed."""
     t0 = time.perf_counter()
     rng = np.random.default_rng([seed, 0xC0EF])
     G, x0, c0, target = generic_start(F, rng, with_origin)
+    poly = {}
+    if cells is not None:
+        from .polyhedral import polyhedral_solutions
+
+        X0, poly = polyhedral_solutions(G, c0, cells, loop_options or LOOP_OPTIONS)
+        x0 = np.vstack([x0[None, :], X0])  # x0 solves G(x; c0) too: generic_start made c0 so
     M = fixed_loops(G, x0, c0, bound, rng, loop_options or LOOP_OPTIONS, time_limit, t0, seed)
     W = M.solutions
-    generic = f"{len(W)} solutions of a generic member by {M.loops} monodromy loops ({M.stop_reason})"
+    if cells is not None:
+        generic = (f"{len(W)} solutions of a generic member by the polyhedral homotopy ({len(cells.cells)} mixed "
+                   f"cells, {poly['polyhedral_paths']} paths)"
+                   + (f" and {M.paths_tracked} monodromy paths" if M.paths_tracked else ""))
+    else:
+        generic = f"{len(W)} solutions of a generic member by {M.loops} monodromy loops ({M.stop_reason})"
     generic += f", BKK bound {bound}"
     R = track(G, W, c0, target, gamma=None, seed=int(rng.integers(2**31)), options=FINAL_OPTIONS)
     regular = R.status == "regular"
@@ -208,7 +223,7 @@ def coefficient_monodromy(F: System, bound: int, with_origin: bool, *, seed: int
               + (f", {uncertified} end(s) not certified" if uncertified else ""))
     if completeness == "bkk-bound":
         reason += " = the BKK bound (Bernstein: there is no other isolated solution)"
-    paths = {"total": len(W), **counts, "loops": M.loops, "monodromy_paths": M.paths_tracked,
+    paths = {"total": len(W), **counts, **poly, "loops": M.loops, "monodromy_paths": M.paths_tracked,
              "bkk": bound, "seconds_monodromy": round(M.seconds, 3)}
     return CoefficientMonodromy(sols, cert, real, uncertified, completeness, reason, paths, counts["singular"])
 
