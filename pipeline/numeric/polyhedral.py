@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from itertools import product
+from math import lcm
 
 import flint
 import numpy as np
@@ -98,19 +99,20 @@ def cell_start(cell, normal, lifts, exps, eq, c):
     n = len(cell)
     index = {(int(i), tuple(int(v) for v in a)): k for k, (i, a) in enumerate(zip(eq, exps))}
     alpha = [Fraction(int(v.p), int(v.q)) if hasattr(v, "q") else Fraction(v) for v in normal]
-    beta = []
-    for i, (a, _) in enumerate(cell):
-        beta.append(sum(Fraction(int(x)) * al for x, al in zip(a, alpha)) + lifts[i][tuple(a)])
-    e = []
-    for a, i in zip(exps, eq):
-        e.append(sum(Fraction(int(x)) * al for x, al in zip(a, alpha)) + lifts[i][tuple(int(v) for v in a)] - beta[i])
-    on_cell = {index[(i, tuple(p))] for i, pair in enumerate(cell) for p in pair}
-    if any(v < 0 for v in e) or any((v == 0) != (k in on_cell) for k, v in enumerate(e)):
+    L = lcm(*[a.denominator for a in alpha])  # exact: L * e is an integer vector (Python ints)
+    num = np.array([int(a * L) for a in alpha], dtype=object)
+    Ae = np.array(exps, dtype=object).reshape(len(exps), n)
+    lifted = Ae.dot(num) + np.array([L * lifts[i][tuple(int(v) for v in a)] for a, i in zip(exps, eq)], dtype=object)
+    beta = [lifted[index[(i, tuple(int(v) for v in a))]] for i, (a, _) in enumerate(cell)]
+    e = lifted - np.array([beta[i] for i in eq], dtype=object)  # L * e_{i,a}
+    on_cell = np.zeros(len(e), dtype=bool)
+    on_cell[[index[(i, tuple(int(v) for v in p))] for i, pair in enumerate(cell) for p in pair]] = True
+    if any(v < 0 for v in e) or np.any((e == 0) != on_cell):
         raise ValueError("not a fine mixed cell of this lifting")  # the lifting was not generic
-    least = min(v for v in e if v > 0) if len(on_cell) < len(e) else Fraction(1)
+    least = min(v for v in e[~on_cell]) if not on_cell.all() else 1
     D = [[int(b[j]) - int(a[j]) for j in range(n)] for a, b in cell]
     r = [-c[index[(i, tuple(a))]] / c[index[(i, tuple(b))]] for i, (a, b) in enumerate(cell)]
-    return binomial_solutions(D, r), np.array([float(v / least) for v in e])
+    return binomial_solutions(D, r), np.array([float(Fraction(int(v), int(least))) for v in e])
 
 
 def polyhedral_solutions(G, c, cells, options: TrackerOptions) -> tuple[np.ndarray, dict]:
