@@ -10,6 +10,9 @@ solutions in ``C^n``, see :func:`~pipeline.numeric.bkk.bkk_bound`).
    complex coefficients; one coefficient per equation (the constant term's
    when there is one) is then solved for so that ``F(x0; c0) = 0``. This
    ``c0`` is generic (the other coefficients are, and ``x0`` is).
+   With the mixed cells of the bound (``cells``), the **polyhedral homotopy**
+   (:mod:`~pipeline.numeric.polyhedral`) first gives the solutions over ``c0``,
+   one path each; the monodromy below then only looks for those it missed.
 2. **Monodromy** (:func:`fixed_loops`) around a few random loops in the
    coefficients, each known solution once around each loop, stopped as soon as the number of
    solutions reaches the **BKK bound** (the mixed volume, exactly computed by

@@ -14,10 +14,12 @@ is read off the supports; the bound then costs a mixed-volume computation
 that stays cheap for such sparse systems (and is abandoned for total degree
 after ``AUTO_MAX_LPS`` linear programs).
 
-**BKK** (``method="bkk"``). Monodromy in the coefficients of the system's own
-supports, stopped when the generic member's solutions reach the BKK bound
-(the mixed volume, :mod:`pipeline.numeric.bkk`), then one parameter homotopy
-to the target (:mod:`pipeline.numeric.coeff_monodromy`). ``completeness =
+**BKK** (``method="bkk"``). The polyhedral homotopy from the mixed cells of the
+BKK bound (the mixed volume, :mod:`pipeline.numeric.bkk`) solves a generic
+member of the family of the system's own supports, one path per solution
+(:mod:`pipeline.numeric.polyhedral`); monodromy in its coefficients, stopped at
+the bound, finds what the paths missed; then one parameter homotopy to the
+target (:mod:`pipeline.numeric.coeff_monodromy`). ``completeness =
 "bkk-bound"`` when the target has as many certified distinct solutions as the
 bound: by Bernstein's theorem there are no other isolated ones.
 
