@@ -69,12 +69,15 @@ class MixedCells:
         The cells' inner normals ``alpha`` (exact).
     lps : int
         Linear programs solved.
+    lifts : list of dict
+        The lifting: per support, exponent tuple -> integer value (a start of the polyhedral homotopy).
     """
 
     volume: int
     cells: list
     normals: list
     lps: int
+    lifts: list = None
 
 
 _LOCAL = threading.local()  # one HiGHS instance per thread (an instance is not safe to share)
@@ -273,7 +276,7 @@ def mixed_cells(supports: Sequence, seed: int = 0, max_lps: int | None = None) -
                 if got is not None:
                     volume += got[0]
                     back = dict(zip(order, chosen + (k,)))
-                    cells.append(tuple(tuple(map(tuple, S[j][list(back[j])])) for j in range(n)))
+                    cells.append(tuple(tuple(tuple(int(v) for v in S[j][c]) for c in back[j]) for j in range(n)))
                     normals.append(tuple(got[1]))
                 continue
             ac = a0 + N @ s_k
@@ -283,7 +286,8 @@ def mixed_cells(supports: Sequence, seed: int = 0, max_lps: int | None = None) -
                 if not _feasible(np.zeros((0, Nc.shape[1])), [], Uc @ Nc, uc - Uc @ ac, Nc.shape[1], counter):
                     continue
             stack.append((chosen + (k,), ac, Nc, Uc, uc))
-    return MixedCells(volume, cells, normals, counter[0])
+    lifts = [{tuple(int(v) for v in a): int(x) for a, x in zip(A, w)} for A, w in zip(S, W)]
+    return MixedCells(volume, cells, normals, counter[0], lifts)
 
 
 def mixed_volume(supports: Sequence, seed: int = 0, max_lps: int | None = None) -> int:
@@ -309,6 +313,15 @@ def torus_only(supports: Sequence) -> bool:
     return True
 
 
+def bkk_cells(supports: Sequence, seed: int = 0, max_lps: int | None = None) -> tuple[MixedCells, bool]:
+    """``(cells, with_origin)``: the mixed cells behind :func:`bkk_bound` (same supports, same lifting)."""
+    if torus_only(supports):
+        return mixed_cells(supports, seed, max_lps), False
+    n = len(supports)
+    return mixed_cells([np.vstack([np.asarray(A), np.zeros((1, n), dtype=np.int64)]) for A in supports],
+                       seed, max_lps), True
+
+
 def bkk_bound(supports: Sequence, seed: int = 0, max_lps: int | None = None) -> tuple[int, bool]:
     """``(bound, with_origin)``: the mixed volume bounding every isolated solution in ``C^n``.
 
@@ -316,11 +329,9 @@ def bkk_bound(supports: Sequence, seed: int = 0, max_lps: int | None = None) -> 
     (:func:`torus_only`), else that of the supports with the origin added
     (Li--Wang); ``with_origin`` says which.
     """
-    if torus_only(supports):
-        return mixed_volume(supports, seed, max_lps), False
-    n = len(supports)
-    return mixed_volume([np.vstack([np.asarray(A), np.zeros((1, n), dtype=np.int64)]) for A in supports],
-                        seed, max_lps), True
+    cells, with_origin = bkk_cells(supports, seed, max_lps)
+    return cells.volume, with_origin
 
 
-__all__ = ["MixedCells", "WorkLimit", "bkk_bound", "mixed_cells", "mixed_volume", "supports_of", "torus_only"]
+__all__ = ["MixedCells", "WorkLimit", "bkk_bound", "bkk_cells", "mixed_cells", "mixed_volume", "supports_of",
+           "torus_only"]

@@ -14,10 +14,12 @@ is read off the supports; the bound then costs a mixed-volume computation
 that stays cheap for such sparse systems (and is abandoned for total degree
 after ``AUTO_MAX_LPS`` linear programs).
 
-**BKK** (``method="bkk"``). Monodromy in the coefficients of the system's own
-supports, stopped when the generic member's solutions reach the BKK bound
-(the mixed volume, :mod:`pipeline.numeric.bkk`), then one parameter homotopy
-to the target (:mod:`pipeline.numeric.coeff_monodromy`). ``completeness =
+**BKK** (``method="bkk"``). The polyhedral homotopy from the mixed cells of the
+BKK bound (the mixed volume, :mod:`pipeline.numeric.bkk`) solves a generic
+member of the family of the system's own supports, one path per solution
+(:mod:`pipeline.numeric.polyhedral`); monodromy in its coefficients, stopped at
+the bound, finds what the paths missed; then one parameter homotopy to the
+target (:mod:`pipeline.numeric.coeff_monodromy`). ``completeness =
 "bkk-bound"`` when the target has as many certified distinct solutions as the
 bound: by Bernstein's theorem there are no other isolated ones.
 
@@ -300,7 +302,7 @@ def _bkk(F: System, method: str, seed, time_limit, stall_loops, t0) -> SolveResu
     """Monodromy in the coefficients, stopped at the BKK bound (:mod:`~pipeline.numeric.coeff_monodromy`);
     None when ``auto`` prefers total degree (a zero coordinate is possible, the bound is Bezout's, or
     computing it needs more than ``AUTO_MAX_LPS`` linear programs)."""
-    from .bkk import WorkLimit, bkk_bound, supports_of, torus_only
+    from .bkk import WorkLimit, bkk_cells, supports_of, torus_only
     from .coeff_monodromy import coefficient_monodromy
 
     A = supports_of(F)
@@ -308,12 +310,14 @@ def _bkk(F: System, method: str, seed, time_limit, stall_loops, t0) -> SolveResu
     if method == "auto" and not torus_only(A):
         return None
     try:
-        bound, with_origin = bkk_bound(A, seed, AUTO_MAX_LPS if method == "auto" else None)
+        cells, with_origin = bkk_cells(A, seed, AUTO_MAX_LPS if method == "auto" else None)
     except WorkLimit:
         return None
+    bound = cells.volume
     if method == "auto" and bound >= bezout:
         return None
-    R = coefficient_monodromy(F, bound, with_origin, seed=seed, time_limit=time_limit, stall_loops=stall_loops)
+    R = coefficient_monodromy(F, bound, with_origin, seed=seed, time_limit=time_limit, stall_loops=stall_loops,
+                              cells=cells)
     complete = R.completeness != "none" and not R.uncertified
     reason = f"BKK bound {bound} (Bezout {bezout}); " + R.reason + ("" if complete else ": a lower bound")
     return SolveResult(tuple(F.variables), R.solutions, R.certified if complete else None, R.certified, R.real,
