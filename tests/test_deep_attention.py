@@ -77,3 +77,33 @@ def test_grid_axis_and_catalog_column(tmp_path):
     store.write_records([run_cell(c) for c in spec.cells()], "dimension", tmp_path)
     df = store.load("dimension", tmp_path)
     assert dict(zip(df["layers"].astype(int), df["dimension"].astype(int))) == {1: 5, 2: 8}
+
+
+def test_two_layer_quotient_parametrization_is_birational():
+    """n = 1, d = 2, two layers: the second layer's rows enter through S = sym(k^T q) only.
+
+    At a point of the ``auto`` gauge and at S = sym(k^T q) of its rows the images agree (a^T k^T q a = a^T S a),
+    dy has full rank 8 (exactly), and a generic fiber is one point (msolve over GF(p)), where the gauge's has the
+    two points of the swap of k and q (test_fiber_counts_in_the_gauge)."""
+    import flint
+    from fractions import Fraction as Fr
+
+    from neurovar.pipeline.algebra import msolve
+    from neurovar.pipeline.compute.edd_numerical_param import full_rank_parametrization
+    from neurovar.pipeline.models.base import Model
+
+    m = att(2, 2, 1, 2)
+    names, ys = m.parametrization()
+    gnames, gys = Model.parametrization(m)  # the auto gauge: rows k = (1, k22), q = (q21, q22) of layer 2
+    assert names[:5] == gnames[:5] and names[5:] == ["S2_1_1", "S2_1_2", "S2_2_2"]
+    g = dict(K1_1_2=Fr(2, 3), Q1_1_2=Fr(-5, 7), V2_1_2=Fr(3), V2_2_1=Fr(1, 2), V2_2_2=Fr(-4), K2_1_2=Fr(5, 3),
+             Q2_1_1=Fr(7, 2), Q2_1_2=Fr(-1, 3))
+    k22, q21, q22 = g["K2_1_2"], g["Q2_1_1"], g["Q2_1_2"]
+    s = dict(g, S2_1_1=q21, S2_1_2=(q22 + k22 * q21) / 2, S2_2_2=k22 * q22)  # sym((1, k22)^T (q21, q22))
+    q = lambda v: flint.fmpq(v.numerator, v.denominator)  # noqa: E731
+    assert [y(*[q(s[n]) for n in names]) for y in ys] == [y(*[q(g[n]) for n in gnames]) for y in gys]
+    assert full_rank_parametrization(names, ys)[2] == 8
+    assert max(y.total_degree() for y in ys) == 8 < max(y.total_degree() for y in gys) == 9
+    th0 = [flint.fmpq(v) for v in (2, -3, 5, 1, -2, 3, 7, -1)]
+    fib = msolve.solve([y - y(*th0) for y in ys if not y.is_zero()], names, timeout=120)
+    assert (fib.kind, fib.distinct) == ("finite", 1)

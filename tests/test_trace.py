@@ -189,3 +189,25 @@ def test_binary_forms_fiber_certified_with_one_traced_form(k):
     r = numerical_fiber(m, seed=0, time_limit=120)
     assert r["fiber_points"] == factorial(k) and r["orbits"] == 1, r["reason"]
     assert r["completeness"] == "trace-test"
+
+
+def test_trace_paths_cut_by_the_deadline_are_reported_as_cut():
+    # the tracker stops running paths at the deadline; the inconclusive test must say that the time limit
+    # stopped them, not that the curve has paths without a simple end (what a cut run of deep attention said)
+    from neurovar.pipeline.numeric.budget import deadline
+    from neurovar.pipeline.numeric.trace import _pencil_test
+    from neurovar.pipeline.numeric.trace_forms import ImageForms, Projection
+    from neurovar.pipeline.numeric.tracker import TrackerOptions
+
+    fam = ed_lagrange_family("x^2 + 4*y^2 - 1", ["x", "y"])
+    R = monodromy_solve(fam.system, start_pair=fam.start_pair, seed=1)
+    assert R.count == 4 and trace_test(fam.system, R.solutions, R.parameters, seed=1).passed is True
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=len(R.parameters)) + 1j * rng.normal(size=len(R.parameters))
+    forms = ImageForms(Projection(fam.system.n_variables, 2))
+    beta = np.array([0.3 + 0.2j, -0.7 + 0.1j])
+    with deadline(0.0):
+        res = _pencil_test(fam.system, R.parameters, v, forms, beta, R.solutions,
+                           np.zeros((0, fam.system.n_variables + 1)), TrackerOptions(corrector_tol=1e-8), rng, None,
+                           lambda: 0.0, 0.0)
+    assert res.passed is None and "stopped by the time limit" in res.reason

@@ -210,7 +210,13 @@ class Attention(Model):
         return None
 
     def parametrization(self):
-        """``(V, M)`` with ``V[0, 0] = 1`` (for ``n >= d``, ``M = K^T Q`` is any ``d x d`` matrix)."""
+        """``(V, M)`` with ``V[0, 0] = 1`` (for ``n >= d``, ``M = K^T Q`` is any ``d x d`` matrix).
+
+        Two layers with ``n = 1, d = 2``: :meth:`_quotient_parametrization` (birational); other deep
+        cases: the ``auto`` gauge.
+        """
+        if self.L == 2 and self.n == 1 and self.d == 2:
+            return self._quotient_parametrization()
         if self.L > 1:
             return super().parametrization()
         import flint
@@ -255,6 +261,48 @@ class Attention(Model):
                 ("sparse: V[0, 0] = 0", *self._family(["m00", "m01", "m10", "m11"], lambda g: theta((0, 1), g)),
                  "V = (0, 1): (x1 m_0, x1 m_1)"),
                 ("sparse: M = 0", [], [], "the zero function")]
+
+    def _quotient_parametrization(self):
+        """Two layers, ``n = 1``, ``d = 2``: the second layer's rows ``k, q`` through ``S = sym(k^T q)``.
+
+        ``X_1 = a w`` has rank one (``a = V_1 X X^T k_1^T``, ``w = q_1 X``), so the second layer is
+        ``V_2 X_1 X_1^T k^T q X_1 = V_2 X_1 X_1^T S X_1`` with ``S`` the symmetric part of ``k^T q``
+        (``a^T k^T q a = a^T S a``). In the ``auto`` gauge ``k`` and ``q`` enter only through the
+        binary quadratic form ``a^T S a = (k . a)(q . a)``, which the swap of ``k`` and ``q`` fixes: a
+        point of that gauge and its swap are one point here. Every binary quadratic form factors over
+        ``C``, so ``S`` ranges over all symmetric ``2 x 2`` matrices, and the map from the gauge
+        (``V_1 = I``, ``k_1 = (1, .)``, ``q_1 = (1, .)``, ``V_2[0, 0] = 1``) with ``S`` free is
+        birational onto the variety: generic fibers of one point, and no fold where ``k`` and ``q``
+        are proportional (the swap's fixed points, where the gauge's ``dy`` drops rank).
+        """
+        import flint
+
+        d, t = self.d, self.t
+        vn = [f"V2_{o + 1}_{c + 1}" for o in range(self.d_out) for c in range(d)][1:]
+        pnames = ["K1_1_2", "Q1_1_2"] + vn + ["S2_1_1", "S2_1_2", "S2_2_2"]
+        big = flint.fmpq_mpoly_ctx.get(tuple(pnames) + tuple(f"in_{j}" for j in range(d * t)), "degrevlex")
+        g = dict(zip(pnames, big.gens()))
+        one = big.constant(1)
+        X = [[big.gens()[len(pnames) + i * t + j] for j in range(t)] for i in range(d)]
+        G = [[sum((X[i][j] * X[k][j] for j in range(t)), 0 * one) for k in range(d)] for i in range(d)]
+        k1, q1 = [one, g["K1_1_2"]], [one, g["Q1_1_2"]]
+        a = [G[i][0] * k1[0] + G[i][1] * k1[1] for i in range(d)]  # V_1 = I
+        w = [q1[0] * X[0][j] + q1[1] * X[1][j] for j in range(t)]
+        S = [[g["S2_1_1"], g["S2_1_2"]], [g["S2_1_2"], g["S2_2_2"]]]
+        V = [[one if (o, c) == (0, 0) else g[f"V2_{o + 1}_{c + 1}"] for c in range(d)] for o in range(self.d_out)]
+        scalar = sum((wj * wj for wj in w), 0 * one) * sum((a[i] * S[i][k] * a[k] for i in range(d)
+                                                            for k in range(d)), 0 * one)
+        Va = [sum((V[o][c] * a[c] for c in range(d)), 0 * one) for o in range(self.d_out)]
+        P = len(pnames)
+        pos = {e: i for i, e in enumerate(self.monomials)}
+        nm = len(self.monomials)
+        ys = [dict() for _ in range(self.output_dim * nm)]
+        for o in range(self.d_out):
+            for j in range(t):
+                for exps, c in (scalar * Va[o] * w[j]).to_dict().items():
+                    ys[(o * t + j) * nm + pos[tuple(int(k) for k in exps[P:])]][tuple(int(k) for k in exps[:P])] = c
+        ctx = flint.fmpq_mpoly_ctx.get(tuple(pnames), "degrevlex")
+        return pnames, [ctx.from_dict(y) if y else ctx.constant(0) for y in ys]
 
     # --- forward pass --------------------------------------------------------------
     def _inputs(self, X):

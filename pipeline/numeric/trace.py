@@ -70,6 +70,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .budget import expired
 from .distribute import track_paths
 from .trace_forms import ImageForms, LinearImage, LineSystem, Projection
 from .tracker import TrackerOptions, newton, track
@@ -376,8 +377,12 @@ def _pencil_test(system, p0, v, forms, beta0, W, extra, opts, rng, loop_tracker,
     ok = np.r_[np.ones(K, dtype=bool), np.isin(status, ["regular", "singular"])]
     ok &= np.isfinite(last2) & (last2 <= 1e-10 * size_z)
     if not ok.all():
+        # the tracker stops every running path at the deadline (they end "failed"): that is no
+        # property of the curve, and the reason says which it was
+        why = ("were stopped by the time limit before their end" if expired()
+               else "did not end at a simple solution")
         return TraceTestResult(None, np.inf, 0.0, 0.0, len(extra), time.perf_counter() - t_start,
-                               f"inconclusive: {int((~ok).sum())} trace path(s) did not end at a simple solution")
+                               f"inconclusive: {int((~ok).sum())} trace path(s) {why}")
     Yz, Jz = forms(Z[:, :n])
     coords = np.c_[Yz, Z[:, n]]  # the image coordinates and lam
     # first-order error through y: the largest row sum of |dy| at each point
