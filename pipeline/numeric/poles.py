@@ -63,6 +63,19 @@ def track_all(system, X, p_from, p_to, rng, attempts: int = 4):
     return ends[done]
 
 
+def converged(system, X, p):
+    """The rows of ``X`` at which Newton's method at ``p`` converges (quadratically, nearby), refined."""
+    from .newton import _norm, newton
+
+    X = np.atleast_2d(X)
+    if not len(X):
+        return X
+    Y, last = newton(system, X, p, iterations=8)
+    size = 1 + _norm(Y)
+    ok = np.isfinite(last) & (last <= 1e-10 * size) & (_norm(Y - X) <= 1e-4 * size)
+    return Y[ok]
+
+
 class SliceFromInfinity:
     """``{f = p0 + lam v, (1 - eps) u1 + eps u1 (beta . y - 1) = 0}`` in the chart of the marked neuron (parameter ``eps``)."""
 
@@ -104,4 +117,4 @@ class SliceFromInfinity:
         return self.jacobian(X, P)[0]
 
 
-__all__ = ["SliceFromInfinity", "line_family", "track_all"]
+__all__ = ["SliceFromInfinity", "converged", "line_family", "track_all"]

@@ -224,10 +224,12 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
         moves a solution at unit speed (see
         :meth:`~pipeline.problems.fiber.NetworkFiberFamily.trace_direction`).
     witnesses : callable, optional
-        ``witnesses(p0, v, beta, seed, time_limit) -> points (x, lam)`` of
+        ``witnesses(p0, v, beta, seed, time_limit, known) -> points (x, lam)`` of
         ``C ∩ {q = 0}`` found another way (for network fibers the chart
-        crossings, :class:`~pipeline.problems.crossings.ChartCrossings`); after a
-        failed test the extra witnesses' monodromy continues from them too.
+        crossings, :class:`~pipeline.problems.crossings.ChartCrossings`), given
+        the ``known`` ones (which may seed them). Called after the first failed
+        test; when they add extra witnesses the test is repeated on the union
+        at once, and the slice loops continue from it only if that fails.
     image : System, optional
         A map ``y(x)`` (no parameters) whose *images* are counted: the test is
         then that ``y(solutions)`` is every point of the image curve ``y(C)``
@@ -302,19 +304,27 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     M = monodromy_solve(S, _distinct(starts), beta0, seed=int(rng.integers(2**31)), certify=False, options=wopts,
                         stall_loops=stall_loops, time_limit=remaining(), group=lift, max_loops=max_loops,
                         loop_tracker=loop_tracker, stall_rule="loops")
+    crossed = False
     for rnd in range(extend_rounds + 1):
         if rnd:
-            found, known = len(M.solutions), M.solutions
-            if rnd == 1 and witnesses is not None:  # the extra witnesses found another way
+            found, known, union = len(M.solutions), M.solutions, False
+            if not crossed and witnesses is not None:
+                # the extra witnesses found another way, seeded with the ones found (``known``): when they
+                # add any, the union is tested before more slice loops (they would mostly retrace it)
+                crossed = True
                 more = witnesses(p0, v, beta0, seed=int(rng.integers(2**31)),
-                                 time_limit=None if remaining() is None else 0.5 * remaining())
+                                 time_limit=None if remaining() is None else 0.5 * remaining(), known=known)
                 if len(more):
-                    known = np.vstack([known, more])
-            M = monodromy_solve(S, known, beta0, seed=int(rng.integers(2**31)), certify=False, options=wopts,
-                                stall_loops=stall_loops * 2 ** rnd, time_limit=remaining(), group=lift,
-                                max_loops=max_loops, loop_tracker=loop_tracker, stall_rule="loops")
-            if len(M.solutions) <= found:
-                break
+                    U = monodromy_solve(S, np.vstack([known, more]), beta0, certify=False, options=wopts,
+                                        group=lift, max_loops=0)
+                    if len(U.solutions) > found:
+                        M, union = U, True
+            if not union:
+                M = monodromy_solve(S, known, beta0, seed=int(rng.integers(2**31)), certify=False, options=wopts,
+                                    stall_loops=stall_loops * 2 ** rnd, time_limit=remaining(), group=lift,
+                                    max_loops=max_loops, loop_tracker=loop_tracker, stall_rule="loops")
+                if len(M.solutions) <= found:
+                    break
         extra = M.solutions
         if len(extra):
             # a point of the image curve is (y, lam): with one traced form every extra witness has the same y
