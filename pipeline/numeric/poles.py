@@ -47,9 +47,9 @@ def line_family(full, n, N):
     return Line()
 
 
-def track_all(system, X, p_from, p_to, rng, attempts: int = 4):
+def track_all(system, X, p_from, p_to, rng, attempts: int = 4, endgame: bool = True):
     """Endpoints of the paths from ``X`` (failed ones tracked again along other arcs); the ones that ended."""
-    opts = TrackerOptions(corrector_tol=1e-8, singular_condition=1e14, equilibrated=True)
+    opts = TrackerOptions(corrector_tol=1e-8, singular_condition=1e14, equilibrated=True, endgame=endgame)
     X = np.atleast_2d(X)
     ends = np.full(X.shape, np.nan, dtype=np.complex128)
     done = np.zeros(len(X), dtype=bool)

@@ -301,8 +301,9 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     # incomplete (45 of 345 on the plane septic's (3, 12, 1) fibre): the loops judge endpoints by
     # the equilibrated condition number, with a looser bound
     wopts = TrackerOptions(endgame=False, corrector_tol=1e-4, singular_condition=1e14, equilibrated=True)
+    # with witnesses found another way (seeded by these) a shorter stall: they reach the last few sooner
     M = monodromy_solve(S, _distinct(starts), beta0, seed=int(rng.integers(2**31)), certify=False, options=wopts,
-                        stall_loops=stall_loops, time_limit=remaining(), group=lift, max_loops=max_loops,
+                        stall_loops=stall_loops if witnesses is None else min(stall_loops, 2), time_limit=remaining(), group=lift, max_loops=max_loops,
                         loop_tracker=loop_tracker, stall_rule="loops")
     crossed = False
     for rnd in range(extend_rounds + 1):

@@ -113,8 +113,9 @@ class ChartCrossings:
     def _crossings(self, p0, v, seed, time_limit, seeds=None):
         """The chart crossings over ``(p0, v)``: monodromy over a random line, then tracked there.
 
-        ``seeds``: crossings over ``(p0, v)`` already known (:meth:`_from_witnesses`), tracked to the
-        random line and added to the monodromy's start, which then only has to find the rest."""
+        ``seeds``: crossings over ``(p0, v)`` already known (:meth:`_from_witnesses`); the monodromy
+        then runs over ``(p0, v)`` itself from them (``v`` scaled to ``p0``'s size, ``lam`` inversely:
+        the same line) and only has to reach the crossings missing."""
         from ..numeric.monodromy import monodromy_solve
         from ..numeric.symmetry import BlockPermutationGroup
 
@@ -127,6 +128,17 @@ class ChartCrossings:
                            for i in range(self.k - 1)])
         group = BlockPermutationGroup(n + 1, [blocks])
         rng = np.random.default_rng([seed, 0xC805])
+        opts = TrackerOptions(endgame=False, corrector_tol=1e-4, singular_condition=1e12, equilibrated=True)
+        if seeds is not None and len(seeds):
+            # seeded, the loops only have to reach the few crossings missing, and one loop over the whole
+            # line space reaches nearly all (plane septic: the 5 missing of 348 in the first loop, where the
+            # slice loops had gained 0-3 a loop): stop at the first loop that finds nothing (the trace test
+            # decides whether any is still missing, and its slice loops continue then)
+            r = np.sqrt(np.mean(np.abs(p0) ** 2) / np.mean(np.abs(v) ** 2))
+            R = monodromy_solve(S, seeds * np.r_[np.ones(n), 1 / r], np.r_[p0, r * v], group=group,
+                                seed=int(rng.integers(2**31)), stall_loops=1, stall_rule="loops", certify=False,
+                                time_limit=time_limit, options=opts)
+            return R.solutions * np.r_[np.ones(n), r], free
         th = (rng.normal(size=self.model.num_params) + 1j * rng.normal(size=self.model.num_params)) / np.sqrt(2)
         for q, val in self.cfam.gauge.fixed.items():
             th[q] = val
@@ -134,14 +146,8 @@ class ChartCrossings:
         lam0 = complex(np.exp(2j * np.pi * rng.random()) * 0.5)
         vs = v * np.sqrt(np.mean(np.abs(c) ** 2) / np.mean(np.abs(v) ** 2))
         Pstar = np.r_[c - lam0 * vs, vs]
-        X0 = np.r_[th[free], lam0][None, :]
-        if seeds is not None and len(seeds):
-            X0 = np.vstack([X0, converged(S, track_all(S, seeds, np.r_[p0, v], Pstar, rng), Pstar)])
-        opts = TrackerOptions(endgame=False, corrector_tol=1e-4, singular_condition=1e12, equilibrated=True)
-        # seeded, the loops only have to reach the few crossings missing: a shorter stall (the trace test
-        # decides whether any is still missing, and its slice loops continue then)
-        R = monodromy_solve(S, X0, Pstar, group=group, seed=int(rng.integers(2**31)),
-                            stall_loops=4 if len(X0) == 1 else 2, stall_rule="loops", certify=False, time_limit=time_limit, options=opts)
+        R = monodromy_solve(S, np.r_[th[free], lam0], Pstar, group=group, seed=int(rng.integers(2**31)),
+                            stall_loops=4, stall_rule="loops", certify=False, time_limit=time_limit, options=opts)
         return track_all(S, R.solutions, Pstar, np.r_[p0, v], rng), free
 
     def _slice_homotopy(self, p0, v, beta):
@@ -166,20 +172,24 @@ class ChartCrossings:
         th[:, free] = X[:, :-1]
         return th
 
-    def _from_witnesses(self, E, p0, v, beta, rng, far: float = 100.0):
+    def _from_witnesses(self, E, p0, v, beta, rng, far: float = 10.0):
         """The crossings joined to known extra witnesses ``E`` (``(x, lam)`` in the gauge).
 
         Each witness is tracked along the slices ``beta . y = c`` to ``|c| = far`` (the slice's
         parameter ``beta / c``), where the crossing neuron is the one whose incoming weights have
         grown like ``c``; it is moved to the marked block, written in the slice chart
-        (``eps = 1 / (2 - c)`` there) and tracked to ``eps = 0``. Which witness gives which crossing
-        does not matter: every crossing is checked by Newton's method on its own system."""
+        (``eps = 1 / (2 - c)`` there) and tracked to ``eps = 0``. ``far`` is small: the gauge chart
+        is ill-conditioned near the crossing (on the plane septic at ``|c| = 100`` the output weight
+        is ~1e-14 and every path ended singular; at 10 the crossing neuron's incoming weights are
+        already 3-100 times the others'), while the slice chart is well-conditioned there. Which
+        witness gives which crossing does not matter: every crossing is checked by Newton's method
+        on its own system."""
         from ..numeric.trace_forms import ImageForms, LinearImage, LineSystem
 
         inc, oth, m = self.inc, self.oth, self.k - 1
         L = LineSystem(self.fam.system, p0, v, "slice", ImageForms(LinearImage(self.A)))
         c = far * np.exp(2j * np.pi * rng.random())
-        Z = track_all(L, E, beta, beta / c, rng)
+        Z = track_all(L, E, beta, beta / c, rng, endgame=False)
         if not len(Z):
             return Z
         th = self._theta(Z, self.fam.gauge, list(self.fam.free))
@@ -194,7 +204,7 @@ class ChartCrossings:
         for q, w in oth[m]:
             th[:, q] *= z2 ** (-w)
         H, efree = self._slice_homotopy(p0, v, beta)
-        ends = track_all(H, np.c_[th[:, efree], Z[:, -1]], np.array([1 / (2 - c)]), np.zeros(1), rng)
+        ends = track_all(H, np.c_[th[:, efree], Z[:, -1]], np.array([1 / (2 - c)]), np.zeros(1), rng, endgame=False)
         if not len(ends):
             return ends
         th = self._theta(ends, self.efam.gauge, efree)
