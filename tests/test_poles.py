@@ -93,3 +93,20 @@ def test_crossings_seeded_from_known_witnesses_reach_the_missing_ones():
     W = fam.theta0[fam.free][None, :]
     R = _pencil(fam, image, W, E2, p0, v, beta)
     assert R.passed is True and R.extra_witnesses == 35, R.reason
+
+
+def test_trace_test_completes_a_stalled_slice_monodromy_from_the_seeded_crossings():
+    """With no slice loops at all (stall 0: only the few witnesses bridged from the base fibre), the
+    crossings seeded from them give the rest and the union passes the trace test: 35 extra witnesses
+    for the base orbit of a general plane quintic (one decomposition: Hilbert, Richmond, Palatini)."""
+    model, fam, image = _setup((3, 7, 1), "x^5")
+    cc = ChartCrossings.for_fiber(model, fam, image, network_fiber_family)
+    group, _ = declared_block_group(model, fam.gauge, fam.free)
+    W = fam.theta0[fam.free][None, :]
+    R = T.trace_test(fam.system, W, fam.base_parameters, group=group, seed=4, stall_loops=0, image=image,
+                     direction=fam.trace_direction, witnesses=cc, time_limit=600)
+    assert R.passed is True and R.extra_witnesses == 35, R.reason
+    # without the crossings the same stalled set fails (a missing witness is never a pass)
+    R0 = T.trace_test(fam.system, W, fam.base_parameters, group=group, seed=4, stall_loops=0, image=image,
+                      direction=fam.trace_direction, extend_rounds=0, time_limit=600)
+    assert R0.passed is not True

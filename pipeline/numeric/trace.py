@@ -229,7 +229,8 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
         crossings, :class:`~pipeline.problems.crossings.ChartCrossings`), given
         the ``known`` ones (which may seed them). Called after the first failed
         test; when they add extra witnesses the test is repeated on the union
-        at once, and the slice loops continue from it only if that fails.
+        at once, and the slice loops continue from it only if that fails. With
+        them the first slice loops stop at their second empty loop.
     image : System, optional
         A map ``y(x)`` (no parameters) whose *images* are counted: the test is
         then that ``y(solutions)`` is every point of the image curve ``y(C)``
