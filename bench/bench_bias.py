@@ -11,7 +11,9 @@ three strata (network, one neuron, merging neurons) at the sample's target ``u``
   (:func:`~pipeline.compute.bias_param.carry`), and Krawczyk at ``u``.
 
 Both are measured in this process; the script prints samples per second and the
-ratio (goal: >= 20x at 1000 samples). Run: ``python bench/bench_bias.py [SAMPLES] [SCRATCH]``.
+ratio (goal: >= 20x at 1000 samples). Run: ``python bench/bench_bias.py [SAMPLES] [SCRATCH]``;
+``python bench/bench_bias.py arch [SAMPLES] [SCRATCH]`` runs the same comparison on the CNN (filters 2,2,
+``x^2``) and attention (``d = 2``) cells with their declared families.
 """
 
 from __future__ import annotations
@@ -24,17 +26,17 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from neurovar.pipeline.compute.bias_arch import arch_strata  # noqa: E402
 from neurovar.pipeline.compute.bias_param import carry, solve_stratum  # noqa: E402
 from neurovar.pipeline.compute.bias_strata import metric, shallow_strata  # noqa: E402
 from neurovar.pipeline.models import build_model  # noqa: E402
 
 
-def main(samples: int = 1000, scratch: int = 5) -> float:
-    m = build_model({"model": "mlp", "widths": [2, 2, 1], "activation": "x^3"})
-    Q, sample = metric(m, "bombieri", None, 0)
-    U, _ = sample(np.random.default_rng(0), samples)
-    strata = shallow_strata(m)
-
+def compare(strata, Q, U, scratch: int, label: str = "") -> float:
+    """Samples per second from scratch (``scratch`` samples) and carried (all of ``U``); prints and returns the ratio.
+    Families without parameters (the zero function) cost nothing on either route."""
+    strata = [s for s in strata if s.names]
+    samples = len(U)
     t0 = time.perf_counter()
     ok_scratch = 0
     for i in range(scratch):
@@ -50,12 +52,36 @@ def main(samples: int = 1000, scratch: int = 5) -> float:
     ok = sum(all(p[i].complete for p in per) for i in range(samples))
 
     rate_s, rate_c = scratch / t_scratch, samples / t_carried
-    print(f"scratch : {scratch} samples in {t_scratch:.1f} s = {rate_s:.3f} samples/s ({ok_scratch} certified)")
-    print(f"carried : {samples} samples in {t_carried:.1f} s (one solve {t_solve:.1f} s) = {rate_c:.2f} samples/s "
-          f"({ok} certified)")
-    print(f"speed-up: {rate_c / rate_s:.1f}x (goal >= 20x at 1000 samples)")
+    tag = f"{label}: " if label else ""
+    print(f"{tag}scratch : {scratch} samples in {t_scratch:.1f} s = {rate_s:.3f} samples/s ({ok_scratch} certified)")
+    print(f"{tag}carried : {samples} samples in {t_carried:.1f} s (one solve {t_solve:.1f} s) = {rate_c:.2f} "
+          f"samples/s ({ok} certified)")
+    print(f"{tag}speed-up: {rate_c / rate_s:.1f}x (goal >= 20x at 1000 samples)")
     return rate_c / rate_s
 
 
+def main(samples: int = 1000, scratch: int = 5) -> float:
+    m = build_model({"model": "mlp", "widths": [2, 2, 1], "activation": "x^3"})
+    Q, sample = metric(m, "bombieri", None, 0)
+    U, _ = sample(np.random.default_rng(0), samples)
+    return compare(shallow_strata(m), Q, U, scratch)
+
+
+def architectures(samples: int = 200, scratch: int = 2) -> dict[str, float]:
+    """The same comparison on the CNN and attention cells (their declared families, Q = I)."""
+    out = {}
+    for label, spec in (("cnn 2,2 x^2", {"model": "cnn", "filters": [2, 2], "activation": "x^2"}),
+                        ("attention d=2", {"model": "attention", "d": 2, "d_out": 1, "n": 2, "t": 2})):
+        m = build_model(spec)
+        Q, sample = metric(m, "identity", None, 0)
+        U, _ = sample(np.random.default_rng(0), samples)
+        out[label] = compare(arch_strata(m), Q, U, scratch, label)
+    return out
+
+
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:3]))
+    args = sys.argv[1:]
+    if args[:1] == ["arch"]:
+        architectures(*(int(a) for a in args[1:3]))
+    else:
+        main(*(int(a) for a in args[:2]))

@@ -14,11 +14,12 @@
 
 5. The standard systems (``--only standard``): cyclic-5..7 and katsura-5..8, whose counts are
    published (cyclic: 70, 156, 924; katsura-n: 2^n), solved by :func:`pipeline.numeric.solve.solve`
-   (total degree, Krawczyk, the trace test where paths fail) against ``phc -b``, one thread each,
-   in one run: counts, times and the ratio phc/ours per system.
+   (default start: BKK for cyclic-n, total degree for katsura-n; Krawczyk; a completeness certificate)
+   against ``phc -b`` and, where the ``bertini2`` wheel runs, Bertini 2 (its Python API, adaptive precision,
+   see bench/_bertini.py), one thread each, in one run: counts, CPU times and the ratios per system.
 
 Run: python bench/bench_numerical.py [--msolve-timeout 120] [--only throughput|phc|cli|fiber|standard]
-     [--systems cyclic5,katsura6,...]
+     [--systems cyclic5,katsura6,...] [--time-limit 1800] [--bertini-max-paths 1000]
 """
 
 from __future__ import annotations
@@ -316,32 +317,66 @@ def _phc_cpu(phc: str, text: str):
     return wall, cpu, sum(int(k) for k in found) if found else None
 
 
-def bench_standard(names):
+def bench_standard(names, time_limit: float = 1800.0, bertini_max_paths: int = 1000):
     """cyclic-n and katsura-n: ours (in this process, one BLAS thread) against ``phc -b`` (one thread).
 
-    Wall times and CPU times (on a loaded machine the CPU times are the fairer comparison)."""
+    Ours is :func:`~pipeline.numeric.solve.solve` with its default start (``auto``: the BKK start for
+    cyclic-n, whose solutions all lie in the torus; total degree for katsura-n). Wall times and CPU
+    times (on a loaded machine the CPU times are the fairer comparison); a table of the ratios at the end.
+    """
     from threadpoolctl import threadpool_limits
 
     from neurovar.pipeline.numeric.solve import cyclic, katsura, solve
 
     phc = shutil.which("phc")
-    print("[standard systems] solve (total degree, Krawczyk, trace test where paths fail) against phc -b, "
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from bench._bertini import bertini_time, unavailable
+
+    no_bertini = unavailable()
+    if no_bertini:
+        print(f"  Bertini 2 column skipped: {no_bertini}")
+    print("[standard systems] solve (default start, Krawczyk, completeness certificate) against phc -b, "
           "one thread each")
-    solve(*katsura(2))  # first-call costs (numpy, flint) outside the timings
+    solve(*katsura(2))  # first-call costs (numpy, flint, scipy's HiGHS) outside the timings
+    solve(*katsura(3), method="bkk")
+    rows = []
     for name in names:
         eqs, xs = (cyclic if name.startswith("cyclic") else katsura)(int(name[6:] if name[0] == "c" else name[7:]))
         with threadpool_limits(limits=1):
             t, c = time.perf_counter(), time.process_time()
-            r = solve(eqs, xs)
+            r = solve(eqs, xs, time_limit=time_limit)
             ours, ours_cpu = time.perf_counter() - t, time.process_time() - c
-        line = (f"  {name}: ours {r.count} ({r.completeness}, {r.certified} certified, published "
-                f"{PUBLISHED.get(name)}) {ours:.1f} s wall, {ours_cpu:.1f} s CPU")
+        line = (f"  {name}: ours {r.count} ({r.method}, {r.completeness}, {r.certified} certified, published "
+                f"{PUBLISHED.get(name)}) {ours:.2f} s wall, {ours_cpu:.2f} s CPU")
+        row = [name, PUBLISHED.get(name), r.count, r.completeness, ours, ours_cpu, None, None, None, None, None]
         if phc is not None:
             text = f"{len(eqs)}\n" + "\n".join(e + ";" for e in eqs) + "\n"
-            wall, cpu, regular = _phc_cpu(phc, text)
-            line += (f"; phc -b {regular} regular {wall:.1f} s wall, {cpu:.1f} s CPU; ratio phc/ours "
+            try:
+                wall, cpu, regular = _phc_cpu(phc, text)
+            except subprocess.TimeoutExpired:
+                wall, cpu, regular = float("nan"), float("nan"), None
+            row[6:9] = [regular, wall, cpu]
+            line += (f"; phc -b {regular} regular {wall:.2f} s wall, {cpu:.2f} s CPU; ratio phc/ours "
                      f"{wall / ours:.2f}x wall, {cpu / ours_cpu:.2f}x CPU")
+        bezout = r.paths.get("bezout", 0)
+        if not no_bertini and bezout > bertini_max_paths:
+            line += f"; Bertini 2 skipped ({bezout} total-degree paths > --bertini-max-paths {bertini_max_paths})"
+        elif not no_bertini:  # Bertini 2's Python API in this process, one thread: CPU seconds of the solve
+            c = time.process_time()
+            _, found = bertini_time(eqs, xs)
+            row[9:] = [found, time.process_time() - c]
+            line += f"; Bertini 2 {found} regular {row[10]:.2f} s CPU, ratio {row[10] / ours_cpu:.2f}x"
         print(line, flush=True)
+        rows.append(row)
+    print("\n  | system | published | ours | completeness | ours CPU s | phc -b | phc CPU s | phc/ours CPU "
+          "| Bertini 2 | Bertini CPU s | Bertini/ours CPU |")
+    print("  |---|---|---|---|---|---|---|---|---|---|---|")
+    for name, pub, cnt, comp, ow, oc, reg, pw, pc, bf, bc in rows:
+        ratio = f"{pc / oc:.2f}x" if pc is not None else "-"
+        bert = f"{bf} | {bc:.2f} | {bc / oc:.2f}x" if bc is not None else "- | - | -"
+        print(f"  | {name} | {pub} | {cnt} | {comp} | {oc:.2f} | {reg} | "
+              f"{'-' if pc is None else f'{pc:.2f}'} | {ratio} | {bert} |")
+    return rows
 
 
 def main():
@@ -351,9 +386,12 @@ def main():
     ap.add_argument("--single", type=int, default=40)
     ap.add_argument("--only", choices=["throughput", "phc", "cli", "fiber", "standard"], default=None)
     ap.add_argument("--systems", default=",".join(PUBLISHED))
+    ap.add_argument("--time-limit", type=float, default=1800.0, help="seconds for one of our solves (standard)")
+    ap.add_argument("--bertini-max-paths", type=int, default=1000,
+                    help="Bertini 2 (total degree) only on systems with at most this many paths (standard)")
     args = ap.parse_args()
     if args.only in (None, "standard"):
-        bench_standard(args.systems.split(","))
+        bench_standard(args.systems.split(","), args.time_limit, args.bertini_max_paths)
     if args.only in (None, "throughput"):
         bench_throughput(args.paths, args.single)
     if args.only in (None, "phc"):

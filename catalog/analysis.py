@@ -23,6 +23,7 @@ Example
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -80,11 +81,8 @@ def activation_kind(text) -> str | None:
 def model_class(row_or_name):
     """The registered model class of a row (or a model name), None for rows without a known model.
 
-    The catalog's checks ask the class for *declared* properties (``dense_layered``,
-    ``fixed_activation``, ...) instead of comparing model names.
-
-    >>> model_class("mlp").dense_layered, model_class("cnn").dense_layered, model_class(None)
-    (True, False, None)
+    >>> model_class("mlp").name, model_class(None)
+    ('mlp', None)
     """
     from neurovar.pipeline.models import MODELS
 
@@ -92,30 +90,59 @@ def model_class(row_or_name):
     return MODELS[name][1] if isinstance(name, str) and name in MODELS else None
 
 
-def declares(row_or_name, prop: str):
-    """The class attribute ``prop`` of the row's model (False without a model)."""
+def class_attribute(row_or_name, prop: str):
+    """The class attribute ``prop`` of the row's model (``fixed_activation``, ...; False without a model)."""
     cls = model_class(row_or_name)
     return getattr(cls, prop, False) if cls is not None else False
 
 
+def declares(row, kind):
+    """The architecture of ``kind`` the row's model declares (:mod:`pipeline.models.structure`), else None.
+
+    The catalog's checks ask the model rebuilt from the row (:func:`model_of`) for its declared
+    structure instead of comparing model names; a row without a valid model, or whose model declares
+    another architecture or none, gets None (no claim about it).
+
+    >>> declares({"model": "mlp", "widths": [2, 3, 1], "activation": "x^2"}, "dense_layered").widths
+    (2, 3, 1)
+    >>> declares({"model": "cnn", "filters": [3, 2]}, "dense_layered"), declares({"model": None}, "convolutional")
+    (None, None)
+    """
+    row = row.to_dict() if isinstance(row, pd.Series) else row
+    m = model_of(row) if isinstance(row, dict) else None
+    return m.declares(kind) if m is not None else None
+
+
 def model_of(row):
     """The model a row was computed on, rebuilt from its columns (None if the row has none or is invalid)."""
-    from neurovar.pipeline.errors import SpecError
-    from neurovar.pipeline.models import MODELS, build_model
+    from neurovar.pipeline.models import MODELS
 
     cls = model_class(row)
     if cls is None:
         return None
     spec_cls = MODELS[row["model"]][0]
-    fields = {"model": row["model"]}
+    fields = [("model", row["model"])]
     for k in spec_cls.model_fields:
         v = row.get(k)
         if k == "model" or _missing(v):
             continue
-        fields[k] = v.tolist() if hasattr(v, "tolist") else v
+        v = v.tolist() if hasattr(v, "tolist") else v
+        fields.append((k, tuple(v) if isinstance(v, list) else v))
     seed = 0 if _missing(row.get("seed")) else int(row["seed"])
     try:
-        return build_model(fields, seed=seed)
+        return _build(tuple(fields), seed)
+    except TypeError:  # an unhashable column value: build without the cache
+        return _build.__wrapped__(tuple(fields), seed)
+
+
+@lru_cache(maxsize=4096)
+def _build(fields: tuple, seed: int):
+    """The model of ``fields`` (cached: a catalog repeats a few models over many rows), None if invalid."""
+    from neurovar.pipeline.errors import SpecError
+    from neurovar.pipeline.models import build_model
+
+    try:
+        return build_model({k: list(v) if isinstance(v, tuple) else v for k, v in fields}, seed=seed)
     except (SpecError, TypeError, ValueError):
         return None
 
@@ -414,3 +441,6 @@ def rerun_command(row) -> str:
     from .rerun import rerun_command as _rerun
 
     return _rerun(row)
+
+
+from .bias_analysis import merge_bias, stratum_points  # noqa: E402,F401 - bias cells pooled over seeds

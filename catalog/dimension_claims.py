@@ -11,7 +11,7 @@ from math import comb
 from neurovar.pipeline.alexander_hirschowitz import AH_SPORADIC, ah_dimension, ah_exceptional  # noqa: F401
 from neurovar.pipeline.papers import rank_variety_dimension
 
-from .analysis import declares
+from .analysis import class_attribute, declares
 from .registry import Conjecture, Outcome, _get, _is_monomial_mlp, _widths, register
 
 
@@ -51,7 +51,7 @@ def _check_linear(row):
         return "no widths"
     if not declares(row, "dense_layered"):
         return f"model {model} is not a dense layered network"
-    if not (declares(row, "fixed_activation") == "x" or row.get("activation_kind") == "linear" or len(w) == 2):
+    if not (class_attribute(row, "fixed_activation") == "x" or row.get("activation_kind") == "linear" or len(w) == 2):
         return f"model {model} with activation {row.get('activation')} is not linear"
     q = min(w)
     exp = rank_variety_dimension(w, bool(_get(row, "bias", False)))

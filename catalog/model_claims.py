@@ -1,7 +1,8 @@
 """Registry entries for CNNs and lightning self-attention (what the papers state).
 
-Each check reads the row's columns and the *declared* properties of its model
-class (``convolutional``, ``lightning_attention``), never the model's name.
+Each check reads the row's columns and the *declared* architecture of its model
+(``convolutional``, ``lightning_attention``: :mod:`pipeline.models.structure`), never
+the model's name.
 
 * ``cnn-linear-fiber`` (theorem): a linear CNN with stride 1 multiplies its
   filters as polynomials, so a generic end-to-end filter of degree
@@ -45,25 +46,20 @@ _SMK = ("Shahverdi, Marchetti, Kohn, On the geometry and optimization of polynom
 _HMK = "Henry, Marchetti, Kohn, Geometry of lightning self-attention: identifiability and dimension, ICLR 2025"
 
 
-def _ints(row, key) -> list[int] | None:
-    v = _get(row, key)
-    return None if v is None else [int(x) for x in v]
-
-
 def _cnn(row, linear: bool):
-    if not declares(row, "convolutional"):
+    net = declares(row, "convolutional")
+    if net is None:
         return f"model {row.get('model')} is not convolutional"
-    if bool(_get(row, "bias", False)):
+    if net.bias:
         return "bias"
     act, kind = row.get("activation"), row.get("activation_kind")
     if linear and kind != "linear":
         return f"activation {act} is not linear"
     if not linear and kind != "monomial":
         return f"activation {act} is not x^r with r >= 2"
-    filters = _ints(row, "filters")
-    if filters is None or len(filters) < 2:
+    if net.depth < 2:
         return "fewer than two layers"
-    return filters, _ints(row, "strides") or [1] * len(filters)
+    return list(net.filters), list(net.strides)
 
 
 def _check_linear_fiber(row):

@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .analysis import declares, derive, thresholds  # noqa: E402
+from .analysis import class_attribute, declares, derive, thresholds  # noqa: E402
 
 DPI = 110
 
@@ -58,7 +58,8 @@ def defect_heatmaps(dimension: pd.DataFrame, out: str | Path) -> list[Path]:
     d = derive(_ok(dimension))
     if "activation_kind" not in d or "hidden" not in d:
         return []
-    dense = d["model"].map(lambda m: bool(declares(m, "dense_layered"))) if "model" in d else False
+    dense = pd.Series([declares(row, "dense_layered") is not None for row in d.to_dict("records")],
+                      index=d.index, dtype=bool) if "model" in d else False
     mask = dense & (d["activation_kind"] == "monomial") & d["hidden"].notna()
     if "bias" in d:
         mask &= ~d["bias"].fillna(False).astype(bool)
@@ -187,7 +188,7 @@ def _variety(row: dict) -> str:
     model = row.get("model")
     if isinstance(model, str) and model:
         fields = [f"{k}={row[k]}" for k in ("d", "d_out", "n", "t") if k in row and not pd.isna(row[k])]
-        if declares(model, "fixed_activation") and isinstance(row.get("widths"), list):
+        if class_attribute(model, "fixed_activation") and isinstance(row.get("widths"), list):
             fields = [f"widths={row['widths']}"]
         return f"{model}({', '.join(fields)})"
     eq = str(row.get("equations") or "")
@@ -250,6 +251,11 @@ def bias_plots(bias: pd.DataFrame | None, out: str | Path) -> list[Path]:
         return []
     from neurovar.pipeline.stats import wilson_interval
 
+    several = bias_strata_plots(df, out)  # d0 >= 2: CNNs, attention, MLPs with several inputs
+    df = df[df["widths"].map(lambda w: hasattr(w, "__len__") and len(w) == 3 and list(w)[0] == 1)]
+    if not len(df):
+        return several
+
     def counts(v):
         return _json.loads(v) if isinstance(v, str) else v
 
@@ -257,7 +263,7 @@ def bias_plots(bias: pd.DataFrame | None, out: str | Path) -> list[Path]:
     df["_k"] = df["widths"].map(lambda w: list(w)[1])
     df["_ds"] = df["dataset_size"].map(lambda v: 0 if v is None or (isinstance(v, float) and np.isnan(v)) else int(v))
     out = Path(out)
-    files = []
+    files = several
     groups = sorted({(k, a) for k, a in zip(df["_k"], df["activation"])})
     strata = ["smooth", "zero-loss", "boundary", "ramification", "sparse: neuron removed", "sparse: zero W1"]
     colors = dict(zip(strata, ["#999999", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"]))
@@ -326,6 +332,37 @@ def bias_plots(bias: pd.DataFrame | None, out: str | Path) -> list[Path]:
         ax.set_ylabel("fraction (Gaussian u)")
         ax.legend(fontsize=6)
         files.append(_save(fig, out / "bias_vs_width.png"))
+    return files
+
+
+def bias_strata_plots(bias: pd.DataFrame, out: str | Path, min_d0: int = 2) -> list[Path]:
+    """Pooled stratum fractions (:func:`catalog.bias_analysis.merge_bias`) of networks with ``d0 >= min_d0``
+    inputs against ``dataset_size`` and against the hidden width, one panel per architecture, 95 % Wilson
+    intervals: ``bias_inputs_vs_dataset_size.png`` and ``bias_inputs_vs_width.png`` (when a width varies)."""
+    from .bias_analysis import merge_bias, stratum_points
+
+    merged = merge_bias(bias)
+    files = []
+    for against, name in (("dataset_size", "bias_inputs_vs_dataset_size.png"), ("width", "bias_inputs_vs_width.png")):
+        pts = stratum_points(merged, against, min_d0)
+        if against == "width":  # a panel with one width says nothing against the width
+            pts = pts[pts.groupby("panel")["x"].transform("nunique") > 1]
+        if not len(pts):
+            continue
+        panels = sorted(pts["panel"].unique())
+        color = {st: f"C{i % 10}" for i, st in enumerate(sorted(pts["stratum"].unique()))}  # one colour per stratum
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.6), squeeze=False)
+        for ax, panel in zip(axes[0], panels):
+            for stratum, g in pts[pts["panel"] == panel].groupby("stratum"):
+                ax.errorbar(g["x"], g["fraction"], yerr=[g["fraction"] - g["lo"], g["hi"] - g["fraction"]],
+                            marker="o", ms=3, capsize=2, label=stratum, color=color[stratum])
+            ax.set_title(panel, fontsize=7)
+            ax.set_xlabel("dataset_size (0: Gaussian targets)" if against == "dataset_size" else "hidden width")
+            ax.set_ylim(-0.03, 1.03)
+            ax.set_xticks(sorted(pts[pts["panel"] == panel]["x"].unique()))
+            ax.legend(fontsize=6)
+        axes[0][0].set_ylabel("fraction of global minimisers")
+        files.append(_save(fig, Path(out) / name))
     return files
 
 

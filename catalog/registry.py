@@ -268,17 +268,15 @@ def _widths(row) -> list[int] | None:
 
 def _is_monomial_mlp(row) -> str | tuple[list[int], int]:
     """``(widths, r)`` for a dense layered network without bias and activation ``x^r`` (r >= 2), else the
-    reason it is not (the model's declared ``dense_layered``, not its name)."""
-    if not declares(row, "dense_layered"):
+    reason it is not (the model's declared architecture, ``dense_layered``, not its name)."""
+    net = declares(row, "dense_layered")
+    if net is None:
         return f"model {row.get('model')} is not a dense layered network"
     if row.get("activation_kind") != "monomial":
         return f"activation {row.get('activation')} is not x^r with r >= 2"
     if bool(_get(row, "bias", False)):
         return "affine layers (bias)"
-    w = _widths(row)
-    if w is None:
-        return "no widths"
-    return w, int(row["r"])
+    return list(net.widths), int(row["r"])
 
 
 __all__ = ["Conjecture", "KINDS", "Outcome", "Outside", "REGISTRY", "Verdict", "check_catalog", "evaluate", "register"]

@@ -46,7 +46,9 @@ def read_system(path: Path) -> tuple[list[str], list[str]]:
 @app.command()
 def solve(
     file: Path = typer.Argument(..., help="the system: a 'variables:' line, then one equation per line"),
-    method: str = typer.Option("total-degree", "--method", help="total-degree or monodromy"),
+    method: str = typer.Option("auto", "--method", "--start",
+                               help="auto | total-degree | bkk | monodromy (auto: bkk when every solution lies in "
+                                    "the torus and the BKK bound is below Bezout's, else total-degree)"),
     seed: int = typer.Option(0, "--seed", help="seed of the random start (gamma, chart, loops)"),
     trace: str = typer.Option("auto", "--trace", help="auto | always | never: the trace test after total degree"),
     time_limit: float = typer.Option(None, "--time-limit", help="seconds for the monodromy (a cut count is a "

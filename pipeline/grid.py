@@ -28,6 +28,16 @@ anything else
     a field of the model (``activation``, ``bias``, ``filters``, ``d``, ...) or of a
     computation's options (``weights``, ``dataset_size``, ``polys``, ...).
 
+Several models
+--------------
+A grid has one ``model``; a study over several architectures lists the others under
+``also``, each with its own ``model`` and ``axes`` (and, if it needs them, ``constraints``,
+``timeout_s``, ``equal_hidden``), sharing the grid's name and computations::
+
+    also:
+      - model: cnn
+        axes: {filters: [[2, 2]], activation: ["x^2"], dataset_size: [6], samples: [100]}
+
 Every error names the YAML path of the bad field, e.g.
 ``grid.axes.hidden[2]: must be a positive integer, got -1``.
 
@@ -47,7 +57,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, field_validator
 
 from .cells import Cell, KeyTemplate, make_cell
 from .compute import computations
@@ -80,6 +90,8 @@ class GridSpec(BaseModel):
     equal_hidden: bool = True
     constraints: Constraints = Constraints()
     timeout_s: float | None = None
+    also: list[Any] = []
+    _parts: list["GridSpec"] = PrivateAttr(default_factory=list)
 
     @field_validator("name")
     @classmethod
@@ -116,7 +128,25 @@ class GridSpec(BaseModel):
         except ValidationError as err:
             raise pydantic_error(err, "grid") from None
         spec._check()
+        spec._parts = [cls._part(spec, i, extra) for i, extra in enumerate(spec.also)]
         return spec
+
+    @classmethod
+    def _part(cls, spec: "GridSpec", i: int, extra: Any) -> "GridSpec":
+        """The grid of ``also[i]``: its own model and axes, the grid's name and computations."""
+        where = f"grid.also[{i}]"
+        if not isinstance(extra, dict):
+            raise SpecError(where, "must be a mapping with keys model and axes, e.g. {model: cnn, axes: {...}}")
+        bad = sorted(set(extra) - {"model", "axes", "constraints", "timeout_s", "equal_hidden", "description"})
+        if bad:
+            raise SpecError(f"{where}.{bad[0]}", "an entry of also takes model, axes, constraints, timeout_s, "
+                            "equal_hidden and description (name and computations are the grid's)")
+        data = {"timeout_s": spec.timeout_s, **extra, "name": spec.name, "computations": spec.computations}
+        try:
+            return cls.from_mapping(data)
+        except SpecError as e:
+            field = e.field.replace("grid.", f"{where}.", 1) if e.field.startswith("grid.") else f"{where}.{e.field}"
+            raise SpecError(field, e.message) from None
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "GridSpec":
@@ -206,7 +236,13 @@ class GridSpec(BaseModel):
         return list(self.iter_cells())
 
     def iter_cells(self) -> Iterator[Cell]:
-        """The cells, validated, after the constraints.
+        """The cells of the grid and of its ``also`` entries, validated, after the constraints."""
+        yield from self._own_cells()
+        for part in self._parts:
+            yield from part.iter_cells()
+
+    def _own_cells(self) -> Iterator[Cell]:
+        """The cells of this grid's model and axes, validated, after the constraints.
 
         The work that does not depend on the seed is done once per combination of the other
         axes: validating the model and options (:func:`make_cell` on the first such cell, so a

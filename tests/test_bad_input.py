@@ -95,14 +95,12 @@ def test_output_named_like_a_provenance_column_is_refused(bad):
      "unknown variable 'y'"),
     # two variables, one diagonal weight
     (["edd", "--equations", "x^2+y^2-1", "--variables", "x,y", "--weights", "diag:4"], "--weights", "give 2 entries"),
-    # bias has certified routes for (1, k, 1) and (2, 2, 1) x^3 only: the rest is refused when the cell is
-    # made, not inside the computation, with what would work instead
-    (["bias", "--model", "mlp", "--widths", "3,2,1", "--activation", "x^3", "--samples", "50"], "--widths",
+    # bias has certified routes for (1, k, 1), (2, 2, 1) x^3 and datasets on networks of at most 10
+    # parameters: the rest is refused when the cell is made, not inside the computation, with what would work
+    (["bias", "--model", "mlp", "--widths", "4,3,1", "--activation", "x^3", "--samples", "50"], "--widths",
      "(1, k, 1)"),
     (["bias", "--model", "mlp", "--widths", "2,2,1", "--activation", "generic:3", "--samples", "50"],
-     "--activation", "use x^3"),
-    (["bias", "--model", "mlp", "--widths", "2,2,1", "--activation", "x^3", "--dataset-size", "3",
-      "--samples", "50"], "--dataset-size", "use dataset_size >= 4"),
+     "--dataset-size", "set dataset_size"),
     # a model's own limits for edd (attention's equations need n >= d), refused when the cell is made
     (["edd", "--model", "attention", "--d", "2", "--d-out", "1", "--n", "1"], "--n", "n >= d"),
     # raised inside the computation (no implicit equations are known for x^2 + x): still exit 2
@@ -129,12 +127,12 @@ def test_spec_error_inside_a_computation_is_recorded_as_such():
 
 @pytest.mark.parametrize("dry", [False, True])
 def test_grid_axis_value_a_computation_refuses_is_named_at_planning(cli, tmp_path, dry):
-    # bias has no certified route for (3, 2, 1): the second widths value is refused before anything runs
+    # bias has no certified route for (4, 3, 1): the second widths value is refused before anything runs
     grid = tmp_path / "g.yaml"
     grid.write_text("name: g\ncomputations: [bias]\nmodel: mlp\naxes:\n"
-                    "  widths: [[1, 2, 1], [3, 2, 1]]\n  activation: [\"x^3\"]\n  samples: [5]\n  seed: [0, 1]\n")
+                    "  widths: [[1, 2, 1], [4, 3, 1]]\n  activation: [\"x^3\"]\n  samples: [5]\n  seed: [0, 1]\n")
     results = tmp_path / "results"
     p = cli("run", grid, "--results", results, *(["--dry-run"] if dry else []), timeout=120)
     _one_line_naming(p, "grid.axes.widths[1]")
-    assert "[3, 2, 1]" in p.stderr and "(1, k, 1)" in p.stderr
+    assert "[4, 3, 1]" in p.stderr and "(1, k, 1)" in p.stderr
     assert not results.exists()

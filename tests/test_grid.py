@@ -53,6 +53,9 @@ BAD = {
     "negative timeout": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {widths: [[2,2,1]]}\ntimeout_s: -5\n", "grid.timeout_s"),
     "negative seed": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {widths: [[2,2,1]], seed: [-1]}\n", "grid.axes.seed[0]"),
     "not a mapping": ("- just\n- a list\n", "grid"),
+    "bad axis in also": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {widths: [[2,2,1]]}\nalso:\n  - model: cnn\n    axes: {filters: [[2,2]], colour: [1]}\n", "grid.also[0].axes.colour"),
+    "also not a mapping": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {widths: [[2,2,1]]}\nalso: [cnn]\n", "grid.also[0]"),
+    "name in also": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {widths: [[2,2,1]]}\nalso:\n  - {name: h, model: cnn}\n", "grid.also[0].name"),
     "filter longer than input": ("name: g\ncomputations: [dimension]\nmodel: cnn\naxes: {filters: [[3,2]], input_dim: [2]}\n", "grid.axes.filters[0]"),
 }
 
@@ -68,6 +71,18 @@ def test_malformed_spec_exits_2_naming_the_field(kind, tmp_path, cli):
     assert field in p.stderr, (kind, p.stderr)
     assert "Traceback" not in p.stderr
     assert not results.exists()  # nothing written
+
+
+def test_also_adds_the_cells_of_other_models_to_one_grid():
+    # 2 MLP widths x 2 seeds, then 1 CNN filter x 3 activations: 4 + 3 cells, the CNN's with its own timeout
+    spec = GridSpec.from_mapping({"name": "g", "computations": ["dimension"], "model": "mlp", "timeout_s": 9,
+                                  "axes": {"widths": [[2, 2, 1], [2, 3, 1]], "seed": [0, 1]},
+                                  "also": [{"model": "cnn", "timeout_s": 4,
+                                            "axes": {"filters": [[2, 2]], "activation": ["x^2", "x^3", "x^4"]}}]})
+    cells = spec.cells()
+    assert [c.model["model"] for c in cells] == ["mlp"] * 4 + ["cnn"] * 3
+    assert [c.timeout_s for c in cells] == [9] * 4 + [4] * 3
+    assert len({c.key for c in cells}) == 7
 
 
 def test_library_error_carries_the_field():

@@ -69,7 +69,7 @@ def test_attention_fiber_dimension_is_its_symmetry_dimension(d, d_out, n, points
     r = neurovar.fiber(m)
     assert r["fiber_dimension"] == r["symmetry_dimension"] == 2 * n * d - q * (2 * d - q) + 1
     assert r["fiber_points"] == r["expected_fiber_points"] == points and r["only_known_symmetries"] is True
-    assert REGISTRY["attention-identifiability"].check({**r, "model": "attention", "t": 2}).holds
+    assert REGISTRY["attention-identifiability"].check({**r, **m.record()}).holds  # a catalog row: record + spec
 
 
 def test_attention_numerical_fiber_agrees():

@@ -108,5 +108,6 @@ def test_the_same_model_without_its_layout_takes_the_slower_path_and_agrees():
 
     m = Undeclared(ProductSpec(d0=3, h=2, d2=2))
     r = numerical_fiber(m, seed=0, time_limit=300)
-    assert r["fast_paths"].split(",")[0] == "enumerated-group" and r["group_order"] == 1
-    assert r["fiber_points"] == r["orbits"] == 24, r["reason"]
+    assert r["fast_paths"].split(",")[0] == "enumerated-group"
+    assert r["group_order"] == 8 and r["orbits"] == comb(3, 2), r["reason"]  # the certified points sorted into orbits
+    assert r["fiber_points"] == r["orbits"] * r["group_order"] == 24, r["reason"]

@@ -3,7 +3,8 @@
 Published counts: katsura-n has 2^n solutions (Katsura's magnetism equations;
 the total degree is also 2^n), cyclic-5 has 70 (Bjorck--Froberg), 10 of them
 real. Each count comes with a certificate of completeness: every path of the
-total-degree homotopy ended, or the trace test on the coefficients' family.
+total-degree homotopy ended, the trace test on the coefficients' family, or
+as many certified solutions as the BKK bound (Bernstein's theorem).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def test_katsura_6_has_2_to_the_6_solutions_from_the_command_line(tmp_path):
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout)
     assert r["count"] == r["certified"] == 2 ** 6 == len(r["solutions"])
-    assert r["completeness"] in ("total-degree", "trace-test") and r["paths"]["total"] == 2 ** 6
+    assert r["completeness"] == "total-degree" and r["paths"]["total"] == 2 ** 6 and r["method"] == "total-degree"
 
 
 def test_cyclic_5_has_70_solutions_10_real_certified_complete(tmp_path):
@@ -41,7 +42,9 @@ def test_cyclic_5_has_70_solutions_10_real_certified_complete(tmp_path):
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout)
     assert r["count"] == r["certified"] == 70 and r["real"] == 10
-    assert r["completeness"] in ("total-degree", "trace-test"), r["reason"]
+    # auto: x0 ... x4 = 1 keeps every solution in the torus, and the BKK bound 70 < Bezout 120
+    assert r["method"] == "bkk" and r["paths"]["bkk"] == 70 and r["paths"]["bezout"] == 120
+    assert r["completeness"] == "bkk-bound", r["reason"]
     X = np.array(r["solutions"])[..., 0] + 1j * np.array(r["solutions"])[..., 1]
     assert np.allclose(X.prod(axis=1), 1) and np.allclose(X.sum(axis=1), 0, atol=1e-8)
 

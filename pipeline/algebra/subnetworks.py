@@ -53,20 +53,21 @@ def parameter_labels(model: Model) -> list[str]:
 def neuron_permutations(model: Model) -> list[np.ndarray]:
     """Permutations of the parameter indices induced by permuting hidden neurons (dense layered networks; identity otherwise)."""
     P = model.num_params
-    if not model.dense_layered or len(model.widths) < 3:
+    net = model.declares("dense_layered")
+    if net is None or len(net.widths) < 3:
         return [np.arange(P)]
     idx = []  # per layer: (W index array, b index array or None)
     k = 0
-    for l in range(len(model.widths) - 1):
-        rows, cols = model.widths[l + 1], model.widths[l]
+    for l in range(len(net.widths) - 1):
+        rows, cols = net.widths[l + 1], net.widths[l]
         W = np.arange(k, k + rows * cols).reshape(rows, cols)
         k += rows * cols
         b = None
-        if model.bias:
+        if net.bias:
             b = np.arange(k, k + rows)
             k += rows
         idx.append((W, b))
-    hidden = model.widths[1:-1]
+    hidden = net.widths[1:-1]
     perms = []
     for choice in itertools.product(*[itertools.permutations(range(h)) for h in hidden]):
         perm = np.arange(P)
@@ -89,22 +90,23 @@ def describe(model: Model, zeroed: tuple[int, ...]) -> str:
     labels = parameter_labels(model)
     z = set(zeroed)
     parts, used = [], set()
-    if model.dense_layered and len(model.widths) >= 3:
+    net = model.declares("dense_layered")
+    if net is not None and len(net.widths) >= 3:
         k = 0
         offsets = []
-        for l in range(len(model.widths) - 1):
-            rows, cols = model.widths[l + 1], model.widths[l]
+        for l in range(len(net.widths) - 1):
+            rows, cols = net.widths[l + 1], net.widths[l]
             offsets.append(k)
-            k += rows * cols + (rows if model.bias else 0)
-        for h in range(1, len(model.widths) - 1):
-            rows_next, width = model.widths[h + 1], model.widths[h]
+            k += rows * cols + (rows if net.bias else 0)
+        for h in range(1, len(net.widths) - 1):
+            rows_next, width = net.widths[h + 1], net.widths[h]
             for i in range(width):
                 out_idx = {offsets[h] + r * width + i for r in range(rows_next)}
                 if out_idx <= z:
-                    prev_cols = model.widths[h - 1]
+                    prev_cols = net.widths[h - 1]
                     in_idx = {offsets[h - 1] + i * prev_cols + c for c in range(prev_cols)}
-                    if model.bias:
-                        in_idx.add(offsets[h - 1] + model.widths[h] * prev_cols + i)
+                    if net.bias:
+                        in_idx.add(offsets[h - 1] + net.widths[h] * prev_cols + i)
                     parts.append(f"neuron {h}.{i + 1} removed")
                     used |= out_idx | (in_idx & z)
     rest = [labels[i] for i in sorted(z - used)]
@@ -218,8 +220,9 @@ def degree_bound(model: Model) -> int:
     bound = getattr(model, "parameter_degree", None)
     if isinstance(bound, int) and bound > 0:
         return bound
-    if model.dense_layered or model.convolutional:
-        return max(1, model.activation.degree ** (model.depth - 1))
+    net = model.declares("dense_layered") or model.declares("convolutional")
+    if net is not None:
+        return max(1, model.activation.degree ** (net.depth - 1))
     return model.degree + 1
 
 

@@ -21,8 +21,11 @@ Widths ``(2, 2, 1)`` go to :mod:`.bias_strata`: the network, one neuron and the
 merging-neuron limit are each solved once at a generic complex target and carried
 to every sample by a parameter homotopy (:mod:`.bias_param`), with Gaussian targets
 ``u ~ N(0, Q^{-1})`` for ``weights`` (``bombieri``: Kostlan forms) or datasets of at
-least ``dim V`` points. Other widths are refused before running (exit 2) with the
-routes that exist.
+least ``dim V`` points. Datasets on other dense networks without bias of at most 10
+parameters ((2, 2, 1) and (3, 2, 1) with any polynomial activation, depth 3 such as
+(2, 2, 2, 1)) go to :mod:`.bias_data`: the data-value map, zero loss certified by a
+Krawczyk witness on the real fibre. Other models are refused before running (exit 2)
+with the routes that exist.
 
 Search and certificate
 ----------------------
@@ -104,9 +107,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import SpecError
 from ..stats import wilson_interval
+from .bias_arch import bias_arch, check_arch, declared
 from .bias_exact import ExactMinimum, exact_two_neuron
 from .bias_search import Problem, certified_one_neuron, confluent_boundary, search
-from .bias_strata import bias_shallow, check_route
+from .bias_data import bias_data
+from .bias_strata import bias_shallow, check_route, shallow_route
 
 VERSION = "1"
 STRATA = ("smooth", "zero-loss", "boundary", "ramification", "sparse: neuron removed", "sparse: zero W1")
@@ -120,7 +125,7 @@ class BiasParams(BaseModel):
     dataset_size: int | None = Field(None, description="points in each random dataset (default: Gaussian u, Q = I)")
     grid: int = Field(0, description="grid points per parameter (0: 1001 for k = 1, 101 for k = 2, 31 for k = 3)")
     weights: str = Field("identity", description="Q of Gaussian targets u ~ N(0, Q^-1) without a dataset: identity, "
-                         "bombieri (Kostlan forms), generic, diag:a,b,..; widths (d0 >= 2, k, 1) only")
+                         "bombieri (Kostlan forms), generic, diag:a,b,..; widths (d0 >= 2, k, 1), CNN and attention only")
 
     @field_validator("weights")
     @classmethod
@@ -150,20 +155,25 @@ class BiasParams(BaseModel):
 
 def check(model, params: BiasParams) -> None:
     """The model and options have a certified route (raises :class:`SpecError` naming the field and the fix)."""
-    if model.dense_layered and len(model.widths) == 3 and model.widths[0] == 1:
+    net = model.declares("dense_layered")
+    if net is not None and len(net.widths) == 3 and net.widths[0] == 1:
         _check_model(model)
         if params.weights != "identity":
             raise SpecError("params.weights", "widths (1, k, 1) use Q = I or a dataset: drop weights")
         return
+    if declared(model):  # the model declares the families of its real image (CNN, attention)
+        return check_arch(model, params.weights, params.dataset_size)
     check_route(model, params.weights, params.dataset_size)
 
 
 def _check_model(model) -> int:
-    if not model.dense_layered or len(model.widths) != 3 or model.widths[0] != 1 or model.widths[2] != 1:
-        raise SpecError("model.widths", f"bias supports shallow networks (1, k, 1); got {list(model.widths)}")
-    if model.bias:
+    net = model.declares("dense_layered")
+    if net is None or len(net.widths) != 3 or net.widths[0] != 1 or net.widths[2] != 1:
+        got = list(net.widths) if net is not None else "no declared dense layered network"
+        raise SpecError("model.widths", f"bias supports shallow networks (1, k, 1); got {got}")
+    if net.bias:
         raise SpecError("model.bias", "bias supports networks without bias: set bias false")
-    k = model.widths[1]
+    k = net.widths[1]
     if k > 3:
         raise SpecError("model.widths", f"bias supports hidden widths k <= 3 (a grid over k parameters), got {k}")
     return k
@@ -223,8 +233,12 @@ def _projection_critical(prob: Problem, w: np.ndarray, a: np.ndarray) -> bool:
 def bias(model, params: BiasParams, seed: int = 0) -> dict:
     """Monte Carlo over data of the stratum of the global minimiser (see the module docstring)."""
     check(model, params)
-    if model.widths[0] != 1:
-        return bias_shallow(model, params, seed)
+    if declared(model):
+        return bias_arch(model, params, seed)
+    if model.widths[0] != 1 or len(model.widths) != 3:
+        if shallow_route(model, params.dataset_size):
+            return bias_shallow(model, params, seed)
+        return bias_data(model, params.dataset_size, params.samples, seed)
     k = _check_model(model)
     act = model.activation
     coeffs = [Fraction(x) for x in act.coeffs]
@@ -318,6 +332,7 @@ def bias(model, params: BiasParams, seed: int = 0) -> dict:
         "smooth_fraction": fractions["smooth"],
         "certified": certified,
         "uncertified": uncertified,
+        "certified_share": certified / n,
         "search_disagreements": disagreements,
         "degenerate_q": params.dataset_size is not None and params.dataset_size <= r,
         "case2": degenerate,
@@ -367,9 +382,12 @@ COMPUTATION = Computation(
     run=_run,
     params=BiasParams,
     description="Monte Carlo over data of the stratum of the global minimiser (shallow networks (1, k, 1) and "
-                "(2, 2, 1), certified by exact critical points or one parameter homotopy per sample)",
-    models=("mlp",),
+                "(2, 2, 1), CNN and attention cells, certified by exact critical points or one parameter homotopy "
+                "per sample; datasets on dense networks of at most 10 parameters, zero loss certified by a witness "
+                "on the real fibre)",
+    models=None,  # every model; check() refuses those without a certified route, saying what works
     outputs=BiasOutputs,
-    cost=lambda model, params: params.samples * (0.02 if model.widths[1] == 1 else 0.1),
+    cost=lambda model, params: params.samples * (0.02 if getattr(model, "widths", (0, 2))[1] == 1 else 0.1
+                                                 if len(getattr(model, "widths", (0, 2, 1))) == 3 else 1.0),
     check=check,
 )

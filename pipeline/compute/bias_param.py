@@ -133,9 +133,61 @@ def solve_stratum(stratum: Stratum, Q, seed: int = 0, time_limit: float | None =
     image = System.from_mpolys(ys, names)
     C = certified_count(system, start_pair=_Start(image, Qf), seed=seed, time_limit=time_limit)
     sols = C.solutions
+    base = np.asarray(C.monodromy.parameters, dtype=complex)
     complete = C.count is not None and C.count == len(sols)
-    return SolvedStratum(stratum, system, image, np.asarray(C.monodromy.parameters, dtype=complex), sols,
-                         len(sols), complete, fills, f"{C.completeness}: {C.reason}", time.perf_counter() - t0)
+    reason = f"{C.completeness}: {C.reason}"
+    if not complete:  # monodromy missed some: a total-degree homotopy at u0, then the trace test of the union
+        sols, complete, reason = supplement(system, image, base, sols, seed, reason)
+    return SolvedStratum(stratum, system, image, base, sols, len(sols), complete, fills, reason,
+                         time.perf_counter() - t0)
+
+
+def _specialised(system, p):
+    """``system`` with its parameters set to ``p`` (complex coefficients)."""
+    from ..numeric import System
+
+    P = system.n_variables
+    polys = [dict() for _ in range(system.n_equations)]
+    for i, e, c in system.terms:
+        v = complex(c) * complex(np.prod(np.asarray(p, dtype=complex) ** np.array(e[P:])))
+        polys[i][e[:P]] = polys[i].get(e[:P], 0) + v
+    return System(polys, system.variables)
+
+
+def supplement(system, image, base, known, seed: int, reason: str):
+    """``(solutions, complete, reason)``: ``known`` and every regular finite end of a total-degree homotopy
+    of ``system`` at ``base`` (projective, :func:`pipeline.numeric.solve._total_degree_homotopy`) where
+    ``dy`` has full rank (the other component, e.g. ``a = 0`` of a neuron, is dropped), deduplicated by
+    Krawczyk; complete when the trace test of the union passes. By Bezout and the gamma trick every
+    isolated solution is the end of some path with probability one; the trace test is the certificate."""
+    from ..numeric import certify, track
+    from ..numeric.newton import newton
+    from ..numeric.solve import _total_degree_homotopy
+    from ..numeric.trace import trace_test
+
+    rng = np.random.default_rng([seed, 0x7D])
+    F = _specialised(system, base)
+    H, Z, p0, p1, _ = _total_degree_homotopy(F, rng)
+    T = track(H, Z, p0, p1, gamma=None, seed=int(rng.integers(2**31)))
+    x0 = T.solutions[:, 0]
+    ok = (T.status == "regular") & (np.abs(x0) > 1e-8 * np.abs(T.solutions).max(axis=1))
+    X = T.solutions[ok, 1:] / x0[ok, None]
+    if len(X):
+        X, _ = newton(system, X, np.tile(base, (len(X), 1)))
+        _, J, _ = image.jacobian(X)
+        sv = np.linalg.svd(J, compute_uv=False)
+        X = X[sv[:, -1] > 1e-7 * np.maximum(sv[:, 0], 1e-300)]
+    U = np.concatenate([np.asarray(known, dtype=complex).reshape(-1, system.n_variables), X])
+    C = certify(system, U, base)
+    U = C.centers[C.certified & C.distinct]
+    finite = np.abs(x0) > 1e-8 * np.abs(T.solutions).max(axis=1)
+    doubtful = int((T.status == "failed").sum() + ((T.status == "singular") & finite).sum())
+    why = f"{reason}; total-degree homotopy ({len(Z)} paths, {dict(T.counts())}): {len(U)} certified"
+    if not doubtful:
+        return U, True, why + " (every path ended)"
+    tt = trace_test(system, U, base, seed=seed + 1, time_limit=120.0)
+    why += f", trace test: {tt.reason}"
+    return U, bool(tt.passed), why
 
 
 def loss_of(image, theta: np.ndarray, u: np.ndarray, Q) -> np.ndarray:
@@ -189,4 +241,23 @@ def carry(solved: SolvedStratum, U: np.ndarray, Q, seed: int = 0) -> list[Stratu
     return out
 
 
-__all__ = ["RTOL", "SolvedStratum", "Stratum", "StratumMinimum", "carry", "fiber_system", "loss_of", "solve_stratum"]
+def strata_outputs(counts: dict, certified: int, reasons: dict) -> dict:
+    """The output columns shared by the parameter-homotopy routes: fractions and 95 % Wilson intervals per
+    stratum (over all samples), the sparse total, the certified share and the reasons of the others."""
+    from ..stats import wilson_interval
+
+    n = sum(counts.values())
+    frac = {s: c / n for s, c in counts.items()}
+    sparse = sum(c for s, c in counts.items() if s.startswith("sparse"))
+    return {
+        "samples": n, "counts": counts, "fractions": frac,
+        "intervals": {s: list(wilson_interval(c, n)) for s, c in counts.items()},
+        "sparse_fraction": sparse / n, "sparse_interval": list(wilson_interval(sparse, n)),
+        "boundary_fraction": frac["boundary"], "zero_loss_fraction": frac["zero-loss"],
+        "ramification_fraction": frac["ramification"], "smooth_fraction": frac["smooth"],
+        "certified": certified, "uncertified": n - certified, "certified_share": certified / n,
+        "uncertified_reasons": dict(reasons), "degenerate_q": False, "case2": False,
+    }
+
+
+__all__ = ["RTOL", "SolvedStratum", "Stratum", "StratumMinimum", "carry", "fiber_system", "loss_of", "solve_stratum", "strata_outputs"]

@@ -48,8 +48,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import SpecError
-from ..stats import wilson_interval
-from .bias_param import RTOL, Stratum, carry, loss_of, solve_stratum
+from .bias_param import RTOL, Stratum, carry, loss_of, solve_stratum, strata_outputs
 
 #: samples per vectorised homotopy (memory: samples x solutions x unknowns x ...)
 CHUNK = 250
@@ -58,31 +57,29 @@ ROUTE_WIDTHS = ((2, 2, 1),)
 
 def check_route(model, weights: str, dataset_size: int | None) -> None:
     """Raise :class:`SpecError` (naming the field and what would work) when no certified route exists."""
-    w = tuple(model.widths) if model.dense_layered else None
-    if w is None or len(w) != 3 or w[2] != 1 or w[1] > 3:
-        if model.dense_layered:
-            raise SpecError("model.widths", f"bias has no certified route for widths {list(w)}: use (1, k, 1) "
-                            "with k <= 3 or (2, 2, 1) (each sample solved by parameter homotopy)")
+    from .bias_data import check_data_route
+
+    net = model.declares("dense_layered")
+    if net is None:
         raise SpecError("model.model", "bias has no certified route for this model: use model mlp with "
-                        "widths (1, k, 1), k <= 3, or (2, 2, 1)")
-    if w[0] == 1:
+                        "widths (1, k, 1), k <= 3, (2, 2, 1), (3, 2, 1) or (2, 2, 2, 1); model cnn with filters "
+                        "2,2; or model attention with d 2, d_out 1")
+    w = tuple(net.widths)
+    if len(w) == 3 and w[0] == 1 and w[2] == 1 and w[1] <= 3:
         return
-    if w not in ROUTE_WIDTHS:
-        raise SpecError("model.widths", f"bias has no certified route for widths {list(w)} on this machine "
-                        "(the critical sets are too large to carry per sample): use (2, 2, 1) or (1, k, 1), k <= 3")
-    if model.bias:
-        raise SpecError("model.bias", "bias supports networks without bias: set bias false")
-    act = model.activation
-    if not (act.is_monomial and act.degree == 3 and act.coeffs[3] == 1):  # the strata are derived for cubes
-        raise SpecError("model.activation", f"bias's certified route for widths {list(w)} is for the activation "
-                        f"x^3 (sums of cubes of linear forms), got {act.text}: use x^3, or widths (1, k, 1)")
-    if dataset_size is not None and dataset_size < model.ambient_dimension:
-        raise SpecError("params.dataset_size", f"a dataset of {dataset_size} points gives a degenerate Q "
-                        f"(dim V = {model.ambient_dimension}) with positive-dimensional critical sets, which has "
-                        f"no certified route for widths {list(w)}: use dataset_size >= {model.ambient_dimension}, "
-                        "omit it (Gaussian targets), or use widths (1, k, 1)")
     if weights != "identity" and dataset_size is not None:
         raise SpecError("params.weights", "weights set Q for Gaussian targets; a dataset sets Q = A^T A: drop one")
+    if not shallow_route(model, dataset_size):  # the data-value map (bias_data), or a refusal naming the fix
+        return check_data_route(model, dataset_size)
+    if net.bias:
+        raise SpecError("model.bias", "bias supports networks without bias: set bias false")
+
+
+def shallow_route(model, dataset_size: int | None) -> bool:
+    """Whether the strata of this module apply: (2, 2, 1), x^3, Gaussian targets or ``N >= dim V`` points."""
+    net, act = model.declares("dense_layered"), model.activation
+    return (net is not None and tuple(net.widths) in ROUTE_WIDTHS and act.is_monomial and act.degree == 3
+            and act.coeffs[3] == 1 and (dataset_size is None or dataset_size >= model.ambient_dimension))
 
 
 def _ctx(names):
@@ -170,13 +167,13 @@ def metric(model, weights: str, dataset_size: int | None, seed: int):
     # a fixed dataset per cell (inputs from the seed), Gaussian labels per sample
     rng0 = np.random.default_rng([seed, 0xDA7A])
     X = np.round(rng0.standard_normal((dataset_size, model.input_dim)) * 2**10) / 2**10
-    A = [model.features([Fraction(v) for v in row])[0] for row in X]
+    A = [a for row in X for a in model.features([Fraction(v) for v in row])]  # every output of every input
     Q = [[sum((r[i] * r[j] for r in A), Fraction(0)) for j in range(n)] for i in range(n)]
     Af = np.array([[float(v) for v in r] for r in A])
     Qf = Af.T @ Af
 
     def sample(rng, S):
-        t = rng.standard_normal((S, dataset_size))
+        t = rng.standard_normal((S, len(A)))
         U = np.linalg.solve(Qf, Af.T @ t.T).T
         off = np.einsum("sn,sn->s", t, t) - np.einsum("si,ij,sj->s", U, Qf, U)
         return U, off
@@ -226,23 +223,9 @@ def bias_shallow(model, params, seed: int = 0) -> dict:
                 reasons.update(bad)
             else:
                 certified += 1
-    n = params.samples
-    frac = {s: counts[s] / n for s in STRATA}
-    sparse = counts["sparse: neuron removed"] + counts["sparse: zero W1"]
-    return {
-        "samples": n, "counts": counts, "fractions": frac,
-        "intervals": {s: list(wilson_interval(counts[s], n)) for s in STRATA},
-        "sparse_fraction": sparse / n, "sparse_interval": list(wilson_interval(sparse, n)),
-        "boundary_fraction": frac["boundary"], "zero_loss_fraction": frac["zero-loss"],
-        "ramification_fraction": frac["ramification"], "smooth_fraction": frac["smooth"],
-        "certified": certified, "uncertified": n - certified,
-        "certified_share": certified / n,
-        "uncertified_reasons": dict(reasons),
-        "degenerate_q": False, "case2": False, "hidden": model.widths[1],
-        "route": "parameter homotopy",
-        "strata_solutions": {S.stratum.label: S.count for S in solved},
-        "strata_complete": {S.stratum.label: S.complete for S in solved},
-    }
+    return {**strata_outputs(counts, certified, reasons), "hidden": model.widths[1], "route": "parameter homotopy",
+            "strata_solutions": {S.stratum.label: S.count for S in solved},
+            "strata_complete": {S.stratum.label: S.complete for S in solved}}
 
 
 __all__ = ["STRATA", "bias_shallow", "check_route", "classify", "loss_of", "metric", "shallow_strata"]

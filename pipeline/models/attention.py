@@ -45,6 +45,7 @@ from pydantic import Field as PydField
 from ..errors import SpecError
 from ..papers import ATTENTION_HYPERSURFACE
 from .base import Gauge, Model, ModelSpec, ParameterMap, Symmetries, SymmetryBlocks
+from .structure import LightningAttention
 
 
 class AttentionSpec(ModelSpec):
@@ -94,7 +95,9 @@ class Attention(Model):
     def examples(cls) -> list[dict]:
         return [{"model": "attention", "d": 2, "d_out": 1, "n": 2, "t": 2},
                 {"model": "attention", "d": 2, "d_out": 1, "n": 1, "t": 2}]
-    lightning_attention = True
+
+    def structure(self) -> LightningAttention:
+        return LightningAttention(self.d, self.d_out, self.n, self.t, self.L)
 
     def __init__(self, spec: AttentionSpec, seed: int = 0):
         self.spec = spec
@@ -188,7 +191,7 @@ class Attention(Model):
             return super().features(x)
         X = np.asarray(x, dtype=object).reshape(self.d, self.t)
         G = X.dot(X.T)
-        return [[Fraction(int(G[c, a] * X[b, j])) if o == o2 else Fraction(0) for (o, b, (c, a)) in self._index]
+        return [[Fraction(G[c, a] * X[b, j]) if o == o2 else Fraction(0) for (o, b, (c, a)) in self._index]
                 for o2 in range(self.d_out) for j in range(self.t)]
 
     def implicit_equations(self, names):
@@ -221,6 +224,37 @@ class Attention(Model):
         V = [[ctx.constant(1) if (o, c) == (0, 0) else g[f"v{o}_{c}"] for c in range(d)] for o in range(do)]
         M = [[g[f"m{a}_{b}"] for b in range(d)] for a in range(d)]
         return pnames, self._virtual(V, M)
+
+    def bias_strata(self):
+        """The real image for ``d = 2``, ``d_out = 1``, ``n >= 2``, one layer: pairs ``(l m_0, l m_1)`` of binary quadrics.
+
+        Derivation. Output ``b`` is the quadric ``l m_b`` with ``l = V x`` and ``m_b`` column ``b`` of
+        ``M = K^T Q`` (any real ``2 x 2`` matrix for ``n >= 2``). With ``|l| = 1`` a bounded image has bounded
+        ``m_b``: the real image is *closed*, the minimum is attained. A real point of ``M`` (a common
+        factor) outside the real image shares a non-real factor, so both quadrics are multiples of one
+        definite form: the real image is a proper part of the real points. In the chart ``V = (1, v)``
+        (``smooth``) the kernel of ``dy`` needs ``l | m_0`` and ``l | m_1``: the family ``(c_0 l^2, c_1 l^2)``,
+        where the real image meets the definite pairs (its ``boundary``). ``V[0, 0] = 0`` is the sparse
+        subnetwork ``l = x_1`` (a linear space), ``M = 0`` the zero function. A minimiser is a critical
+        point of the loss on the family it lies on (see :meth:`Model.bias_strata`).
+        """
+        if not (self.d == 2 and self.d_out == 1 and self.n >= 2 and self.t >= 2 and self.L == 1):
+            raise SpecError("model.d", f"bias's certified attention route is for d = 2, d_out = 1, n >= 2, t >= 2 and "
+                            f"one layer; got d={self.d}, d_out={self.d_out}, n={self.n}, t={self.t}, layers={self.L}: "
+                            "use --d 2 --d-out 1 --n 2 --t 2")
+        n = self.n
+
+        def theta(v, M):  # K = [I; 0], Q = [M; 0]: K^T Q = M
+            K = [int(i == j) for i in range(n) for j in range(2)]
+            return (*v, *K, *M, *[0] * (2 * (n - 2)))
+
+        names, ys = self.parametrization()
+        return [("smooth", names, ys, "the network, gauge V[0, 0] = 1"),
+                ("boundary", *self._family(["v", "c0", "c1"], lambda g: theta(
+                    (1, g[0]), (g[1], g[2], g[0] * g[1], g[0] * g[2]))), "M = V^T c: (c0 l^2, c1 l^2)"),
+                ("sparse: V[0, 0] = 0", *self._family(["m00", "m01", "m10", "m11"], lambda g: theta((0, 1), g)),
+                 "V = (0, 1): (x1 m_0, x1 m_1)"),
+                ("sparse: M = 0", [], [], "the zero function")]
 
     # --- forward pass --------------------------------------------------------------
     def _inputs(self, X):

@@ -26,6 +26,11 @@ the inputs over ``Q`` and read off the monomial coefficients, in the order of
 :func:`monomial_exponents`), ``features(x)`` (the linear map ``V -> Y``,
 ``c -> f_c(x)``), optional ``implicit_equations`` of ``M``.
 
+**Declared architecture** (:meth:`Model.structure`, optional): a typed
+declaration of :mod:`pipeline.models.structure` (dense layered widths, 1-D
+convolution filters and strides, lightning attention sizes) for the theorems
+about that architecture.
+
 **Declared symmetries** (:meth:`Model.symmetries`): the dimension of the
 continuous group, generators of a finite group acting on ``theta`` by index
 permutations with root-of-unity scalings (:class:`ParameterMap`), and
@@ -63,6 +68,7 @@ from pydantic import BaseModel, ConfigDict
 from ..algebra.field import Field, ObjectRing
 from ..algebra.gauge import Gauge, ParameterMap, SymmetryBlocks, Symmetries  # noqa: F401 - part of the protocol
 from ..algebra.monomials import monomial_count, monomial_exponents  # noqa: F401 - part of the protocol
+from .structure import Structure, matches
 
 
 class ModelSpec(BaseModel):
@@ -278,6 +284,27 @@ class Model(ABC):
             theta[k] = ctx.gens()[i]
         return pnames, self.coefficients(theta)
 
+    def bias_strata(self) -> list[tuple[str, list, list, str]] | None:
+        """The families whose union is the closure of the real image, for ``bias`` (None: no route).
+
+        Each is ``(label, parameter names, coordinates y(theta) in V, description)`` with finite
+        generic fibres: ``smooth`` (the gauge chart), ``sparse: ...``, ``boundary``; no names for a
+        single point (the zero function). The global minimiser over the closure of the real image
+        must be a real critical point of the loss on one of them (the model derives this). Raises
+        :class:`~pipeline.errors.SpecError` naming the field and what works for sizes without a route.
+        """
+        return None
+
+    def _family(self, names: list[str], theta) -> tuple[list[str], list]:
+        """``(names, y(theta))`` for ``theta(gens)``: the flat parameters as polynomials in ``names`` (or numbers)."""
+        import flint
+
+        ctx = flint.fmpq_mpoly_ctx.get(tuple(names) if names else ("t0",), "degrevlex")
+        th = np.empty(self.num_params, dtype=object)
+        for i, v in enumerate(theta(ctx.gens() if names else ())):
+            th[i] = v if hasattr(v, "context") else ctx.constant(v)
+        return list(names), self.coefficients(th)
+
     # --- declared symmetries -------------------------------------------------------
     @abstractmethod
     def symmetries(self) -> Symmetries:
@@ -306,13 +333,17 @@ class Model(ABC):
 
     #: The gauges instances of this class may declare (:attr:`Symmetries.gauges`), besides ``auto`` and ``none``.
     gauge_names: ClassVar[tuple[str, ...]] = ()
-    #: Declared architecture: a dense layered network ``W_L s ... s W_1`` with free weights and
-    #: record columns ``widths``, ``activation``, ``bias`` (what the catalog's MLP theorems are about).
-    dense_layered: ClassVar[bool] = False
-    #: Declared architecture: a one-dimensional convolutional network (columns ``filters``, ``strides``).
-    convolutional: ClassVar[bool] = False
-    #: Declared architecture: lightning self-attention (columns ``d``, ``d_out``, ``n``, ``t``).
-    lightning_attention: ClassVar[bool] = False
+    def structure(self) -> Structure | None:
+        """The declared architecture (:mod:`pipeline.models.structure`) that architecture-specific
+        theorems and routes read; None (the default) when the model declares none: it then gets no
+        literature claim, never a wrong one."""
+        return None
+
+    def declares(self, kind) -> Structure | None:
+        """The declaration :meth:`structure` if it is of ``kind`` (a class or its ``kind`` name), else None."""
+        s = self.structure()
+        return s if matches(s, kind) else None
+
     #: The activation when the model has no ``activation`` field (``"x"`` for linear networks), else None.
     fixed_activation: ClassVar[str | None] = None
 

@@ -56,6 +56,7 @@ from .activation import Activation
 from .base import Gauge, ModelSpec, ParameterMap, Symmetries, SymmetryBlocks, monomial_exponents
 from .layered import (LayeredNetwork, affine_shape, forward, layer_shapes, minors, network_jacobian,  # noqa: F401
                       param_offsets, unpack)
+from .structure import DenseLayered
 
 
 def check_widths(widths) -> tuple[int, ...]:
@@ -92,7 +93,6 @@ class MLP(LayeredNetwork):
     """Polynomial MLP with widths ``(d0, ..., dL)``."""
 
     name = "mlp"
-    dense_layered = True
     gauge_names = ("incoming", "outgoing", "gl")
 
     @classmethod
@@ -109,6 +109,9 @@ class MLP(LayeredNetwork):
     @property
     def depth(self) -> int:
         return len(self.widths) - 1
+
+    def structure(self) -> DenseLayered:
+        return DenseLayered(tuple(self.widths), self.activation.text, bool(self.bias))
 
     @property
     def param_shapes(self):

@@ -34,7 +34,7 @@ import numpy as np
 
 from .budget import blas_threads, deadline, expired, remaining
 from .certify import certify
-from .distribute import LoopExecutor
+from .distribute import as_executor
 from .monodromy import MonodromyResult, monodromy_solve
 from .trace import TraceTestResult, trace_test
 from .trust import Verdict, verdict
@@ -97,10 +97,12 @@ def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, se
         An exact count to compare with (``exact-agrees``).
     trace_attempts : int
         Trace tests with fresh random lines before giving up.
-    distribute : str, optional
-        ``auto``, ``always`` or ``never``: spread the monodromy rounds over the
-        Dask ``client`` (:mod:`pipeline.numeric.distribute`); default ``auto``.
-        The answer does not depend on it.
+    distribute : str or LoopExecutor, optional
+        ``auto``, ``always`` or ``never``: spread the monodromy rounds and the
+        trace test's paths over the Dask ``client``
+        (:mod:`pipeline.numeric.distribute`); default ``auto``. An executor
+        given here is used as it is (its ``stats`` and ``round_log`` then
+        tell the caller how the solve was spread). The answer does not depend on it.
     client : distributed.Client or callable, optional
         Where spread rounds go (a client, or a function returning one or None);
         None: this process.
@@ -121,7 +123,7 @@ def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, se
     with threadpool_limits(limits=blas_threads(), user_api="blas"):
         with deadline(time_limit):
             return _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filter, exact,
-                                    trace_attempts, LoopExecutor(distribute or "auto", client), monodromy_options,
+                                    trace_attempts, as_executor(distribute, client), monodromy_options,
                                     image, (direction, witnesses))
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tracker import TrackerOptions, track
+from .tracker import TrackerOptions
 
 
 def line_family(full, n, N):
@@ -47,8 +47,12 @@ def line_family(full, n, N):
     return Line()
 
 
-def track_all(system, X, p_from, p_to, rng, attempts: int = 4, endgame: bool = True):
-    """Endpoints of the paths from ``X`` (failed ones tracked again along other arcs); the ones that ended."""
+def track_all(system, X, p_from, p_to, rng, attempts: int = 4, loop_tracker=None, endgame: bool = True):
+    """Endpoints of the paths from ``X`` (failed ones tracked again along other arcs); the ones that ended.
+
+    ``loop_tracker`` (a :class:`~pipeline.numeric.distribute.LoopExecutor`) spreads the paths over a cluster."""
+    from .distribute import track_paths
+
     opts = TrackerOptions(corrector_tol=1e-8, singular_condition=1e14, equilibrated=True, endgame=endgame)
     X = np.atleast_2d(X)
     ends = np.full(X.shape, np.nan, dtype=np.complex128)
@@ -57,9 +61,9 @@ def track_all(system, X, p_from, p_to, rng, attempts: int = 4, endgame: bool = T
         idx = np.flatnonzero(~done)
         if not len(idx):
             break
-        T = track(system, X[idx], p_from, p_to, gamma=None, seed=int(rng.integers(2**31)), options=opts)
-        good = np.isin(T.status, ["regular", "singular"]) & np.isfinite(T.solutions).all(axis=1)
-        ends[idx[good]], done[idx[good]] = T.solutions[good], True
+        Y, status = track_paths(system, X[idx], p_from, p_to, int(rng.integers(2**31)), opts, loop_tracker)
+        good = np.isin(status, ["regular", "singular"]) & np.isfinite(Y).all(axis=1)
+        ends[idx[good]], done[idx[good]] = Y[good], True
     return ends[done]
 
 

@@ -6,7 +6,24 @@ or ``phc -b``). Equations are strings read by the project's safe parser
 (:mod:`pipeline.algebra.parser`: numbers, the declared variables and
 ``+ - * ^ ( )``; nothing is evaluated).
 
-**Total degree** (``method="total-degree"``, default). The start system
+**Automatic** (``method="auto"``, default). ``bkk`` when no solution can have
+a zero coordinate (for every unknown some equation is a nonzero constant
+where it vanishes, as ``x_1 ... x_n - 1`` in cyclic-n) and the BKK bound of the
+supports is below the Bezout number; otherwise total degree. The first test
+is read off the supports; the bound then costs a mixed-volume computation
+that stays cheap for such sparse systems (and is abandoned for total degree
+after ``AUTO_MAX_LPS`` linear programs).
+
+**BKK** (``method="bkk"``). The polyhedral homotopy from the mixed cells of the
+BKK bound (the mixed volume, :mod:`pipeline.numeric.bkk`) solves a generic
+member of the family of the system's own supports, one path per solution
+(:mod:`pipeline.numeric.polyhedral`); monodromy in its coefficients, stopped at
+the bound, finds what the paths missed; then one parameter homotopy to the
+target (:mod:`pipeline.numeric.coeff_monodromy`). ``completeness =
+"bkk-bound"`` when the target has as many certified distinct solutions as the
+bound: by Bernstein's theorem there are no other isolated ones.
+
+**Total degree** (``method="total-degree"``). The start system
 ``x_i^{d_i} - 1`` (``d_i`` the degree of equation ``i``) has ``prod d_i``
 solutions; the homotopy ``(1 - phi) (x_i^{d_i} - 1) + phi f_i`` with the gamma
 trick (:mod:`pipeline.numeric.tracker`) is tracked in *projective* coordinates:
@@ -69,7 +86,9 @@ from .newton import condition_numbers, newton
 from .system import System
 from .tracker import TrackerOptions, track
 
-METHODS = ("total-degree", "monodromy")
+METHODS = ("auto", "total-degree", "bkk", "monodromy")
+#: linear programs allowed to the BKK bound when ``auto`` tries it (beyond: total degree)
+AUTO_MAX_LPS = 20000
 
 
 class SystemInputError(ValueError):
@@ -95,6 +114,7 @@ class SolveResult:
         Certified distinct solutions; those certified real.
     completeness : str
         ``total-degree`` (every path of a total-degree homotopy ended),
+        ``bkk-bound`` (as many certified solutions as the BKK bound),
         ``trace-test`` (monodromy, generic fibre certified complete by the
         trace test) or ``none``.
     singular : int
@@ -199,7 +219,7 @@ def _certified_solutions(F: System, X: np.ndarray):
     return C.centers[keep], int(keep.sum()), int((C.real & keep).sum()), int((~C.certified).sum())
 
 
-def solve(equations: str | Sequence[str], variables: Sequence[str], *, method: str = "total-degree",
+def solve(equations: str | Sequence[str], variables: Sequence[str], *, method: str = "auto",
           seed: int = 0, time_limit: float | None = None, group_action: Callable | None = None,
           stall_loops: int = 5, trace: str = "auto", options: TrackerOptions | None = None) -> SolveResult:
     """All isolated solutions of a square system, certified (see the module docstring).
@@ -211,7 +231,9 @@ def solve(equations: str | Sequence[str], variables: Sequence[str], *, method: s
     variables : sequence of str
         The unknowns, as many as equations.
     method : str
-        ``total-degree`` or ``monodromy``.
+        ``auto`` (default: ``bkk`` when every solution must lie in the torus and
+        the BKK bound is below Bezout's, else ``total-degree``), ``total-degree``,
+        ``bkk`` or ``monodromy``.
     seed : int
         Draws the gamma constant, the chart and the monodromy's loops.
     time_limit : float, optional
@@ -238,6 +260,11 @@ def solve(equations: str | Sequence[str], variables: Sequence[str], *, method: s
         return _monodromy(F, rng, seed, time_limit, group_action, stall_loops, t0)
     if group_action is not None:
         raise SystemInputError("group_action", "a group action is used by method monodromy only")
+    if method in ("auto", "bkk"):
+        got = _bkk(F, method, seed, time_limit, stall_loops, t0)
+        if got is not None:
+            return got
+        method = "total-degree"
     system, Z, p0, p1, deg = _total_degree_homotopy(F, rng)
     T = track(system, Z, p0, p1, gamma=None, seed=int(rng.integers(2**31)), options=options)
     status = T.status
@@ -252,11 +279,13 @@ def solve(equations: str | Sequence[str], variables: Sequence[str], *, method: s
     paths = {"total": len(Z), "bezout": prod(deg), **T.counts(), "finite": int(finite.sum()),
              "at_infinity": int(len(Z) - finite.sum() - failed)}
     singular = int((~simple).sum())
-    doubtful = failed + singular + uncertified  # paths that may have missed or not proven a solution
+    crossed = int(simple.sum()) - cert - uncertified  # two paths on one solution: one jumped
+    doubtful = failed + singular + uncertified + crossed  # paths that may have missed or not proven a solution
     completeness = "total-degree" if not doubtful else "none"
     reason = f"{len(Z)} paths of the total-degree homotopy: {cert} certified distinct finite solutions"
     if doubtful:
-        reason += (f"; {failed} failed, {singular} finite singular end(s), {uncertified} end(s) not certified")
+        reason += (f"; {failed} failed, {singular} finite singular end(s), {uncertified} end(s) not certified"
+                   + (f", {crossed} end(s) on another path's solution" if crossed else ""))
     if cert and trace != "never" and (doubtful or trace == "always"):
         T = coefficient_trace_test(F, sols, seed, time_limit)
         reason += f"; trace test on the coefficients' family: {T.reason}"
@@ -267,6 +296,33 @@ def solve(equations: str | Sequence[str], variables: Sequence[str], *, method: s
         reason += ": a lower bound"
     return SolveResult(tuple(F.variables), sols, count, cert, real, completeness, reason,
                        method, paths, singular, time.perf_counter() - t0)
+
+
+def _bkk(F: System, method: str, seed, time_limit, stall_loops, t0) -> SolveResult | None:
+    """Monodromy in the coefficients, stopped at the BKK bound (:mod:`~pipeline.numeric.coeff_monodromy`);
+    None when ``auto`` prefers total degree (a zero coordinate is possible, the bound is Bezout's, or
+    computing it needs more than ``AUTO_MAX_LPS`` linear programs)."""
+    from .bkk import WorkLimit, bkk_cells, supports_of, torus_only
+    from .coeff_monodromy import coefficient_monodromy
+
+    A = supports_of(F)
+    bezout = prod(max(sum(int(v) for v in a) for a in S) for S in A)
+    if method == "auto" and not torus_only(A):
+        return None
+    try:
+        cells, with_origin = bkk_cells(A, seed, AUTO_MAX_LPS if method == "auto" else None)
+    except WorkLimit:
+        return None
+    bound = cells.volume
+    if method == "auto" and bound >= bezout:
+        return None
+    R = coefficient_monodromy(F, bound, with_origin, seed=seed, time_limit=time_limit, stall_loops=stall_loops,
+                              cells=cells)
+    complete = R.completeness != "none" and not R.uncertified
+    reason = f"BKK bound {bound} (Bezout {bezout}); " + R.reason + ("" if complete else ": a lower bound")
+    return SolveResult(tuple(F.variables), R.solutions, R.certified if complete else None, R.certified, R.real,
+                       R.completeness, reason, "bkk", {"bezout": bezout, **R.paths}, R.singular,
+                       time.perf_counter() - t0)
 
 
 def coefficient_trace_test(F: System, solutions, seed: int = 0, time_limit: float | None = None):

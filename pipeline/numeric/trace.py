@@ -70,6 +70,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .distribute import track_paths
 from .trace_forms import ImageForms, LinearImage, LineSystem, Projection
 from .tracker import TrackerOptions, newton, track
 
@@ -169,15 +170,16 @@ def _distinct(X):
     return X[_first_equal(X) == np.arange(len(X))]
 
 
-def _bridged(system, p0, v, forms, beta0, W, lam1, rng, opts) -> list:
+def _bridged(system, p0, v, forms, beta0, W, lam1, rng, opts, loop_tracker=None) -> list:
     """Points of ``C ∩ {q = 0}``: ``W`` tracked to ``lam1``, then along the hyperplanes to ``{q = 0}``."""
-    Tl = track(system, W, p0, p0 + lam1 * v, gamma=None, seed=int(rng.integers(2**31)), options=opts)
-    if not Tl.regular.any():
+    Xl, st = track_paths(system, W, p0, p0 + lam1 * v, int(rng.integers(2**31)), opts, loop_tracker)
+    ok = st == "regular"
+    if not ok.any():
         return []
     bridge = LineSystem(system, p0, v, "bridge", forms, beta=beta0, c=lam1)
-    Xl = np.c_[Tl.solutions[Tl.regular], np.full(int(Tl.regular.sum()), lam1)]
-    Tb = track(bridge, Xl, np.zeros(1), np.ones(1), gamma=None, seed=int(rng.integers(2**31)), options=opts)
-    return [Tb.solutions[Tb.regular]]
+    Xl = np.c_[Xl[ok], np.full(int(ok.sum()), lam1)]
+    Xb, st = track_paths(bridge, Xl, np.zeros(1), np.ones(1), int(rng.integers(2**31)), opts, loop_tracker)
+    return [Xb[st == "regular"]]
 
 
 def _lift_group(group, width):
@@ -224,7 +226,7 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
         moves a solution at unit speed (see
         :meth:`~pipeline.problems.fiber.NetworkFiberFamily.trace_direction`).
     witnesses : callable, optional
-        ``witnesses(p0, v, beta, seed, time_limit, known) -> points (x, lam)`` of
+        ``witnesses(p0, v, beta, seed, time_limit, loop_tracker, known) -> points (x, lam)`` of
         ``C ∩ {q = 0}`` found another way (for network fibers the chart
         crossings, :class:`~pipeline.problems.crossings.ChartCrossings`), given
         the ``known`` ones (which may seed them). Called after the first failed
@@ -295,7 +297,8 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     # slowly, and starting from several points reaches more of them, sooner: 0.24 s against 0.41 s on
     # the attention ED; how they are found does not matter to the test). A failed test is most often a
     # missing extra witness: the monodromy continues with a stall twice as long and the test is repeated
-    starts = np.vstack([np.r_[y, lam1][None, :], *_bridged(system, p0, v, forms, beta0, W, lam1, rng, opts)])
+    starts = np.vstack([np.r_[y, lam1][None, :],
+                        *_bridged(system, p0, v, forms, beta0, W, lam1, rng, opts, loop_tracker)])
     # the extra witnesses need no certificate, only Newton's convergence: a simple root that is badly
     # scaled (a neuron near the gauge chart's line at infinity: incoming weights ~40, output weight
     # ~1e-10; raw condition 1e11 and more) is still a point of C, and dropping it leaves the set
@@ -304,8 +307,8 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     wopts = TrackerOptions(endgame=False, corrector_tol=1e-4, singular_condition=1e14, equilibrated=True)
     # with witnesses found another way (seeded by these) a shorter stall: they reach the last few sooner
     M = monodromy_solve(S, _distinct(starts), beta0, seed=int(rng.integers(2**31)), certify=False, options=wopts,
-                        stall_loops=stall_loops if witnesses is None else min(stall_loops, 2), time_limit=remaining(), group=lift, max_loops=max_loops,
-                        loop_tracker=loop_tracker, stall_rule="loops")
+                        stall_loops=stall_loops if witnesses is None else min(stall_loops, 2), time_limit=remaining(),
+                        group=lift, max_loops=max_loops, loop_tracker=loop_tracker, stall_rule="loops")
     crossed = False
     for rnd in range(extend_rounds + 1):
         if rnd:
@@ -315,7 +318,8 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
                 # add any, the union is tested before more slice loops (they would mostly retrace it)
                 crossed = True
                 more = witnesses(p0, v, beta0, seed=int(rng.integers(2**31)),
-                                 time_limit=None if remaining() is None else 0.5 * remaining(), known=known)
+                                 time_limit=None if remaining() is None else 0.5 * remaining(),
+                                 loop_tracker=loop_tracker, known=known)
                 if len(more):
                     U = monodromy_solve(S, np.vstack([known, more]), beta0, certify=False, options=wopts,
                                         group=lift, max_loops=0)

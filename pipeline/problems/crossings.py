@@ -86,7 +86,8 @@ def _layout(model, fam):
 
 
 class ChartCrossings:
-    """``witnesses(p0, v, beta, seed, time_limit, known) -> (x, lam)`` points of ``C ∩ {beta . y = 1}`` (see the module).
+    """``witnesses(p0, v, beta, seed, time_limit, loop_tracker, known) -> (x, lam)``: points of ``C ∩ {beta . y = 1}``
+    (see the module; ``loop_tracker`` spreads the paths over a cluster, ``known`` witnesses seed the crossings).
 
     Build with :meth:`for_fiber`, which returns None where the construction
     does not apply (a layout not declared as above, another gauge, a squared-up system, no image).
@@ -117,7 +118,7 @@ class ChartCrossings:
         lay = _layout(model, fam)
         return None if lay is None else cls(model, fam, image.A, *lay, family)
 
-    def _crossings(self, p0, v, seed, time_limit, seeds=None):
+    def _crossings(self, p0, v, seed, time_limit, seeds=None, loop_tracker=None):
         """The chart crossings over ``(p0, v)``: monodromy over a random line, then tracked there.
 
         ``seeds``: crossings over ``(p0, v)`` already known (:meth:`_from_witnesses`); the monodromy
@@ -144,7 +145,7 @@ class ChartCrossings:
             r = np.sqrt(np.mean(np.abs(p0) ** 2) / np.mean(np.abs(v) ** 2))
             R = monodromy_solve(S, seeds * np.r_[np.ones(n), 1 / r], np.r_[p0, r * v], group=group,
                                 seed=int(rng.integers(2**31)), stall_loops=1, stall_rule="loops", certify=False,
-                                time_limit=time_limit, options=opts)
+                                time_limit=time_limit, options=opts, loop_tracker=loop_tracker)
             return R.solutions * np.r_[np.ones(n), r], free
         th = (rng.normal(size=self.model.num_params) + 1j * rng.normal(size=self.model.num_params)) / np.sqrt(2)
         for q, val in self.cfam.gauge.fixed.items():
@@ -154,8 +155,9 @@ class ChartCrossings:
         vs = v * np.sqrt(np.mean(np.abs(c) ** 2) / np.mean(np.abs(v) ** 2))
         Pstar = np.r_[c - lam0 * vs, vs]
         R = monodromy_solve(S, np.r_[th[free], lam0], Pstar, group=group, seed=int(rng.integers(2**31)),
-                            stall_loops=4, stall_rule="loops", certify=False, time_limit=time_limit, options=opts)
-        return track_all(S, R.solutions, Pstar, np.r_[p0, v], rng), free
+                            stall_loops=4, stall_rule="loops", certify=False, time_limit=time_limit, options=opts,
+                            loop_tracker=loop_tracker)
+        return track_all(S, R.solutions, Pstar, np.r_[p0, v], rng, loop_tracker=loop_tracker), free
 
     def _slice_homotopy(self, p0, v, beta):
         """The homotopy of parallel slices from infinity (:class:`SliceFromInfinity`) and its chart's free indices."""
@@ -179,7 +181,7 @@ class ChartCrossings:
         th[:, free] = X[:, :-1]
         return th
 
-    def _from_witnesses(self, E, p0, v, beta, rng, far: float = 10.0):
+    def _from_witnesses(self, E, p0, v, beta, rng, far: float = 10.0, loop_tracker=None):
         """The crossings joined to known extra witnesses ``E`` (``(x, lam)`` in the gauge).
 
         Each witness is tracked along the slices ``beta . y = c`` to ``|c| = far`` (the slice's
@@ -196,7 +198,7 @@ class ChartCrossings:
         inc, oth, m = self.inc, self.oth, self.k - 1
         L = LineSystem(self.fam.system, p0, v, "slice", ImageForms(LinearImage(self.A)))
         c = far * np.exp(2j * np.pi * rng.random())
-        Z = track_all(L, E, beta, beta / c, rng, endgame=False)
+        Z = track_all(L, E, beta, beta / c, rng, loop_tracker=loop_tracker, endgame=False)
         if not len(Z):
             return Z
         th = self._theta(Z, self.fam.gauge, list(self.fam.free))
@@ -211,14 +213,16 @@ class ChartCrossings:
         for q, w in oth[m]:
             th[:, q] *= z2 ** (-w)
         H, efree = self._slice_homotopy(p0, v, beta)
-        ends = track_all(H, np.c_[th[:, efree], Z[:, -1]], np.array([1 / (2 - c)]), np.zeros(1), rng, endgame=False)
+        ends = track_all(H, np.c_[th[:, efree], Z[:, -1]], np.array([1 / (2 - c)]), np.zeros(1), rng,
+                         loop_tracker=loop_tracker, endgame=False)
         if not len(ends):
             return ends
         th = self._theta(ends, self.efam.gauge, efree)
         C = np.c_[th[:, list(self.cfam.free)], ends[:, -1]]
         return converged(line_family(self.cfam.full, len(self.cfam.free), self.N), C, np.r_[p0, v])
 
-    def __call__(self, p0, v, beta, seed: int = 0, time_limit: float | None = None, known=None) -> np.ndarray:
+    def __call__(self, p0, v, beta, seed: int = 0, time_limit: float | None = None, loop_tracker=None,
+                 known=None) -> np.ndarray:
         """``known``: extra witnesses already found (``(x, lam)``), which seed the crossings' monodromy."""
         inc = self.inc
         p0, v, beta = (np.asarray(a, dtype=np.complex128).ravel() for a in (p0, v, beta))
@@ -227,13 +231,14 @@ class ChartCrossings:
         seeds = None
         if known is not None and len(known):
             seeds = self._from_witnesses(np.atleast_2d(np.asarray(known, dtype=np.complex128)), p0, v, beta,
-                                         np.random.default_rng([seed, 0x5EED]))
-        C, cfree = self._crossings(p0, v, seed, time_limit, seeds)
+                                         np.random.default_rng([seed, 0x5EED]), loop_tracker=loop_tracker)
+        C, cfree = self._crossings(p0, v, seed, time_limit, seeds, loop_tracker)
         if not len(C):
             return empty
         H, efree = self._slice_homotopy(p0, v, beta)
         th = self._theta(C, self.cfam.gauge, cfree)
-        Z = track_all(H, np.c_[th[:, efree], C[:, -1]], np.zeros(1), np.ones(1), np.random.default_rng([seed, 0xE95]))
+        Z = track_all(H, np.c_[th[:, efree], C[:, -1]], np.zeros(1), np.ones(1), np.random.default_rng([seed, 0xE95]),
+                      loop_tracker=loop_tracker)
         if not len(Z):
             return empty
         # back to the gauge: every coordinate of the marked block of weight w times u1^-w

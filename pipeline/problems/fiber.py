@@ -253,7 +253,8 @@ def numerical_fiber(model, gauge: Gauge | None = None, seed: int = 0, *, target_
         the model declares their layout and the gauge keeps it
         (:mod:`pipeline.problems.groups`; one representative per orbit, never
         enumerated), otherwise the declared generators as an enumerated group
-        action (each point then counts as its own orbit).
+        action (the certified points are then sorted into their orbits, see
+        :func:`enumerated_orbits`).
     exact : int, optional
         An exact count of the fiber to compare with (``completeness`` is then
         ``exact-agrees`` when it equals the certified points).
@@ -300,25 +301,29 @@ def numerical_fiber(model, gauge: Gauge | None = None, seed: int = 0, *, target_
                         distribute=distribute, client=client, image=image,
                         direction=fam.trace_direction, witnesses=crossings)
     R = C.monodromy
-    order = C.group_order
+    order, orbits = C.group_order, C.orbits
+    if action is not None and C.count is not None and len(C.solutions) == C.count:
+        classes = enumerated_orbits(fam.group_action, C.solutions)
+        if classes is not None:  # the enumerated group's orbits, all of one size: fiber points up to symmetry
+            orbits, order = classes
     fast = [name for name, used in (("block-group", group is not None), ("enumerated-group", action is not None),
                                     ("traced-incoming-sums", image is not None),
                                     ("chart-crossings", crossings is not None)) if used]
     return {
         "fiber_points": C.count,
-        "count": int(C.orbits) * order,
+        "count": int(orbits) * order,
         "lower_bound": C.lower_bound,
-        "certified": C.certified * order if C.free else C.certified,
+        "certified": C.certified * C.group_order if C.free else C.certified,
         "certified_orbits": C.certified,
         "completeness": C.completeness,
         "reason": C.reason,
         "trusted": C.count is not None,
-        "orbits": C.orbits,
+        "orbits": orbits,
         "group_order": order,
         "free": C.free,
         "stop_reason": R.stop_reason,
         "squared_up": fam.squared_up,
-        "solutions_squared_up": R.count * order if fam.squared_up else None,
+        "solutions_squared_up": R.count * C.group_order if fam.squared_up else None,
         "loops": R.loops,
         "paths_tracked": R.paths_tracked,
         "seconds": time.perf_counter() - t0,
@@ -328,6 +333,39 @@ def numerical_fiber(model, gauge: Gauge | None = None, seed: int = 0, *, target_
         "trace": C.trace,
         "fast_paths": ",".join(fast) or "none",
     }
+
+
+def enumerated_orbits(action, X, tol: float = 1e-6, max_points: int = 3000) -> tuple[int, int] | None:
+    """``(orbits, orbit size)`` of an enumerated group action on the points ``X`` (rows), else None.
+
+    ``action(x)`` is the orbit of ``x`` (``x`` first). Each orbit must lie in ``X`` (to ``tol``
+    relative to the points' size) and all orbits must have one size, which is then the group's
+    order on these points (a generic fiber point's stabiliser is trivial modulo the continuous
+    group); otherwise None and each point counts as its own orbit. ``max_points``: above it, None.
+
+    >>> act = lambda x: np.array([x, -x])                      # x -> -x
+    >>> enumerated_orbits(act, np.array([[1.0], [-1.0], [2.0], [-2.0]]))
+    (2, 2)
+    >>> enumerated_orbits(act, np.array([[1.0], [-1.0], [2.0]])) is None   # -2 is missing
+    True
+    """
+    X = np.asarray(X)
+    if not 0 < len(X) <= max_points:
+        return None
+    label, sizes = np.full(len(X), -1), []
+    scale = 1.0 + float(np.abs(X).max())
+    for i in range(len(X)):
+        if label[i] >= 0:
+            continue
+        d = np.abs(np.asarray(action(X[i]))[:, None, :] - X[None, :, :]).max(axis=2)
+        if not (d.min(axis=1) <= tol * scale).all():
+            return None
+        members = np.unique(d.argmin(axis=1))
+        if (label[members] >= 0).any():
+            return None
+        label[members] = len(sizes)
+        sizes.append(len(members))
+    return (len(sizes), sizes[0]) if len(set(sizes)) == 1 else None
 
 
 def incoming_sums(group, weights):
@@ -351,4 +389,4 @@ def incoming_sums(group, weights):
     return LinearImage(A[:, cols]) if cols else None
 
 
-__all__ = ["NetworkFiberFamily", "incoming_sums", "coefficient_polynomials", "network_fiber_family", "numerical_fiber"]
+__all__ = ["NetworkFiberFamily", "enumerated_orbits", "incoming_sums", "coefficient_polynomials", "network_fiber_family", "numerical_fiber"]
