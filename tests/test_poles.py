@@ -69,3 +69,44 @@ def test_chart_crossings_apply_only_to_one_hidden_layer_in_the_incoming_gauge_wi
         fam = network_fiber_family(model, seed=0)  # finite fibres, each in a gauge of its own
         image = incoming_sums(*declared_block_group(model, fam.gauge, fam.free))
         assert ChartCrossings.for_fiber(model, fam, image, network_fiber_family) is None
+
+
+def test_crossings_seeded_from_known_witnesses_reach_the_missing_ones():
+    """Known extra witnesses, tracked along the parallel slices to infinity, are the crossings (one each), and
+    the crossings' monodromy seeded with all but three of them returns the full set: the trace test passes."""
+    from neurovar.pipeline.numeric.poles import line_family
+
+    model, fam, image = _setup((3, 7, 1), "x^5")
+    cc = ChartCrossings.for_fiber(model, fam, image, network_fiber_family)
+    rng = np.random.default_rng(11)
+    p0, v = fam.base_parameters, fam.trace_direction(rng)
+    beta = rng.normal(size=image.A.shape[1]) + 1j * rng.normal(size=image.A.shape[1])
+    E = cc(p0, v, beta, seed=2, time_limit=300)
+    C = cc._from_witnesses(E, p0, v, beta, np.random.default_rng(5))
+    S = line_family(cc.cfam.full, len(cc.cfam.free), cc.N)
+    assert np.abs(S.evaluate(C, np.r_[p0, v])).max() < 1e-8
+    # one crossing per witness (35: the trace of the base orbit and 35 witnesses is affine-linear, test above),
+    # and no two alike (their lam, a point of the line, differ)
+    assert len(C) == len(E) == 35
+    assert len(np.unique(np.round(C[:, -1], 8))) == len(C)
+    E2 = cc(p0, v, beta, seed=3, time_limit=300, known=E[:-3])
+    W = fam.theta0[fam.free][None, :]
+    R = _pencil(fam, image, W, E2, p0, v, beta)
+    assert R.passed is True and R.extra_witnesses == 35, R.reason
+
+
+def test_trace_test_completes_a_stalled_slice_monodromy_from_the_seeded_crossings():
+    """With no slice loops at all (stall 0: only the few witnesses bridged from the base fibre), the
+    crossings seeded from them give the rest and the union passes the trace test: 35 extra witnesses
+    for the base orbit of a general plane quintic (one decomposition: Hilbert, Richmond, Palatini)."""
+    model, fam, image = _setup((3, 7, 1), "x^5")
+    cc = ChartCrossings.for_fiber(model, fam, image, network_fiber_family)
+    group, _ = declared_block_group(model, fam.gauge, fam.free)
+    W = fam.theta0[fam.free][None, :]
+    R = T.trace_test(fam.system, W, fam.base_parameters, group=group, seed=4, stall_loops=0, image=image,
+                     direction=fam.trace_direction, witnesses=cc, time_limit=600)
+    assert R.passed is True and R.extra_witnesses == 35, R.reason
+    # without the crossings the same stalled set fails (a missing witness is never a pass)
+    R0 = T.trace_test(fam.system, W, fam.base_parameters, group=group, seed=4, stall_loops=0, image=image,
+                      direction=fam.trace_direction, extend_rounds=0, time_limit=600)
+    assert R0.passed is not True

@@ -47,13 +47,13 @@ def line_family(full, n, N):
     return Line()
 
 
-def track_all(system, X, p_from, p_to, rng, attempts: int = 4, loop_tracker=None):
+def track_all(system, X, p_from, p_to, rng, attempts: int = 4, loop_tracker=None, endgame: bool = True):
     """Endpoints of the paths from ``X`` (failed ones tracked again along other arcs); the ones that ended.
 
     ``loop_tracker`` (a :class:`~pipeline.numeric.distribute.LoopExecutor`) spreads the paths over a cluster."""
     from .distribute import track_paths
 
-    opts = TrackerOptions(corrector_tol=1e-8, singular_condition=1e14, equilibrated=True)
+    opts = TrackerOptions(corrector_tol=1e-8, singular_condition=1e14, equilibrated=True, endgame=endgame)
     X = np.atleast_2d(X)
     ends = np.full(X.shape, np.nan, dtype=np.complex128)
     done = np.zeros(len(X), dtype=bool)
@@ -65,6 +65,19 @@ def track_all(system, X, p_from, p_to, rng, attempts: int = 4, loop_tracker=None
         good = np.isin(status, ["regular", "singular"]) & np.isfinite(Y).all(axis=1)
         ends[idx[good]], done[idx[good]] = Y[good], True
     return ends[done]
+
+
+def converged(system, X, p):
+    """The rows of ``X`` at which Newton's method at ``p`` converges (quadratically, nearby), refined."""
+    from .newton import _norm, newton
+
+    X = np.atleast_2d(X)
+    if not len(X):
+        return X
+    Y, last = newton(system, X, p, iterations=8)
+    size = 1 + _norm(Y)
+    ok = np.isfinite(last) & (last <= 1e-10 * size) & (_norm(Y - X) <= 1e-4 * size)
+    return Y[ok]
 
 
 class SliceFromInfinity:
@@ -108,4 +121,4 @@ class SliceFromInfinity:
         return self.jacobian(X, P)[0]
 
 
-__all__ = ["SliceFromInfinity", "line_family", "track_all"]
+__all__ = ["SliceFromInfinity", "converged", "line_family", "track_all"]

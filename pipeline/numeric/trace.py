@@ -227,10 +227,13 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
         moves a solution at unit speed (see
         :meth:`~pipeline.problems.fiber.NetworkFiberFamily.trace_direction`).
     witnesses : callable, optional
-        ``witnesses(p0, v, beta, seed, time_limit, loop_tracker) -> points (x, lam)`` of
+        ``witnesses(p0, v, beta, seed, time_limit, loop_tracker, known) -> points (x, lam)`` of
         ``C ∩ {q = 0}`` found another way (for network fibers the chart
-        crossings, :class:`~pipeline.problems.crossings.ChartCrossings`); after a
-        failed test the extra witnesses' monodromy continues from them too.
+        crossings, :class:`~pipeline.problems.crossings.ChartCrossings`), given
+        the ``known`` ones (which may seed them). Called after the first failed
+        test; when they add extra witnesses the test is repeated on the union
+        at once, and the slice loops continue from it only if that fails. With
+        them the first slice loops stop at their second empty loop.
     image : System, optional
         A map ``y(x)`` (no parameters) whose *images* are counted: the test is
         then that ``y(solutions)`` is every point of the image curve ``y(C)``
@@ -303,23 +306,32 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     # incomplete (45 of 345 on the plane septic's (3, 12, 1) fibre): the loops judge endpoints by
     # the equilibrated condition number, with a looser bound
     wopts = TrackerOptions(endgame=False, corrector_tol=1e-4, singular_condition=1e14, equilibrated=True)
+    # with witnesses found another way (seeded by these) a shorter stall: they reach the last few sooner
     M = monodromy_solve(S, _distinct(starts), beta0, seed=int(rng.integers(2**31)), certify=False, options=wopts,
-                        stall_loops=stall_loops, time_limit=remaining(), group=lift, max_loops=max_loops,
-                        loop_tracker=loop_tracker, stall_rule="loops")
+                        stall_loops=stall_loops if witnesses is None else min(stall_loops, 2), time_limit=remaining(),
+                        group=lift, max_loops=max_loops, loop_tracker=loop_tracker, stall_rule="loops")
+    crossed = False
     for rnd in range(extend_rounds + 1):
         if rnd:
-            found, known = len(M.solutions), M.solutions
-            if rnd == 1 and witnesses is not None:  # the extra witnesses found another way
+            found, known, union = len(M.solutions), M.solutions, False
+            if not crossed and witnesses is not None:
+                # the extra witnesses found another way, seeded with the ones found (``known``): when they
+                # add any, the union is tested before more slice loops (they would mostly retrace it)
+                crossed = True
                 more = witnesses(p0, v, beta0, seed=int(rng.integers(2**31)),
                                  time_limit=None if remaining() is None else 0.5 * remaining(),
-                                 loop_tracker=loop_tracker)
+                                 loop_tracker=loop_tracker, known=known)
                 if len(more):
-                    known = np.vstack([known, more])
-            M = monodromy_solve(S, known, beta0, seed=int(rng.integers(2**31)), certify=False, options=wopts,
-                                stall_loops=stall_loops * 2 ** rnd, time_limit=remaining(), group=lift,
-                                max_loops=max_loops, loop_tracker=loop_tracker, stall_rule="loops")
-            if len(M.solutions) <= found:
-                break
+                    U = monodromy_solve(S, np.vstack([known, more]), beta0, certify=False, options=wopts,
+                                        group=lift, max_loops=0)
+                    if len(U.solutions) > found:
+                        M, union = U, True
+            if not union:
+                M = monodromy_solve(S, known, beta0, seed=int(rng.integers(2**31)), certify=False, options=wopts,
+                                    stall_loops=stall_loops * 2 ** rnd, time_limit=remaining(), group=lift,
+                                    max_loops=max_loops, loop_tracker=loop_tracker, stall_rule="loops")
+                if len(M.solutions) <= found:
+                    break
         extra = M.solutions
         if len(extra):
             # a point of the image curve is (y, lam): with one traced form every extra witness has the same y
