@@ -47,7 +47,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..stats import wilson_interval
+from .bias_param import strata_outputs
 
 STRATA = ("smooth", "zero-loss", "boundary", "ramification", "sparse: neuron removed", "sparse: zero W1")
 #: random starts of the search per sample, iterations of Levenberg--Marquardt
@@ -239,18 +239,8 @@ def bias_data(model, N: int, samples: int, seed: int = 0) -> dict:
         counts[st] += 1
         reasons["no certified real point of the fibre (an empty real fibre has no certificate)" if dominant
                  else f"data image of dimension {rank} < {N}: the minimiser is from the search"] += 1
-    sparse = counts["sparse: neuron removed"] + counts["sparse: zero W1"]
-    frac = {k: v / samples for k, v in counts.items()}
-    return {
-        "samples": samples, "counts": counts, "fractions": frac,
-        "intervals": {k: list(wilson_interval(v, samples)) for k, v in counts.items()},
-        "sparse_fraction": sparse / samples, "sparse_interval": list(wilson_interval(sparse, samples)),
-        "boundary_fraction": frac["boundary"], "zero_loss_fraction": frac["zero-loss"],
-        "ramification_fraction": frac["ramification"], "smooth_fraction": frac["smooth"],
-        "certified": certified, "uncertified": samples - certified, "certified_share": certified / samples,
-        "uncertified_reasons": dict(reasons), "degenerate_q": N < model.ambient_dimension, "case2": dominant,
-        "hidden": model.widths[-2], "route": "data-value map",
-    }
-
+    assert sum(counts.values()) == samples  # every sample in one stratum, certified or not
+    return {**strata_outputs(counts, certified, reasons), "degenerate_q": N < model.ambient_dimension,
+            "case2": dominant, "hidden": model.widths[-2], "route": "data-value map"}
 
 __all__ = ["MAX_PARAMETERS", "STRATA", "bias_data", "check_data_route", "data_map", "dataset"]
