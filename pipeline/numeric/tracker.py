@@ -380,6 +380,11 @@ def track(system, starts, p0, p1, *, gamma=1.0, options: TrackerOptions | None =
     >>> str(R.status[0]), int(R.winding[0]), bool(abs(R.solutions[0, 0]) < 1e-6)
     ('singular', 3, True)
     """
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging path overflows: its status says so
+        return _track(system, starts, p0, p1, gamma, options, seed)
+
+
+def _track(system, starts, p0, p1, gamma, options, seed) -> TrackResult:
     opts = options or TrackerOptions()
     x = np.atleast_2d(np.asarray(starts, dtype=np.complex128))
     if gamma is None:
