@@ -250,8 +250,11 @@ def test_new_model_and_prose_stale_nothing_a_cnn_formula_stales_only_the_cnn_row
     assert _stale(tree, catalog) == {"dimension": 0, "edd": 0, "fiber": 0}
 
     # 3. a formula in pipeline/models/cnn.py: the CNN scaling torus gets one dimension too many
-    _edit(tree / "pipeline" / "models" / "cnn.py", 'return Symmetries(self.depth - 1, (), 1,',
-          'return Symmetries(self.depth, (), 1,')
+    # (both returns of CNN.symmetries: without and with the linear CNN's exchanges of equal filters)
+    cnn = tree / "pipeline" / "models" / "cnn.py"
+    src = cnn.read_text()
+    assert src.count("return Symmetries(self.depth - 1,") == 2
+    cnn.write_text(src.replace("return Symmetries(self.depth - 1,", "return Symmetries(self.depth,"))
     assert _stale(tree, catalog) == {"dimension": 0, "edd": 0, "fiber": 4}
     stale = json.loads(_cli(tree, "catalog", "stale", "--results", catalog, "--json").stdout)["fiber"]
     fibers = store.load("fiber", catalog).set_index("cell_key")
