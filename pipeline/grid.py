@@ -145,8 +145,7 @@ class GridSpec(BaseModel):
         try:
             return cls.from_mapping(data)
         except SpecError as e:
-            field = e.field.replace("grid.", f"{where}.", 1) if e.field.startswith("grid.") else f"{where}.{e.field}"
-            raise SpecError(field, e.message) from None
+            raise _under(e, where) from None
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "GridSpec":
@@ -238,8 +237,11 @@ class GridSpec(BaseModel):
     def iter_cells(self) -> Iterator[Cell]:
         """The cells of the grid and of its ``also`` entries, validated, after the constraints."""
         yield from self._own_cells()
-        for part in self._parts:
-            yield from part.iter_cells()
+        for i, part in enumerate(self._parts):
+            try:
+                yield from part.iter_cells()
+            except SpecError as e:  # a value the model or computation refuses: named under also[i]
+                raise _under(e, f"grid.also[{i}]") from None
 
     def _own_cells(self) -> Iterator[Cell]:
         """The cells of this grid's model and axes, validated, after the constraints.
@@ -324,6 +326,12 @@ class GridSpec(BaseModel):
         if c.max_ambient_dim is not None and m.ambient_dimension > c.max_ambient_dim:
             return False
         return True
+
+
+def _under(e: SpecError, where: str) -> SpecError:
+    """``e`` with its YAML path moved under ``where`` (``grid.axes.x`` -> ``grid.also[0].axes.x``)."""
+    field = e.field.replace("grid.", f"{where}.", 1) if e.field.startswith("grid.") else f"{where}.{e.field}"
+    return SpecError(field, e.message)
 
 
 def load_grid(path: str | Path) -> GridSpec:

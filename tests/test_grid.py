@@ -55,6 +55,7 @@ BAD = {
     "not a mapping": ("- just\n- a list\n", "grid"),
     "bad axis in also": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {widths: [[2,2,1]]}\nalso:\n  - model: cnn\n    axes: {filters: [[2,2]], colour: [1]}\n", "grid.also[0].axes.colour"),
     "also not a mapping": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {widths: [[2,2,1]]}\nalso: [cnn]\n", "grid.also[0]"),
+    "bad value in also": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {widths: [[2,2,1]]}\nalso:\n  - model: cnn\n    axes: {filters: [[2,-2]]}\n", "grid.also[0].axes.filters[0]"),
     "name in also": ("name: g\ncomputations: [dimension]\nmodel: mlp\naxes: {widths: [[2,2,1]]}\nalso:\n  - {name: h, model: cnn}\n", "grid.also[0].name"),
     "filter longer than input": ("name: g\ncomputations: [dimension]\nmodel: cnn\naxes: {filters: [[3,2]], input_dim: [2]}\n", "grid.axes.filters[0]"),
 }
