@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 from pathlib import Path
 from typing import Optional
 
@@ -177,8 +178,10 @@ def _print_dry_run(spec, plan, results, workers: int) -> None:
         err_console.print(f"[bold yellow]warning:[/] the estimated wall time is above {_duration(DRY_RUN_WARN_SECONDS)}; "
                           "consider constraints (max_params, max_cells), fewer axis values, or --scheduler/--cluster",
                           highlight=False, soft_wrap=True)
-    for c in new[:10]:
-        console.print(f"  {c.describe()}", highlight=False)
+    width = max(40, min(console.width, 100))
+    for c in new[:10]:  # wrapped between fields, the continuation indented under the cell
+        console.print(textwrap.fill(c.describe(), width=width, initial_indent="  ", subsequent_indent="      ",
+                                    break_long_words=False, break_on_hyphens=False), highlight=False, soft_wrap=True)
     if len(new) > 10:
         console.print(f"  ... and {len(new) - 10} more")
 

@@ -105,8 +105,20 @@ class Cell(BaseModel):
         return copy
 
     def describe(self) -> str:
-        m = ", ".join(f"{k}={v}" for k, v in (self.model or {}).items())
-        p = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        """One line naming the cell; lists are written without spaces, so that the
+        only spaces are between fields and a wrapped line breaks between them.
+
+        >>> Cell(computation="dimension", model={"model": "mlp", "widths": [3, 5, 1]},
+        ...      params={}, seed=0).describe()
+        'dimension(model=mlp, widths=[3,5,1]; seed=0)'
+        """
+        def text(v: Any) -> str:
+            if isinstance(v, (list, tuple)):
+                return "[" + ",".join(text(x) for x in v) + "]"
+            return str(v)
+
+        m = ", ".join(f"{k}={text(v)}" for k, v in (self.model or {}).items())
+        p = ", ".join(f"{k}={text(v)}" for k, v in self.params.items())
         return f"{self.computation}({m}{'; ' if p else ''}{p}; seed={self.seed})"
 
 

@@ -106,6 +106,20 @@ def test_bias_prints_a_summary(cli):
     assert "certified 20, uncertified 0" in p.stdout
 
 
+def test_dry_run_lists_cells_wrapped_between_fields(cli, tmp_path):
+    """The bias grid's first cell is 98 characters long: at 80 columns it wraps after a field's comma
+    (never inside ``widths=[1,1,1]`` or a value), and the continuation is indented under the cell."""
+    p = cli("run", "grids/bias.yaml", "--dry-run", "--results", tmp_path / "r", env=W80)
+    assert p.returncode == 0, p.stderr
+    _fits_80(p.stdout)
+    lines = p.stdout.splitlines()
+    first = next(i for i, ln in enumerate(lines) if ln.startswith("  bias("))
+    assert lines[first].endswith(",") and lines[first + 1].startswith("      ")
+    joined = lines[first] + " " + lines[first + 1].strip()
+    assert joined == ("  bias(model=mlp, widths=[1,1,1], activation=generic:3, bias=False; samples=20, "
+                      "dataset_size=1, grid=0, weights=identity; seed=0)")
+
+
 def test_compute_help_shows_whole_first_lines(cli):
     from neurovar.pipeline.compute import computations
 
