@@ -121,7 +121,7 @@ def certified_count(system, x0=None, p0=None, *, start_pair=None, group=None, se
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=blas_threads(), user_api="blas"):
-        with deadline(time_limit):
+        with deadline(time_limit), np.errstate(over="ignore", invalid="ignore"):  # diverging paths' status says so
             return _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filter, exact,
                                     trace_attempts, as_executor(distribute, client), monodromy_options,
                                     image, (direction, witnesses))
