@@ -25,6 +25,7 @@ def test_one_neuron_over_dataset_sizes_reproducible_and_certified(ds):
     assert a["counts"] == b["counts"] and a["fractions"] == b["fractions"]
     assert a["samples"] == sum(a["counts"].values()) == 12
     assert a["certified"] == 12 and a["uncertified"] == 0  # k = 1: the exact critical points decide
+    assert a["route"] == "one neuron, closed form (exact)"
     for s, (lo, hi) in a["intervals"].items():
         assert (lo, hi) == pytest.approx(wilson_interval(a["counts"][s], 12))
         assert lo <= a["fractions"][s] <= hi
@@ -46,6 +47,7 @@ def test_two_neurons_sparse_subnetwork_attains_the_minimum_for_small_data():
     # every real critical point by msolve: each sample certified, the grid search agreeing with it
     assert g["certified"] == 10 and g["uncertified"] == 0 and sum(g["counts"].values()) == 10
     assert g["search_disagreements"] == 0
+    assert g["route"] == "two neurons, critical points by msolve (exact)"
     # generic cubic, Q = I: the minimiser is never a sparse subnetwork away from zero loss (a dead neuron's
     # output weight moves the loss by -2 a <s(w x), residual> and the s(w x) span V)
     assert g["counts"]["sparse: neuron removed"] == g["counts"]["sparse: zero W1"] == 0

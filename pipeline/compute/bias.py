@@ -337,7 +337,14 @@ def bias(model, params: BiasParams, seed: int = 0) -> dict:
         "degenerate_q": params.dataset_size is not None and params.dataset_size <= r,
         "case2": degenerate,
         "hidden": k,
+        "route": _ONE_INPUT_ROUTES[k],
     }
+
+
+#: How a one-input network (1, k, 1) is answered (the ``route`` column).
+_ONE_INPUT_ROUTES = {1: "one neuron, closed form (exact)",
+                     2: "two neurons, critical points by msolve (exact)",
+                     3: "grid search (uncertified)"}
 
 
 def _run(model, params: BiasParams, seed: int) -> dict:
