@@ -159,6 +159,9 @@ def _make_compute_command(comp) -> click.Command:
     params += [
         click.Option(["--seed"], type=int, default=0, show_default=True, help="random seed of the parameter point and data"),
         click.Option(["--timeout"], type=float, default=None, help="seconds before the cell is stopped"),
+        click.Option(["--scheduler"], type=str, default=None,
+                     help="a running Dask scheduler (tcp://127.0.0.1:8786, or tls:// with Dask's TLS settings): "
+                          "a numerical count spreads its rounds over its workers (docs/cluster.md)"),
         click.Option(["--json", "as_json"], is_flag=True, help="print one JSON object"),
         click.Option(["--verbose", "-v"], is_flag=True, help="also print the whole record: every output and its provenance"),
     ]
@@ -170,6 +173,7 @@ def _make_compute_command(comp) -> click.Command:
         as_json, verbose = kw.pop("as_json"), kw.pop("verbose")
         seed = kw.pop("seed")
         timeout = kw.pop("timeout")
+        scheduler = kw.pop("scheduler")
         model = None
         mname = kw.pop("model", None)
         if mname is None:
@@ -200,6 +204,8 @@ def _make_compute_command(comp) -> click.Command:
                 opts[name] = _parse_value(column_kind(param_fields[name].annotation), v, _flag(name))
         try:
             cell = make_cell(comp.name, model, opts, seed=seed, timeout_s=timeout)
+            if scheduler is not None:
+                _use_scheduler(scheduler)
         except SpecError as e:
             spec_error_exit(e, flag_names)
         rec = run_cells([cell])[0]
@@ -224,6 +230,22 @@ def _make_compute_command(comp) -> click.Command:
     # the whole first line in `neurovar compute --help` (click would cut it at 45 characters)
     return click.Command(comp.name, params=params, callback=callback, help=comp.description,
                          short_help=comp.description.strip().splitlines()[0] if comp.description else None)
+
+
+def _use_scheduler(addr: str) -> None:
+    """``compute --scheduler``: check that a scheduler answers at ``addr``, then let the cell's numerical
+    rounds go to its workers (:mod:`neurovar.pipeline.compute.cluster`; a cell in a child process for
+    ``--timeout`` inherits the address). Raises :class:`SpecError` on ``--scheduler``."""
+    from neurovar.pipeline.compute.cluster import SCHEDULER_ENV
+
+    from .cluster import check_scheduler, is_loopback, notice, scheduler_address, security
+
+    addr = scheduler_address(addr)
+    if addr.startswith("tcp://") and not is_loopback(addr):
+        notice(f"warning: {addr} is plain tcp:// off loopback: neither encrypted nor authenticated, so anyone "
+               "who reaches it can run code as its owner; prefer tls:// (docs/cluster.md, Security)")
+    check_scheduler(addr, timeout=10.0, connection_args=security().get_connection_args("client"))
+    os.environ[SCHEDULER_ENV] = addr
 
 
 def compute_group(only: str | None = None) -> click.Group:

@@ -203,3 +203,25 @@ def test_a_solve_run_in_a_worker_spreads_its_batches_and_keeps_the_serial_answer
         assert stats["helpers"] == 1  # the worker running the solve is not counted: one other thread
     # the other worker tracked batches of monodromy loops, trace-test paths or chart crossings
     assert sum(s["remote_chunks"] for _, _, s in spread.values()) > 0
+
+
+def test_compute_with_scheduler_spreads_one_cell_over_the_workers(tmp_path):
+    # the one-cell CLI as the coordinator of a real cluster: (2, 4, 1) with x^7 is 4! = 24 points (Sylvester)
+    args = ["compute", "fiber", "--model", "mlp", "--widths", "2,4,1", "--activation", "x^7",
+            "--method", "numerical", "--distribute", "always", "--json"]
+    refused = subprocess.run(neurovar_cmd() + args + ["--scheduler", "tcp://127.0.0.1:1"],
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "--scheduler" in refused.stderr and refused.stdout == ""
+    with dask_scheduler(tmp_path) as (addr, _):
+        worker = start_worker(tmp_path, addr, "w0")
+        try:
+            wait_workers(addr, 1)
+            p = subprocess.run(neurovar_cmd() + args + ["--scheduler", addr], capture_output=True, text=True,
+                               timeout=600)
+            used = _loop_workers(addr)
+        finally:
+            stop(worker)
+    assert p.returncode == 0, p.stderr[-3000:]
+    r = json.loads([line for line in p.stdout.splitlines() if line.startswith("{")][-1])
+    assert (r["fiber_points"], r["completeness"], r["orbits"], r["group_order"]) == (24, "trace-test", 1, 24)
+    assert used  # the worker tracked batches of the CLI's solve
