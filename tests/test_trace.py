@@ -211,3 +211,17 @@ def test_trace_paths_cut_by_the_deadline_are_reported_as_cut():
                            np.zeros((0, fam.system.n_variables + 1)), TrackerOptions(corrector_tol=1e-8), rng, None,
                            lambda: 0.0, 0.0)
     assert res.passed is None and "stopped by the time limit" in res.reason
+
+
+def test_every_line_tried_is_named_in_the_reason_of_a_failed_count():
+    # the ellipse x^2 + 4 y^2 = 1 has ED degree 4 (its vertices); with one vertex left out each of two
+    # random lines fails, and the reason of the count names both (a long run's only record of what happened)
+    from neurovar.pipeline.numeric.count import _trace
+
+    fam = ed_lagrange_family("x^2 + 4*y^2 - 1", ["x", "y"])
+    R = monodromy_solve(fam.system, start_pair=fam.start_pair, seed=1)
+    assert R.count == 4
+    T = _trace(fam.system, R.solutions[1:], R, None, 1, 2, None, None)
+    assert T.passed is False and "solutions are missing" in T.reason
+    earlier = T.reason.split("[earlier lines: ")[1]
+    assert earlier.startswith("line 1: trace not affine-linear") and earlier.count("line ") == 1

@@ -166,15 +166,19 @@ def _moved(system, X, p0, seed: int, tries: int = 4):
 
 def _trace(system, X, R, group, seed, attempts, loops, total, image=None, line=(None, None)):
     """The trace test, repeated with fresh random choices until it passes (or time runs short)."""
-    trace = None
+    trace, earlier = None, []
     for attempt in range(attempts):
         if remaining() is not None and remaining() <= 0.05 * (total or 0):
             break
+        if trace is not None:
+            earlier.append(f"line {attempt}: {trace.reason}")
         trace = trace_test(system, X, R.parameters, group=group, seed=seed * 7919 + attempt, time_limit=remaining(),
                            stall_loops=5 + 5 * attempt, loop_tracker=loops, image=image, direction=line[0],
                            witnesses=line[1])
         if trace.passed:
             break
+    if trace is not None and not trace.passed and earlier:  # every line's outcome reaches the stop reason
+        trace.reason += f" [earlier lines: {' | '.join(earlier)}]"
     return trace
 
 

@@ -310,7 +310,7 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     M = monodromy_solve(S, _distinct(starts), beta0, seed=int(rng.integers(2**31)), certify=False, options=wopts,
                         stall_loops=stall_loops if witnesses is None else min(stall_loops, 2), time_limit=remaining(),
                         group=lift, max_loops=max_loops, loop_tracker=loop_tracker, stall_rule="loops")
-    crossed = False
+    crossed, tests = False, []
     for rnd in range(extend_rounds + 1):
         if rnd:
             found, known, union = len(M.solutions), M.solutions, False
@@ -342,9 +342,19 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
                                        "not separate orbits)")
             extra = extra[keep]
         res = _pencil_test(system, p0, v, forms, beta0, W, extra, opts, rng, loop_tracker, remaining, t_start)
+        tests.append(_outcome(res))
         if res.passed is not False or (time_limit is not None and remaining() <= 0):
             break
+    if res.passed is not True and len(tests) > 1:  # what each test on this line saw, for the stop reason
+        res.reason += f" (tests on this line: {'; '.join(tests)})"
     return res
+
+
+def _outcome(res: TraceTestResult) -> str:
+    """One test in a few words: ``"1449 extra: failed, residual 3.1e-02"``."""
+    what = {True: "passed", False: f"failed, residual {res.residual:.1e}"}.get(
+        res.passed, res.reason.removeprefix("inconclusive: "))
+    return f"{res.extra_witnesses} extra: {what}"
 
 
 def _pencil_test(system, p0, v, forms, beta0, W, extra, opts, rng, loop_tracker, remaining,
