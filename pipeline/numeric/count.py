@@ -257,7 +257,8 @@ def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filte
     v, found, certified, use = _verdict(X, keep, free, trace, filter, exact, group)
     order = group.order if group is not None else 1
     if cut and v.count is None:
-        v.reason = f"time limit reached after {time.perf_counter() - t0:.1f} s, a lower bound: {v.reason}"
+        why = v.reason.removeprefix("lower bound: ")  # said once: "..., a lower bound: trace not ..."
+        v.reason = f"time limit reached after {time.perf_counter() - t0:.1f} s, a lower bound: {why}"
     if resumed and v.count is None:
         v.reason += f" ({resumed} rounds from new base points)"
     return CertifiedCount(v.count, v.lower_bound, v.completeness, v.reason, found, order, certified, free,
