@@ -105,7 +105,9 @@ def test_served_interval_schedule_runs_twice_and_the_second_run_computes_nothing
 
             wait_for(two_completed, 420, "two completed scheduled runs", proc, log)
         finally:
-            stop(proc, sig=signal.SIGINT, timeout=60)
+            # Ctrl-C: serve pauses its schedule on the way out; a SIGKILL after the timeout would skip
+            # that, so on a loaded machine (a CI run beside a long solve) it gets two minutes
+            stop(proc, sig=signal.SIGINT, timeout=120)
         runs = flow_runs(api, dep["id"])
         done = [r for r in runs if r["state_type"] == "COMPLETED"]
         assert not [r for r in runs if r["state_type"] in ("FAILED", "CRASHED")], log.read_text()[-3000:]
@@ -123,7 +125,8 @@ def test_served_interval_schedule_runs_twice_and_the_second_run_computes_nothing
         assert runs_table.loc[second["id"], "cells_ok"] == 0 and runs_table.loc[second["id"], "cells_skipped"] == 3
         # the schedule is paused when serve stops
         # serve pauses its schedule while shutting down; the pause reaches the API asynchronously
-        wait_for(lambda: deployment(api, "every-5s")["paused"] is True, 60, "the schedule paused after serve stopped")
+        wait_for(lambda: deployment(api, "every-5s")["paused"] is True, 60, "the schedule paused after serve stopped",
+                 log=log)
 
 
 @pytest.mark.slow
