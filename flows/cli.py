@@ -238,12 +238,10 @@ def _use_scheduler(addr: str) -> None:
     ``--timeout`` inherits the address). Raises :class:`SpecError` on ``--scheduler``."""
     from neurovar.pipeline.compute.cluster import SCHEDULER_ENV
 
-    from .cluster import check_scheduler, is_loopback, notice, scheduler_address, security
+    from .cluster import check_scheduler, scheduler_address, security, warn_if_open
 
     addr = scheduler_address(addr)
-    if addr.startswith("tcp://") and not is_loopback(addr):
-        notice(f"warning: {addr} is plain tcp:// off loopback: neither encrypted nor authenticated, so anyone "
-               "who reaches it can run code as its owner; prefer tls:// (docs/cluster.md, Security)")
+    warn_if_open(addr)
     check_scheduler(addr, timeout=10.0, connection_args=security().get_connection_args("client"))
     os.environ[SCHEDULER_ENV] = addr
 

@@ -96,6 +96,13 @@ def is_loopback(addr: str) -> bool:
     return bool(ips) and all(ipaddress.ip_address(ip).is_loopback for ip in ips)
 
 
+def warn_if_open(addr: str) -> None:
+    """A warning for a plain ``tcp://`` scheduler off loopback (anyone who reaches it can run code)."""
+    if addr.startswith("tcp://") and not is_loopback(addr):
+        notice(f"warning: {addr} is plain tcp:// off loopback: neither encrypted nor authenticated, so anyone "
+               "who reaches it can run code as its owner; prefer tls:// (docs/cluster.md, Security)")
+
+
 def _client_tls_context():
     try:
         return security().get_connection_args("client")["ssl_context"]
@@ -136,9 +143,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None,
         notice(INSECURE_WARNING)
     addr = scheduler_address(scheduler)
     if addr is not None:
-        if addr.startswith("tcp://") and not is_loopback(addr):
-            notice(f"warning: {addr} is plain tcp:// off loopback: neither encrypted nor authenticated, so anyone "
-                   "who reaches it can run code as its owner; prefer tls:// (docs/cluster.md, Security)")
+        warn_if_open(addr)
         client = Client(addr, timeout="60s", security=security())
         try:
             if "dashboard" in client.scheduler_info().get("services", {}):
