@@ -31,6 +31,7 @@ Example
 from __future__ import annotations
 
 import datetime
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -193,7 +194,33 @@ def serve(deployments: list, limit: int | None = 1) -> None:
     """
     import prefect
 
-    prefect.serve(*deployments, limit=limit, print_starting_message=False)
+    try:
+        prefect.serve(*deployments, limit=limit, print_starting_message=False)
+    finally:
+        pause(deployments)
+
+
+def pause(deployments: list) -> list[str]:
+    """Pause the schedules of served ``deployments``; returns the full names paused.
+
+    Prefect's runner pauses them itself on shutdown, but from inside its
+    cancelled task group: when Ctrl-C lands while a flow run is being submitted
+    or watched, that pause is cancelled with everything else and the schedule
+    stays active (a stopped ``serve`` whose runs keep being scheduled, with no
+    process left to run them). This second pause, after the runner has gone,
+    always happens; pausing twice is harmless.
+    """
+    from prefect.client.orchestration import get_client
+
+    done = []
+    with get_client(sync_client=True) as client:
+        for dep in deployments:
+            try:
+                client.pause_deployment(client.read_deployment_by_name(dep.full_name).id)
+                done.append(dep.full_name)
+            except Exception as e:  # the server went away: nothing is left to schedule runs either
+                print(f"warning: could not pause {dep.full_name}: {e}", file=sys.stderr)
+    return done
 
 
 def ensure_process_pool(name: str) -> bool:
