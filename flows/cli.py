@@ -163,6 +163,8 @@ def _make_compute_command(comp) -> click.Command:
                      help="a running Dask scheduler (tcp://127.0.0.1:8786, or tls:// with Dask's TLS settings): "
                           "a numerical count spreads its rounds over its workers (docs/cluster.md)"),
         click.Option(["--json", "as_json"], is_flag=True, help="print one JSON object"),
+        click.Option(["--progress"], is_flag=True,
+                     help="print a numerical count's milestones on stderr (solutions found, each trace test)"),
         click.Option(["--verbose", "-v"], is_flag=True, help="also print the whole record: every output and its provenance"),
     ]
 
@@ -171,6 +173,10 @@ def _make_compute_command(comp) -> click.Command:
         from neurovar.pipeline.runner import run_cells
 
         as_json, verbose = kw.pop("as_json"), kw.pop("verbose")
+        if kw.pop("progress"):
+            from neurovar.pipeline.numeric.progress import enable
+
+            enable()
         seed = kw.pop("seed")
         timeout = kw.pop("timeout")
         scheduler = kw.pop("scheduler")

@@ -157,3 +157,21 @@ def test_main_called_from_python_raises_systemexit(capsys):
         main(["compute", "dimension", "--model", "linear", "--widths", "2,1,2", "--json"])
     assert e.value.code == 0
     assert json.loads(capsys.readouterr().out)["dimension"] == 3
+
+
+def test_progress_prints_the_milestones_of_a_numerical_count_on_stderr(cli):
+    # the general plane quintic: one decomposition as 7 fifth powers (Hilbert, Richmond, Palatini), i.e.
+    # one orbit of 7! points, and 35 chart crossings as the trace test's extra witnesses (test_poles)
+    p = cli("compute", "fiber", "--model", "mlp", "--widths", "3,7,1", "--activation", "x^5",
+            "--method", "numerical", "--progress", "--json")
+    assert p.returncode == 0, p.stderr
+    rec = json.loads(p.stdout)  # stdout stays one JSON object
+    assert rec["fiber_points"] == 5040 and rec["completeness"] == "trace-test"
+    lines = p.stderr.splitlines()
+    assert any(" monodromy: 1 orbit, 1 certified, " in ln for ln in lines), lines
+    assert lines[-1].endswith("trace test: 35 extra: passed"), lines
+    assert all(len(ln) <= 80 for ln in lines)
+    # without the flag, nothing on stderr
+    q = cli("compute", "fiber", "--model", "mlp", "--widths", "3,7,1", "--activation", "x^5",
+            "--method", "numerical", "--json")
+    assert q.returncode == 0 and q.stderr == "", q.stderr

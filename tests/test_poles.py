@@ -110,3 +110,27 @@ def test_trace_test_completes_a_stalled_slice_monodromy_from_the_seeded_crossing
     R0 = T.trace_test(fam.system, W, fam.base_parameters, group=group, seed=4, stall_loops=0, image=image,
                       direction=fam.trace_direction, extend_rounds=0, time_limit=600)
     assert R0.passed is not True
+
+
+def test_a_test_continued_on_its_line_starts_from_the_extra_witnesses_found_there():
+    """``trace_test(..., line=earlier.line)`` keeps the earlier test's direction and slice and starts from its
+    extra witnesses: with no slice loops at all the plane quintic's stalled set fails, the same line
+    continued with loops reaches all 35 and passes, and continued once more without loops it passes
+    at once, from the 35 carried (a long run's failed line is not searched again from nothing)."""
+    model, fam, image = _setup((3, 7, 1), "x^5")
+    group, _ = declared_block_group(model, fam.gauge, fam.free)
+    W = fam.theta0[fam.free][None, :]
+    kw = dict(group=group, seed=4, image=image, direction=fam.trace_direction, time_limit=600)
+    R0 = T.trace_test(fam.system, W, fam.base_parameters, stall_loops=0, extend_rounds=0, **kw)
+    assert R0.passed is not True and len(R0.line.witnesses) < 35
+    R1 = T.trace_test(fam.system, W, fam.base_parameters, line=R0.line, **kw)
+    assert R1.passed is True and R1.extra_witnesses == 35, R1.reason
+    assert np.array_equal(R1.line.v, R0.line.v) and np.array_equal(R1.line.beta, R0.line.beta)
+    R2 = T.trace_test(fam.system, W, fam.base_parameters, stall_loops=0, extend_rounds=0, line=R1.line, **kw)
+    assert R2.passed is True and R2.extra_witnesses == 35, R2.reason
+    # a line over another base is not this one: ignored, the stalled set fails again
+    import dataclasses
+
+    other = dataclasses.replace(R1.line, p0=2 * R1.line.p0)
+    R3 = T.trace_test(fam.system, W, fam.base_parameters, stall_loops=0, extend_rounds=0, line=other, **kw)
+    assert R3.passed is not True and len(R3.line.witnesses) == len(R0.line.witnesses)

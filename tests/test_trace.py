@@ -223,5 +223,5 @@ def test_every_line_tried_is_named_in_the_reason_of_a_failed_count():
     assert R.count == 4
     T = _trace(fam.system, R.solutions[1:], R, None, 1, 2, None, None)
     assert T.passed is False and "solutions are missing" in T.reason
-    earlier = T.reason.split("[earlier lines: ")[1]
+    earlier = T.reason.split("[earlier tests: ")[1]
     assert earlier.startswith("line 1: trace not affine-linear") and earlier.count("line ") == 1

@@ -26,7 +26,6 @@ Example
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -36,6 +35,7 @@ from .budget import blas_threads, deadline, expired, remaining
 from .certify import certify
 from .distribute import as_executor
 from .monodromy import MonodromyResult, monodromy_solve
+from .progress import note
 from .trace import TraceTestResult, trace_test
 from .trust import Verdict, verdict
 
@@ -164,22 +164,55 @@ def _moved(system, X, p0, seed: int, tries: int = 4):
     return X, p0, False
 
 
-def _trace(system, X, R, group, seed, attempts, loops, total, image=None, line=(None, None)):
-    """The trace test, repeated with fresh random choices until it passes (or time runs short)."""
-    trace, earlier = None, []
+def _trace(system, X, R, group, seed, attempts, loops, total, image=None, line=(None, None), carry=None):
+    """The trace test, repeated until it passes (or time runs short, or the extra witnesses stop coming).
+
+    A failed test is most often an incomplete set of extra witnesses: the next
+    test continues on the same line from the ones found (``TraceLine``; also
+    ``carry``, a line of an earlier call over the same base). A new random line
+    is drawn only after an inconclusive test. When a continued test found no
+    new extra witness, the solutions ``X`` are the likelier to be incomplete:
+    the tests stop and the caller resumes their monodromy from a new base.
+    """
+    trace, earlier, lines, before = None, [], 1, None
     for attempt in range(attempts):
         if remaining() is not None and remaining() <= 0.05 * (total or 0):
             break
         if trace is not None:
-            earlier.append(f"line {attempt}: {trace.reason}")
+            earlier.append(f"line {lines}: {trace.reason}")
+            carry = trace.line if trace.passed is False else None
+            if carry is None:
+                lines += 1
+            elif before is not None and len(carry.witnesses) <= before:
+                break
+        before = None if carry is None else len(carry.witnesses)
         trace = trace_test(system, X, R.parameters, group=group, seed=seed * 7919 + attempt, time_limit=remaining(),
                            stall_loops=5 + 5 * attempt, loop_tracker=loops, image=image, direction=line[0],
-                           witnesses=line[1])
+                           witnesses=line[1], line=carry)
         if trace.passed:
             break
     if trace is not None and not trace.passed and earlier:  # every line's outcome reaches the stop reason
-        trace.reason += f" [earlier lines: {' | '.join(earlier)}]"
+        trace.reason += f" [earlier tests: {' | '.join(earlier)}]"
     return trace
+
+
+def _back(system, more, carry, group, seed):
+    """``more`` (solutions over a new base) tracked back to the base of the failed test's line ``carry``,
+    as a result over that base, so the test continues on its line with the extra witnesses found there;
+    None when there is no such line or a path failed (the next test then draws a line over the new base)."""
+    from .tracker import TrackerOptions, track
+
+    if carry is None or expired():
+        return None
+    T = track(system, more.solutions, more.parameters, carry.p0, gamma=None, seed=seed,
+              options=TrackerOptions(corrector_tol=1e-8))
+    if not T.regular.all():
+        return None
+    back = monodromy_solve(system, T.solutions, carry.p0, group=group, seed=seed, max_loops=0, certify=False)
+    if len(back.solutions) != len(more.solutions):
+        return None
+    back.stop_reason = more.stop_reason
+    return back
 
 
 #: Rounds from new base points under a deadline (without one, ``resume_rounds``): the deadline ends them first
@@ -209,7 +242,10 @@ def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filte
                         time_limit=None if total is None else 0.6 * total, certify=False, loop_tracker=loops,
                         **monodromy_options)
     X, C, keep, free = _certified_set(system, R, group)
+    note("monodromy: %d %s%s, %d certified, %.0f s", len(X), "solution" if group is None else "orbit",
+         "" if len(X) == 1 else "s", int(keep.sum()), time.perf_counter() - t0)
     trace = _trace(system, X, R, group, seed, trace_attempts, loops, total, image, line)
+    carry = trace.line if trace is not None and trace.passed is False else None
     resumed = fruitless = 0
     # The monodromy stalls short when a solution's branch points lie where the loops around this base
     # rarely wind (the real cubic of the sweep, seed 4: the ninth ED critical point has norm 32 against
@@ -221,6 +257,9 @@ def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filte
     # when new solutions came, or when it was inconclusive, or every third round without news (fresh
     # lines and extra witnesses). A passed test with a solution whose Krawczyk certificate failed
     # (badly conditioned over this base) moves the set to a new base and certifies and tests it there.
+    # A failed test's line is kept (``carry``): new solutions from another base are tracked back to its
+    # base and tested there with its extra witnesses, and a round without news continues it; a new line
+    # over a new base is drawn only when that tracking fails or the test was inconclusive.
     # An exact count that the certified set already matches ends it (``exact-agrees``).
     while (trace is not None and (trace.passed is not True or not keep.all()) and not expired()
            and (resumed < resume_rounds or (total is not None and resumed < MAX_RESUME_ROUNDS))
@@ -240,19 +279,28 @@ def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filte
                                    stall_loops=stall_loops * 2 ** min(resumed, 3), certify=False,
                                    loop_tracker=loops, time_limit=None if left is None else 0.6 * left,
                                    **monodromy_options)
+            note("round %d from a new base: %d solutions (had %d)", resumed, len(more.solutions), len(X))
             if len(more.solutions) <= len(X):  # nothing new from this base: the next round tries another
                 fruitless += 1
                 if trace.passed is False and fruitless % 3:
                     continue
                 if len(more.solutions) < len(X):  # a loss would be a tracking failure: keep the old set
                     continue
+                if carry is not None:  # the same solutions: the failed test's line continues, over its base
+                    trace = _trace(system, X, R, group, seed + resumed, trace_attempts, loops, total, image, line,
+                                   carry)
+                    carry = trace.line if trace is not None and trace.passed is False else None
+                    continue
             else:
                 fruitless = 0
+                back = _back(system, more, carry, group, seed + resumed)
+                more, carry = (more, None) if back is None else (back, carry)
             more.stop_reason = (f"{more.stop_reason} (continued from a new base after a failed trace test, "
                                 f"round {resumed})")
         R = more
         X, C, keep, free = _certified_set(system, R, group)
-        trace = _trace(system, X, R, group, seed + resumed, trace_attempts, loops, total, image, line)
+        trace = _trace(system, X, R, group, seed + resumed, trace_attempts, loops, total, image, line, carry)
+        carry = trace.line if trace is not None and trace.passed is False else None
     cut = expired() or R.stop_reason == "time_limit"
     v, found, certified, use = _verdict(X, keep, free, trace, filter, exact, group)
     order = group.order if group is not None else 1

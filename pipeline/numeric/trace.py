@@ -70,106 +70,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .budget import expired
 from .distribute import track_paths
+from .pencil import TAU, TraceTestResult, _distinct, _distinct_images, _outcome, _pencil_test, _WithLam  # noqa: F401
+from .progress import note
 from .trace_forms import ImageForms, LinearImage, LineSystem, Projection
-from .tracker import TrackerOptions, newton, track
-
-EPS = np.finfo(float).eps
-#: The pencil's step ``|t1|`` as a fraction of the median ``|q(w) - 1|`` over the solutions: a short step
-#: keeps the endpoints near the start points (on a Waring fibre a step of 0.5 sent paths near neurons
-#: colliding, ``|x| ~ 1e4``, where the tracker gave up; 0.02 does not), while a missing solution still
-#: leaves a residual ``~ t1^2`` far above the endpoints' error (tested with one solution removed)
-TAU = 0.02
-
-
-@dataclass
-class TraceTestResult:
-    """Outcome of :func:`trace_test`.
-
-    Attributes
-    ----------
-    passed : bool or None
-        True: the traces are affine-linear (the set is complete); False: they
-        are not (a solution is missing); None: inconclusive (a path failed or
-        the endpoints are too ill-conditioned to decide).
-    residual : float
-        ``max |T(0) - 2 T(t1) + T(t2)|`` over the trace coordinates.
-    tolerance : float
-        The bound the residual had to meet (from the endpoints' accuracy).
-    scale : float
-        ``sum |coordinates|`` over the tracked points (the size of the traces).
-    extra_witnesses : int
-        Points (orbits) of ``C ∩ {a . x = 1}`` found.
-    seconds : float
-    reason : str
-    """
-
-    passed: bool | None
-    residual: float
-    tolerance: float
-    scale: float
-    extra_witnesses: int
-    seconds: float
-    reason: str
-
-
-def _first_equal(P: np.ndarray, tol: float = 1e-8) -> np.ndarray:
-    """For each row of ``P``, the index of the first row equal to it (relative distance ``tol``); -1 if not finite."""
-    from .monodromy import SolutionSet
-
-    seen, rows = SolutionSet(P.shape[1], tol=tol), []
-    first = np.full(len(P), -1, dtype=np.int64)
-    for i, p in enumerate(P):
-        if not np.all(np.isfinite(p)):
-            continue
-        hit = int(seen.locate(p[None, :])[0])
-        if hit < 0:
-            seen.add(p[None, :])
-            rows.append(i)
-            first[i] = i
-        else:
-            first[i] = rows[hit]
-    return first
-
-
-def _collided(ends, K: int, image) -> np.ndarray:
-    """Paths of one target (the first ``K`` ends, the last ``K``) that ended on the image point ``(y, lam)`` of another.
-
-    Both are tracked again along bent arcs: a path that jumped onto another's end lands elsewhere, and for
-    a complete fibre the set of endpoints does not depend on the arcs.
-    """
-    out = np.zeros(len(ends), dtype=bool)
-    for j in range(2):
-        idx = np.arange(j * K, (j + 1) * K)
-        idx = idx[np.isfinite(ends[idx]).all(axis=1)]
-        if not len(idx):
-            continue
-        first = _first_equal(_WithLam(image).evaluate(ends[idx]))
-        dup = first != np.arange(len(idx))
-        out[idx[dup]] = out[idx[first[dup]]] = True
-    return out
-
-
-def _distinct_images(image, X) -> np.ndarray:
-    """Indices of one point per distinct image ``y(x)`` (relative distance 1e-8)."""
-    X = np.atleast_2d(X)
-    return np.flatnonzero(_first_equal(image.evaluate(X)) == np.arange(len(X)))
-
-
-class _WithLam:
-    """``(x, lam) -> (y(x), lam)``: the image curve's point of a point of ``C``."""
-
-    def __init__(self, image):
-        self.image = image
-
-    def evaluate(self, X):
-        return np.c_[self.image.evaluate(X[:, :-1]), X[:, -1]]
-
-
-def _distinct(X):
-    return X[_first_equal(X) == np.arange(len(X))]
-
+from .tracker import TrackerOptions, track
 
 def _bridged(system, p0, v, forms, beta0, W, lam1, rng, opts, loop_tracker=None) -> list:
     """Points of ``C ∩ {q = 0}``: ``W`` tracked to ``lam1``, then along the hyperplanes to ``{q = 0}``."""
@@ -193,7 +98,7 @@ def _lift_group(group, width):
 def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: float | None = None,
                stall_loops: int = 8, max_loops: int = 300,
                options: TrackerOptions | None = None, loop_tracker=None, image=None,
-               extend_rounds: int = 2, direction=None, witnesses=None) -> TraceTestResult:
+               extend_rounds: int = 2, direction=None, witnesses=None, line=None) -> TraceTestResult:
     """Test whether ``solutions`` (orbit representatives under ``group``) are all solutions over ``p0``.
 
     Parameters
@@ -234,6 +139,13 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
         test; when they add extra witnesses the test is repeated on the union
         at once, and the slice loops continue from it only if that fails. With
         them the first slice loops stop at their second empty loop.
+    line : TraceLine, optional
+        The line of an earlier test over the same ``p0`` (``result.line``): its
+        direction, slice and extra witnesses are kept and the monodromy starts
+        from those witnesses, so a test after a failure continues where the
+        last stopped instead of finding them again on a new line (the plane
+        octic's first line had 1450 after an hour; the next line started
+        from none). Ignored when ``p0`` differs.
     image : System, optional
         A map ``y(x)`` (no parameters) whose *images* are counted: the test is
         then that ``y(solutions)`` is every point of the image curve ``y(C)``
@@ -245,6 +157,13 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     -------
     TraceTestResult
     """
+    with np.errstate(over="ignore", invalid="ignore"):  # diverging paths: their status says so
+        return _trace_test(system, solutions, p0, group, seed, time_limit, stall_loops, max_loops, options,
+                           loop_tracker, image, extend_rounds, direction, witnesses, line)
+
+
+def _trace_test(system, solutions, p0, group, seed, time_limit, stall_loops, max_loops, options, loop_tracker,
+                image, extend_rounds, direction, witnesses, line) -> TraceTestResult:
     from .monodromy import monodromy_solve
 
     t_start = time.perf_counter()
@@ -259,6 +178,10 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     v = scale * (rng.normal(size=len(p0)) + 1j * rng.normal(size=len(p0))) / np.sqrt(2)
     if direction is not None:
         v = np.asarray(direction(rng), dtype=np.complex128).ravel()
+    if line is not None and not (line.p0.shape == p0.shape and np.array_equal(line.p0, p0)):
+        line = None
+    if line is not None:
+        v = line.v
     # what is traced: the coordinates, the group's invariant linear forms, or the caller's images; the first
     # two must separate the points (orbits) counted, while a caller's map counts one point per image
     separate = group is not None or image is None
@@ -276,8 +199,8 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
         return None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t_start))
 
     # a point of C away from lam = 0: one solution tracked to lam1
-    y = None
-    for i in range(5):  # a different solution each time (one may sit near a bad stretch of the line)
+    y, lam1 = (None, 0j) if line is None else (line.y, line.lam1)
+    for i in range(0 if line is not None else 5):  # a different solution each time (one may sit near a bad stretch of the line)
         lam1 = complex(np.exp(2j * np.pi * rng.random()) * (0.5 + rng.random()))
         j = i % len(W)
         R = track(system, W[j:j + 1], p0, p0 + lam1 * v, gamma=None, seed=int(rng.integers(2**31)), options=opts)
@@ -289,7 +212,7 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
                                "inconclusive: no point of the parameter line's curve could be reached")
     forms = ImageForms(image)
     r = rng.normal(size=forms.K) + 1j * rng.normal(size=forms.K)
-    beta0 = r / (forms(y[None, :])[0][0] @ r)
+    beta0 = r / (forms(y[None, :])[0][0] @ r) if line is None else line.beta
     S = LineSystem(system, p0, v, "slice", forms)
     # a heuristic stop is harmless here (a missing extra witness fails the test); with many extra
     # witnesses some path of nearly every loop fails, so loops that found nothing count, bijections or not.
@@ -299,7 +222,8 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     # the attention ED; how they are found does not matter to the test). A failed test is most often a
     # missing extra witness: the monodromy continues with a stall twice as long and the test is repeated
     starts = np.vstack([np.r_[y, lam1][None, :],
-                        *_bridged(system, p0, v, forms, beta0, W, lam1, rng, opts, loop_tracker)])
+                        *_bridged(system, p0, v, forms, beta0, W, lam1, rng, opts, loop_tracker),
+                        *([] if line is None else [line.witnesses])])
     # the extra witnesses need no certificate, only Newton's convergence: a simple root that is badly
     # scaled (a neuron near the gauge chart's line at infinity: incoming weights ~40, output weight
     # ~1e-10; raw condition 1e11 and more) is still a point of C, and dropping it leaves the set
@@ -310,6 +234,8 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     M = monodromy_solve(S, _distinct(starts), beta0, seed=int(rng.integers(2**31)), certify=False, options=wopts,
                         stall_loops=stall_loops if witnesses is None else min(stall_loops, 2), time_limit=remaining(),
                         group=lift, max_loops=max_loops, loop_tracker=loop_tracker, stall_rule="loops")
+    note("trace line: %d extra witnesses from the slice loops%s", len(M.solutions),
+         "" if line is None else f" ({len(line.witnesses)} carried)")
     crossed, tests = False, []
     for rnd in range(extend_rounds + 1):
         if rnd:
@@ -326,10 +252,12 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
                                         group=lift, max_loops=0)
                     if len(U.solutions) > found:
                         M, union = U, True
+                note("trace line: %d extra witnesses with the chart crossings", len(M.solutions))
             if not union:
                 M = monodromy_solve(S, known, beta0, seed=int(rng.integers(2**31)), certify=False, options=wopts,
                                     stall_loops=stall_loops * 2 ** rnd, time_limit=remaining(), group=lift,
                                     max_loops=max_loops, loop_tracker=loop_tracker, stall_rule="loops")
+                note("trace line: %d extra witnesses after longer slice loops", len(M.solutions))
                 if len(M.solutions) <= found:
                     break
         extra = M.solutions
@@ -343,94 +271,31 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
             extra = extra[keep]
         res = _pencil_test(system, p0, v, forms, beta0, W, extra, opts, rng, loop_tracker, remaining, t_start)
         tests.append(_outcome(res))
-        if res.passed is not False or (time_limit is not None and remaining() <= 0):
+        note("trace test: %s", tests[-1])
+        if res.passed is True or (time_limit is not None and remaining() <= 0):
+            break
+        # an inconclusive test (a pencil path that failed, endpoints too ill-conditioned) says nothing
+        # about the extra witnesses; it ends the line only once the ones found another way were added
+        # (the plane octic's second line ended after its first, inconclusive test, without them)
+        if res.passed is None and (crossed or witnesses is None):
             break
     if res.passed is not True and len(tests) > 1:  # what each test on this line saw, for the stop reason
         res.reason += f" (tests on this line: {'; '.join(tests)})"
+    res.line = TraceLine(p0, v, lam1, y, beta0, M.solutions)
     return res
 
 
-def _outcome(res: TraceTestResult) -> str:
-    """One test in a few words: ``"1449 extra: failed, residual 3.1e-02"``."""
-    what = {True: "passed", False: f"failed, residual {res.residual:.1e}"}.get(
-        res.passed, res.reason.removeprefix("inconclusive: "))
-    return f"{res.extra_witnesses} extra: {what}"
+@dataclass
+class TraceLine:
+    """A trace test's line: ``C`` over ``p0 + lam v``, its point ``y`` over ``lam1``, the slice ``beta``
+    (``beta . forms(y) = 1``) and the extra witnesses ``(x, lam)`` found on ``C ∩ {beta . forms = 1}``."""
+
+    p0: np.ndarray
+    v: np.ndarray
+    lam1: complex
+    y: np.ndarray
+    beta: np.ndarray
+    witnesses: np.ndarray
 
 
-def _pencil_test(system, p0, v, forms, beta0, W, extra, opts, rng, loop_tracker, remaining,
-                 t_start) -> TraceTestResult:
-    """Track ``W`` and the extra witnesses along the pencil ``phi = t`` to ``t1`` and ``2 t1``; the verdict."""
-    from .monodromy import SolutionSet
-
-    n = system.n_variables
-    start = np.vstack([np.c_[W, np.zeros(len(W))], extra])
-    K = start.shape[0]
-    ax = np.abs(forms(W)[0] @ beta0 - 1)
-    tau = TAU * float(np.median(ax)) if len(ax) else TAU
-    t1 = tau * np.exp(2j * np.pi * rng.random())
-    pencil = LineSystem(system, p0, v, "pencil", forms, beta=beta0)
-    starts = np.vstack([start, start])
-    targets = np.r_[np.full(K, t1), np.full(K, 2 * t1)][:, None]
-    if loop_tracker is not None and hasattr(loop_tracker, "track"):  # spread over the cluster when large
-        ends, status = loop_tracker.track(pencil, starts, np.zeros(1), targets, 1.0, opts)
-        status = status.astype(object)
-    else:
-        R = track(pencil, starts, np.zeros(1), targets, gamma=1.0, options=opts)
-        status, ends = R.status.astype(object), R.solutions.copy()
-    # a failed path is tracked again along a bent arc (random gamma): for a complete fibre the set of
-    # endpoints does not depend on the arcs; for an incomplete one any choice leaves a proper subset,
-    # whose trace is not affine-linear; two paths onto one point are caught below
-    for _ in range(3):
-        bad = np.flatnonzero(~np.isin(status, ["regular", "singular"]) | _collided(ends, K, forms.ysys))
-        if not len(bad) or (remaining() is not None and remaining() <= 0):
-            break
-        R2 = track(pencil, starts[bad], np.zeros(1), targets[bad], gamma=None,
-                   seed=int(rng.integers(2**31)), options=opts)
-        status[bad], ends[bad] = R2.status, R2.solutions
-    status = status.astype(str)
-    Z = np.vstack([start, ends])
-    params = np.r_[np.zeros(K), np.full(K, t1), np.full(K, 2 * t1)][:, None]
-    # refine every point (the start points too: their accuracy enters the tolerance); an endpoint
-    # the tracker called singular only because its Jacobian is badly scaled (far points of the
-    # curve) is accepted when Newton's method converges to it quadratically
-    Z, last = newton(pencil, Z, params, iterations=8)
-    Z2, last2 = newton(pencil, Z, params, iterations=1)
-    size_z = 1 + np.abs(Z).max(axis=1)
-    ok = np.r_[np.ones(K, dtype=bool), np.isin(status, ["regular", "singular"])]
-    ok &= np.isfinite(last2) & (last2 <= 1e-10 * size_z)
-    if not ok.all():
-        # the tracker stops every running path at the deadline (they end "failed"): that is no
-        # property of the curve, and the reason says which it was
-        why = ("were stopped by the time limit before their end" if expired()
-               else "did not end at a simple solution")
-        return TraceTestResult(None, np.inf, 0.0, 0.0, len(extra), time.perf_counter() - t_start,
-                               f"inconclusive: {int((~ok).sum())} trace path(s) {why}")
-    Yz, Jz = forms(Z[:, :n])
-    coords = np.c_[Yz, Z[:, n]]  # the image coordinates and lam
-    # first-order error through y: the largest row sum of |dy| at each point
-    wA = np.maximum(1.0, np.abs(Jz).sum(axis=2).max(axis=1))
-    for j in range(3):  # two paths onto one point (a path jumped): no verdict
-        block = coords[j * K:(j + 1) * K]
-        if len(SolutionSet(block.shape[1], tol=1e-8).add(block)) != K:
-            return TraceTestResult(None, np.inf, 0.0, 0.0, len(extra), time.perf_counter() - t_start,
-                                   "inconclusive: two trace paths ended at one point")
-    T = coords.reshape(3, K, -1).sum(axis=1)
-    resid = float(np.abs(T[0] - 2 * T[1] + T[2]).max())
-    size = float(np.abs(coords).sum(axis=0).max())
-    # endpoint error: the last Newton correction (a converged simple root's forward error is of the
-    # order of the next correction), floored at the unit round-off, through the traced functions
-    # (the rows of dy) and the three-term combination (weights 1, 2, 1)
-    err = (last2 + 4 * EPS * size_z) * wA
-    weights = np.r_[np.ones(K), 2 * np.ones(K), np.ones(K)]
-    tol = float(100 * (weights * err).sum())
-    seconds = time.perf_counter() - t_start
-    if not np.isfinite(tol) or tol > 1e-6 * max(size, 1.0):
-        return TraceTestResult(None, resid, tol, size, len(extra), seconds,
-                               f"inconclusive: endpoints too ill-conditioned (tolerance {tol:.1e})")
-    passed = resid <= tol
-    reason = (f"trace affine-linear: residual {resid:.1e} <= {tol:.1e}" if passed
-              else f"trace not affine-linear: residual {resid:.1e} > {tol:.1e} (solutions are missing)")
-    return TraceTestResult(bool(passed), resid, tol, size, len(extra), seconds, reason)
-
-
-__all__ = ["ImageForms", "LineSystem", "LinearImage", "Projection", "TraceTestResult", "trace_test"]
+__all__ = ["ImageForms", "LineSystem", "LinearImage", "Projection", "TraceLine", "TraceTestResult", "trace_test"]
