@@ -165,27 +165,27 @@ def _moved(system, X, p0, seed: int, tries: int = 4):
 
 
 def _trace(system, X, R, group, seed, attempts, loops, total, image=None, line=(None, None), carry=None):
-    """The trace test, repeated until it passes (or time runs short, or the extra witnesses stop coming).
+    """The trace test, repeated until it passes (or time runs short).
 
     A failed test is most often an incomplete set of extra witnesses: the next
     test continues on the same line from the ones found (``TraceLine``; also
-    ``carry``, a line of an earlier call over the same base). A new random line
-    is drawn only after an inconclusive test. When a continued test found no
-    new extra witness, the solutions ``X`` are the likelier to be incomplete:
-    the tests stop and the caller resumes their monodromy from a new base.
+    ``carry``, a line of an earlier call over the same base) as long as each
+    test there finds new ones. A new random line is drawn after an
+    inconclusive test, and after a continued test that found no new extra
+    witness (then either the solutions ``X`` are incomplete, which the
+    caller's rounds from new bases address, or this line is a bad one).
     """
-    trace, earlier, lines, before = None, [], 1, None
+    trace, earlier, lines = None, [], 1
+    before = None if carry is None else len(carry.witnesses)
     for attempt in range(attempts):
         if remaining() is not None and remaining() <= 0.05 * (total or 0):
             break
         if trace is not None:
             earlier.append(f"line {lines}: {trace.reason}")
-            carry = trace.line if trace.passed is False else None
-            if carry is None:
-                lines += 1
-            elif before is not None and len(carry.witnesses) <= before:
-                break
-        before = None if carry is None else len(carry.witnesses)
+            grew = trace.line is not None and (before is None or len(trace.line.witnesses) > before)
+            carry = trace.line if trace.passed is False and grew else None
+            lines += carry is None
+            before = None if carry is None else len(carry.witnesses)
         trace = trace_test(system, X, R.parameters, group=group, seed=seed * 7919 + attempt, time_limit=remaining(),
                            stall_loops=5 + 5 * attempt, loop_tracker=loops, image=image, direction=line[0],
                            witnesses=line[1], line=carry)
@@ -259,7 +259,7 @@ def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filte
     # (badly conditioned over this base) moves the set to a new base and certifies and tests it there.
     # A failed test's line is kept (``carry``): new solutions from another base are tracked back to its
     # base and tested there with its extra witnesses, and a round without news continues it; a new line
-    # over a new base is drawn only when that tracking fails or the test was inconclusive.
+    # is drawn when that tracking fails, the test was inconclusive or the line stopped giving witnesses.
     # An exact count that the certified set already matches ends it (``exact-agrees``).
     while (trace is not None and (trace.passed is not True or not keep.all()) and not expired()
            and (resumed < resume_rounds or (total is not None and resumed < MAX_RESUME_ROUNDS))
