@@ -76,6 +76,7 @@ from .progress import note
 from .trace_forms import ImageForms, LinearImage, LineSystem, Projection
 from .tracker import TrackerOptions, track
 
+
 def _bridged(system, p0, v, forms, beta0, W, lam1, rng, opts, loop_tracker=None) -> list:
     """Points of ``C ∩ {q = 0}``: ``W`` tracked to ``lam1``, then along the hyperplanes to ``{q = 0}``."""
     Xl, st = track_paths(system, W, p0, p0 + lam1 * v, int(rng.integers(2**31)), opts, loop_tracker)
