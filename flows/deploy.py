@@ -200,8 +200,8 @@ def serve(deployments: list, limit: int | None = 1) -> None:
         pause(deployments)
 
 
-def pause(deployments: list) -> list[str]:
-    """Pause the schedules of served ``deployments``; returns the full names paused.
+def pause(deployments: list) -> None:
+    """Pause the schedules of served ``deployments`` (a warning for each that could not be).
 
     Prefect's runner pauses them itself on shutdown, but from inside its
     cancelled task group: when Ctrl-C lands while a flow run is being submitted
@@ -212,15 +212,12 @@ def pause(deployments: list) -> list[str]:
     """
     from prefect.client.orchestration import get_client
 
-    done = []
     with get_client(sync_client=True) as client:
         for dep in deployments:
             try:
                 client.pause_deployment(client.read_deployment_by_name(dep.full_name).id)
-                done.append(dep.full_name)
             except Exception as e:  # the server went away: nothing is left to schedule runs either
                 print(f"warning: could not pause {dep.full_name}: {e}", file=sys.stderr)
-    return done
 
 
 def ensure_process_pool(name: str) -> bool:

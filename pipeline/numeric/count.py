@@ -183,7 +183,7 @@ def _trace(system, X, R, group, seed, attempts, loops, total, image=None, line=(
         if trace is not None:
             earlier.append(f"line {lines}: {trace.reason}")
             grew = trace.line is not None and (before is None or len(trace.line.witnesses) > before)
-            carry = trace.line if trace.passed is False and grew else None
+            carry = _kept(trace) if grew else None
             lines += carry is None
             before = None if carry is None else len(carry.witnesses)
         trace = trace_test(system, X, R.parameters, group=group, seed=seed * 7919 + attempt, time_limit=remaining(),
@@ -208,11 +208,22 @@ def _back(system, more, carry, group, seed):
               options=TrackerOptions(corrector_tol=1e-8))
     if not T.regular.all():
         return None
-    back = monodromy_solve(system, T.solutions, carry.p0, group=group, seed=seed, max_loops=0, certify=False)
-    if len(back.solutions) != len(more.solutions):
-        return None
-    back.stop_reason = more.stop_reason
+    back = _over(system, T.solutions, carry.p0, group, seed)
+    if back is not None:
+        back.stop_reason = more.stop_reason
     return back
+
+
+def _over(system, X, p, group, seed):
+    """The solutions ``X`` over the base ``p`` as a monodromy result there (no loops), or None when
+    two of them turned out to be one (a path that jumped on the way to ``p``)."""
+    R = monodromy_solve(system, X, p, group=group, seed=seed, max_loops=0, certify=False)
+    return R if len(R.solutions) == len(X) else None
+
+
+def _kept(trace):
+    """The line of a failed test, kept for the next one (None after a pass, an inconclusive test or none)."""
+    return trace.line if trace is not None and trace.passed is False else None
 
 
 #: Rounds from new base points under a deadline (without one, ``resume_rounds``): the deadline ends them first
@@ -245,7 +256,7 @@ def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filte
     note("monodromy: %d %s%s, %d certified, %.0f s", len(X), "solution" if group is None else "orbit",
          "" if len(X) == 1 else "s", int(keep.sum()), time.perf_counter() - t0)
     trace = _trace(system, X, R, group, seed, trace_attempts, loops, total, image, line)
-    carry = trace.line if trace is not None and trace.passed is False else None
+    carry = _kept(trace)
     resumed = fruitless = 0
     # The monodromy stalls short when a solution's branch points lie where the loops around this base
     # rarely wind (the real cubic of the sweep, seed 4: the ninth ED critical point has norm 32 against
@@ -270,8 +281,8 @@ def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filte
         if trace.passed is True:  # complete, one certificate short: the same set over the new base
             if not moved:
                 continue
-            more = monodromy_solve(system, Xb, pb, group=group, seed=seed, max_loops=0, certify=False)
-            if len(more.solutions) != len(X):
+            more = _over(system, Xb, pb, group, seed)
+            if more is None:
                 continue
             more.stop_reason = f"{R.stop_reason} (moved to a new base to certify, round {resumed})"
         else:
@@ -289,7 +300,7 @@ def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filte
                 if carry is not None:  # the same solutions: the failed test's line continues, over its base
                     trace = _trace(system, X, R, group, seed + resumed, trace_attempts, loops, total, image, line,
                                    carry)
-                    carry = trace.line if trace is not None and trace.passed is False else None
+                    carry = _kept(trace)
                     continue
             else:
                 fruitless = 0
@@ -300,7 +311,7 @@ def _certified_count(system, x0, p0, start_pair, group, seed, stall_loops, filte
         R = more
         X, C, keep, free = _certified_set(system, R, group)
         trace = _trace(system, X, R, group, seed + resumed, trace_attempts, loops, total, image, line, carry)
-        carry = trace.line if trace is not None and trace.passed is False else None
+        carry = _kept(trace)
     cut = expired() or R.stop_reason == "time_limit"
     v, found, certified, use = _verdict(X, keep, free, trace, filter, exact, group)
     order = group.order if group is not None else 1

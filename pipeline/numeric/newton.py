@@ -31,6 +31,18 @@ def _inverse(A):
     return out
 
 
+def quiet_overflow(fn):
+    """``fn`` run without numpy's overflow and invalid-value warnings: a diverging path overflows, and
+    its status (or a failed Newton step) says so. A fresh ``np.errstate`` per call: safe in threads."""
+    import functools
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return fn(*args, **kwargs)
+    return run
+
+
 def _norm(v):
     return np.sqrt((np.abs(v) ** 2).sum(axis=-1))
 

@@ -71,7 +71,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .distribute import track_paths
-from .pencil import TAU, TraceTestResult, _distinct, _distinct_images, _outcome, _pencil_test, _WithLam  # noqa: F401
+from .newton import quiet_overflow
+from .pencil import TraceTestResult, _distinct, _distinct_images, _outcome, _pencil_test, _WithLam
 from .progress import note
 from .trace_forms import ImageForms, LinearImage, LineSystem, Projection
 from .tracker import TrackerOptions, track
@@ -96,6 +97,7 @@ def _lift_group(group, width):
     return group.lifted(width)
 
 
+@quiet_overflow
 def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: float | None = None,
                stall_loops: int = 8, max_loops: int = 300,
                options: TrackerOptions | None = None, loop_tracker=None, image=None,
@@ -158,13 +160,6 @@ def trace_test(system, solutions, p0, *, group=None, seed: int = 0, time_limit: 
     -------
     TraceTestResult
     """
-    with np.errstate(over="ignore", invalid="ignore"):  # diverging paths: their status says so
-        return _trace_test(system, solutions, p0, group, seed, time_limit, stall_loops, max_loops, options,
-                           loop_tracker, image, extend_rounds, direction, witnesses, line)
-
-
-def _trace_test(system, solutions, p0, group, seed, time_limit, stall_loops, max_loops, options, loop_tracker,
-                image, extend_rounds, direction, witnesses, line) -> TraceTestResult:
     from .monodromy import monodromy_solve
 
     t_start = time.perf_counter()
@@ -201,7 +196,8 @@ def _trace_test(system, solutions, p0, group, seed, time_limit, stall_loops, max
 
     # a point of C away from lam = 0: one solution tracked to lam1
     y, lam1 = (None, 0j) if line is None else (line.y, line.lam1)
-    for i in range(0 if line is not None else 5):  # a different solution each time (one may sit near a bad stretch of the line)
+    tries = 5 if line is None else 0  # a different solution each time (one may sit near a bad stretch of the line)
+    for i in range(tries):
         lam1 = complex(np.exp(2j * np.pi * rng.random()) * (0.5 + rng.random()))
         j = i % len(W)
         R = track(system, W[j:j + 1], p0, p0 + lam1 * v, gamma=None, seed=int(rng.integers(2**31)), options=opts)

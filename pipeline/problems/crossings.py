@@ -64,18 +64,8 @@ import numpy as np
 
 from ..algebra.gauge import Gauge
 from ..numeric.poles import SliceFromInfinity, converged, line_family, track_all
+from ..numeric.newton import quiet_overflow
 from ..numeric.tracker import TrackerOptions
-
-
-def _quiet(fn):
-    """``fn`` without numpy's overflow warnings: diverging paths are reported by their status."""
-    import functools
-
-    @functools.wraps(fn)
-    def run(*args, **kwargs):
-        with np.errstate(over="ignore", invalid="ignore"):
-            return fn(*args, **kwargs)
-    return run
 
 
 def _layout(model, fam):
@@ -192,7 +182,7 @@ class ChartCrossings:
         th[:, free] = X[:, :-1]
         return th
 
-    @_quiet
+    @quiet_overflow
     def _from_witnesses(self, E, p0, v, beta, rng, far: float = 10.0, loop_tracker=None):
         """The crossings joined to known extra witnesses ``E`` (``(x, lam)`` in the gauge).
 
@@ -233,7 +223,7 @@ class ChartCrossings:
         C = np.c_[th[:, list(self.cfam.free)], ends[:, -1]]
         return converged(line_family(self.cfam.full, len(self.cfam.free), self.N), C, np.r_[p0, v])
 
-    @_quiet
+    @quiet_overflow
     def __call__(self, p0, v, beta, seed: int = 0, time_limit: float | None = None, loop_tracker=None,
                  known=None) -> np.ndarray:
         """``known``: extra witnesses already found (``(x, lam)``), which seed the crossings' monodromy."""
